@@ -1,0 +1,149 @@
+"""The events gg-reset consumes: one source of truth for their shape and for the EventBridge patterns.
+
+The CDK stack builds its rules from `REQUEST_PATTERN` and `deployment_status_pattern()`, the local runtime
+installs the very same patterns on its emulated buses, and the worker parses with the models below, so the
+rules, the emulator and the parser cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SERVICE_SOURCE = "gg-reset"
+"""`source` of every request on the service bus. Callers other than gg-reset itself may use their own."""
+
+GREENGRASS_SOURCE = "aws.greengrass"
+
+
+class DetailType(StrEnum):
+    RESET_REQUESTED = "Greengrass Group Reset Requested"
+    DELETION_REQUESTED = "Greengrass Group Deletion Requested"
+    DEPLOYMENT_STATUS_CHANGE = "Greengrass Deployment Status Change"
+
+
+REQUEST_DETAIL_TYPES = (DetailType.RESET_REQUESTED.value, DetailType.DELETION_REQUESTED.value)
+
+
+class ForcePolicy(StrEnum):
+    """When a reset may use `Force=True`."""
+
+    AUTO = "auto"  # normal reset first; Force when the core stays silent or the reset fails
+    NEVER = "never"  # normal reset only; a silent core ends the request FAILED
+    IMMEDIATELY = "immediately"  # Force=True straight away
+
+
+class DeploymentStatus(StrEnum):
+    BUILDING = "Building"
+    IN_PROGRESS = "InProgress"
+    SUCCESS = "Success"
+    FAILURE = "Failure"
+
+
+class DeploymentType(StrEnum):
+    NEW = "NewDeployment"
+    REDEPLOYMENT = "Redeployment"
+    RESET = "ResetDeployment"
+    FORCE_RESET = "ForceResetDeployment"
+
+
+RESET_DEPLOYMENT_TYPES = frozenset({DeploymentType.RESET, DeploymentType.FORCE_RESET})
+
+_KEBAB = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class GroupRequestDetail(BaseModel):
+    """`detail` of a reset or deletion request on the service bus (kebab-case keys, like AWS events)."""
+
+    model_config = _KEBAB
+
+    group_id: str = Field(alias="group-id", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    requested_by: str = Field(default="unknown", alias="requested-by", max_length=256)
+    reason: str = Field(default="", max_length=1024)
+    force: ForcePolicy = ForcePolicy.AUTO
+    dry_run: bool = Field(default=False, alias="dry-run")
+    request_id: str | None = Field(default=None, alias="request-id", min_length=1, max_length=128)
+
+    @field_validator("force", mode="before")
+    @classmethod
+    def _lower_force(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class DeploymentStatusDetail(BaseModel):
+    """`detail` of `aws.greengrass` "Greengrass Deployment Status Change", exactly as AWS documents it."""
+
+    model_config = _KEBAB
+
+    group_id: str = Field(alias="group-id", min_length=1)
+    deployment_id: str = Field(alias="deployment-id", min_length=1)
+    deployment_type: DeploymentType = Field(alias="deployment-type")
+    status: DeploymentStatus
+
+
+class GroupRequestEvent(EventBridgeModel):  # type: ignore[misc]
+    detail_type: Literal["Greengrass Group Reset Requested", "Greengrass Group Deletion Requested"] = Field(
+        alias="detail-type"
+    )
+    detail: GroupRequestDetail
+
+
+class DeploymentStatusEvent(EventBridgeModel):  # type: ignore[misc]
+    detail_type: Literal["Greengrass Deployment Status Change"] = Field(alias="detail-type")
+    source: Literal["aws.greengrass"]
+    detail: DeploymentStatusDetail
+
+
+# --- EventBridge patterns -------------------------------------------------------------------------------
+
+
+REQUEST_PATTERN: dict[str, Any] = {"detail-type": list(REQUEST_DETAIL_TYPES)}
+"""Requests on the service's own bus. The bus policy decides who may put them; any `source` is accepted."""
+
+
+def deployment_status_pattern(account: str) -> dict[str, Any]:
+    """Failed and finished Greengrass deployments on the default bus of `account`.
+
+    Matching the account keeps events forwarded from other accounts' buses from being processed twice.
+    Every status is delivered, not only `Failure`: the `Success` of a reset is what completes it.
+    """
+    return {
+        "source": [GREENGRASS_SOURCE],
+        "detail-type": [DetailType.DEPLOYMENT_STATUS_CHANGE.value],
+        "account": [account],
+        "detail": {"status": [DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILURE.value]},
+    }
+
+
+def request_entry(
+    *,
+    group_id: str,
+    deletion: bool,
+    bus_name: str,
+    requested_by: str = "unknown",
+    reason: str = "",
+    force: ForcePolicy = ForcePolicy.AUTO,
+    dry_run: bool = False,
+    request_id: str | None = None,
+    source: str = SERVICE_SOURCE,
+) -> dict[str, Any]:
+    """A `PutEvents` entry for a reset or deletion request: what the CLI, the janitor and tests send."""
+    detail = GroupRequestDetail.model_validate(
+        {
+            "group-id": group_id,
+            "requested-by": requested_by,
+            "reason": reason,
+            "force": force,
+            "dry-run": dry_run,
+            "request-id": request_id,
+        }
+    )
+    return {
+        "Source": source,
+        "DetailType": (DetailType.DELETION_REQUESTED if deletion else DetailType.RESET_REQUESTED).value,
+        "Detail": detail.model_dump_json(by_alias=True, exclude_none=True),
+        "EventBusName": bus_name,
+    }

@@ -1,0 +1,34 @@
+"""Timing and limits of the workflow. Defaults are what a platform team would pick; all are configurable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPolicy:
+    reset_timeout_s: int = 600
+    """How long a normal reset may stay unanswered (or blocked by a running deployment) before Force."""
+    force_timeout_s: int = 600
+    """How long a forced reset may take before the request ends FAILED."""
+    poll_interval_s: int = 60
+    """How often the sweeper asks GetDeploymentStatus for a reset whose status event has not arrived."""
+    busy_retry_s: int = 30
+    """Wait before retrying a reset refused because another deployment is Building/InProgress."""
+    max_transient_attempts: int = 6
+    """Throttling and 5xx on one step are retried this many times (exponential backoff), then FAILED."""
+    max_unknown_attempts: int = 3
+    """An error nobody recognises is retried this many times, then FAILED with the error."""
+    backoff_base_s: int = 5
+    backoff_cap_s: int = 300
+    remediation_cap: int = 3
+    """At most this many remediations of one group's failed deployments within `remediation_window_s`."""
+    remediation_window_s: int = 86_400
+    retention_s: int = 90 * 86_400
+    """Finished workflows and their history expire (DynamoDB TTL) this long after they end."""
+    recent_request_ids: int = 50
+    """How many request ids a group remembers to recognise replays."""
+
+    def backoff_s(self, attempt: int) -> int:
+        """Delay before retry number `attempt` (1-based) of a transiently failing step."""
+        return int(min(self.backoff_cap_s, self.backoff_base_s * 2 ** max(0, attempt - 1)))

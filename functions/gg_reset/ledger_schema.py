@@ -1,0 +1,67 @@
+"""The ledger table's shape: one definition for the CDK stack, the local runtime and the tests.
+
+Items, all under the group's partition `GROUP#<group id>`:
+- `HEAD`: the group's current state, its active workflow (if any), recent request ids for de-duplication
+  and the remediation log. Every change is a conditional write on `version`.
+- `WF#<workflow id>`: a finished workflow, written once when it reaches a terminal state.
+- `WF#<workflow id>#STEP#<seq>`: an append-only history entry, one per step, written with
+  `attribute_not_exists` so a replayed step can never be recorded twice.
+
+The sparse index `due-index` holds only HEAD items with an active workflow (`sweep_bucket` is removed
+when the workflow ends), ordered by `due_at`, so the sweeper reads exactly the overdue workflows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+PARTITION_KEY: Final = "pk"
+SORT_KEY: Final = "sk"
+TTL_ATTRIBUTE: Final = "expires_at"
+
+DUE_INDEX_NAME: Final = "due-index"
+DUE_INDEX_PARTITION_KEY: Final = "sweep_bucket"
+DUE_INDEX_SORT_KEY: Final = "due_at"
+ACTIVE_BUCKET: Final = "ACTIVE"
+
+HEAD_SORT_KEY: Final = "HEAD"
+
+
+def group_partition(group_id: str) -> str:
+    return f"GROUP#{group_id}"
+
+
+def workflow_sort_key(workflow_id: str) -> str:
+    return f"WF#{workflow_id}"
+
+
+def step_sort_key(workflow_id: str, seq: int) -> str:
+    return f"WF#{workflow_id}#STEP#{seq:05d}"
+
+
+def create_table_kwargs(table_name: str) -> dict[str, Any]:
+    """Arguments for boto3 `create_table` that mirror the stack's table (used locally and in tests)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": DUE_INDEX_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": DUE_INDEX_SORT_KEY, "AttributeType": "N"},
+        ],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": DUE_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": DUE_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": DUE_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    }

@@ -1,0 +1,66 @@
+"""The narrow interfaces between the workflow's shell and the outside world.
+
+Each port has one production adapter (`gg_reset.adapters`) and in-memory or simulated stand-ins in tests
+and in the local runtime. Keeping Greengrass behind `GreengrassPort` (reset, status, delete, inspect,
+list) is what lets another backend sit behind gg-reset after the V1 end of support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from gg_reset.contracts import DeploymentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFacts:
+    """What the workflow needs to know about a group before it writes anything."""
+
+    group_id: str
+    exists: bool
+    arn: str | None = None
+    name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStatusView:
+    status: DeploymentStatus
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    group_id: str
+    name: str
+    arn: str
+
+
+class GreengrassPort(Protocol):
+    """Greengrass V1, as gg-reset uses it. Every method raises `GreengrassError` on failure."""
+
+    def inspect_group(self, group_id: str) -> GroupFacts: ...
+
+    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
+        """Start a (forced) reset; returns the new deployment's id."""
+        ...
+
+    def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView: ...
+
+    def delete_group(self, group_id: str) -> None: ...
+
+    def list_groups(self) -> Iterator[GroupSummary]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        from datetime import UTC
+
+        return datetime.now(UTC)

@@ -1,0 +1,76 @@
+"""Names and settings shared by the stack, the Lambdas and the local runtime.
+
+The stack passes these to the Lambdas as environment variables; the local runtime sets the same ones, so
+a handler cannot tell which of the two it runs in.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+from gg_reset.domain.policy import WorkflowPolicy
+
+SERVICE_NAME: Final = "gg-reset"
+METRICS_NAMESPACE: Final = "GgReset"
+DEFAULT_BUS_NAME: Final = "gg-reset"
+PROTECT_TAG_KEY: Final = "gg-reset:protect"
+
+ENV_TABLE_NAME: Final = "LEDGER_TABLE_NAME"
+ENV_BUS_NAME: Final = "EVENT_BUS_NAME"
+ENV_TOPIC_ARN: Final = "NOTIFICATION_TOPIC_ARN"
+ENV_RESET_TIMEOUT: Final = "RESET_TIMEOUT_SECONDS"
+ENV_FORCE_TIMEOUT: Final = "FORCE_RESET_TIMEOUT_SECONDS"
+ENV_REMEDIATION_CAP: Final = "REMEDIATION_CAP"
+ENV_REMEDIATION_WINDOW: Final = "REMEDIATION_WINDOW_SECONDS"
+ENV_RETENTION_DAYS: Final = "LEDGER_RETENTION_DAYS"
+ENV_GREENGRASS_ENDPOINT: Final = "GREENGRASS_ENDPOINT_URL"
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed; the message names the variable and what to set."""
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number of seconds/items") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    bus_name: str
+    topic_arn: str | None
+    policy: WorkflowPolicy
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        table = os.environ.get(ENV_TABLE_NAME)
+        if not table:
+            raise ConfigurationError(
+                f"{ENV_TABLE_NAME} is not set: it must name the gg-reset ledger table "
+                "(the stack sets it; locally, LocalService does)"
+            )
+        defaults = WorkflowPolicy()
+        policy = WorkflowPolicy(
+            reset_timeout_s=_int_env(ENV_RESET_TIMEOUT, defaults.reset_timeout_s),
+            force_timeout_s=_int_env(ENV_FORCE_TIMEOUT, defaults.force_timeout_s),
+            remediation_cap=_int_env(ENV_REMEDIATION_CAP, defaults.remediation_cap),
+            remediation_window_s=_int_env(ENV_REMEDIATION_WINDOW, defaults.remediation_window_s),
+            retention_s=_int_env(ENV_RETENTION_DAYS, defaults.retention_s // 86400) * 86400,
+        )
+        return cls(
+            table_name=table,
+            bus_name=os.environ.get(ENV_BUS_NAME, DEFAULT_BUS_NAME),
+            topic_arn=os.environ.get(ENV_TOPIC_ARN) or None,
+            policy=policy,
+        )
