@@ -84,14 +84,14 @@ class DeploymentStatusDetail(BaseModel):
     status: DeploymentStatus
 
 
-class GroupRequestEvent(EventBridgeModel):  # type: ignore[misc]
+class GroupRequestEvent(EventBridgeModel):
     detail_type: Literal["Greengrass Group Reset Requested", "Greengrass Group Deletion Requested"] = Field(
         alias="detail-type"
     )
     detail: GroupRequestDetail
 
 
-class DeploymentStatusEvent(EventBridgeModel):  # type: ignore[misc]
+class DeploymentStatusEvent(EventBridgeModel):
     detail_type: Literal["Greengrass Deployment Status Change"] = Field(alias="detail-type")
     source: Literal["aws.greengrass"]
     detail: DeploymentStatusDetail

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from gg_reset.contracts import DeploymentStatus
+from gg_reset.contracts import DeploymentStatus, DeploymentType
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,7 @@ class GroupFacts:
 class DeploymentStatusView:
     status: DeploymentStatus
     error_message: str | None = None
+    deployment_type: DeploymentType | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,229 @@
+"""The ledger on DynamoDB: one conditional transaction per decision.
+
+Why a transaction: the HEAD item (guarded by `version`), the new history steps (guarded by
+`attribute_not_exists`) and the finished workflows must land together or not at all, otherwise a crash
+between two writes would leave a step without its state, or a state without its step.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from gg_reset import ledger_schema as schema
+from gg_reset.codec import record_from_plain, step_from_plain, to_plain, workflow_from_plain
+from gg_reset.domain.model import GroupRecord, Step, Workflow
+from gg_reset.domain.workflow import Decision
+from gg_reset.ledger import VersionConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+MAX_TRANSACTION_ITEMS = 100
+
+
+def _av(value: Any) -> Any:
+    return _serializer.serialize(value)
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+class DynamoDBLedger:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, retention: timedelta) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.retention = retention
+
+    # --- reads -------------------------------------------------------------------------------------------
+
+    def load(self, group_id: str) -> GroupRecord:
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={
+                schema.PARTITION_KEY: _av(schema.group_partition(group_id)),
+                schema.SORT_KEY: _av(schema.HEAD_SORT_KEY),
+            },
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return GroupRecord(group_id=group_id)
+        return record_from_plain(json.loads(str(_from_item(item)["record"])))
+
+    def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
+        groups: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": schema.DUE_INDEX_NAME,
+            "KeyConditionExpression": "#b = :b AND #d <= :now",
+            "ExpressionAttributeNames": {
+                "#b": schema.DUE_INDEX_PARTITION_KEY,
+                "#d": schema.DUE_INDEX_SORT_KEY,
+            },
+            "ExpressionAttributeValues": {":b": _av(schema.ACTIVE_BUCKET), ":now": _av(_epoch(now))},
+        }
+        while len(groups) < limit:
+            page = self.client.query(**kwargs, Limit=min(1000, limit - len(groups)))
+            for item in page.get("Items", []):
+                partition = str(_from_item(item)[schema.PARTITION_KEY])
+                groups.append(partition.removeprefix("GROUP#"))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return groups
+
+    def _query_partition(self, group_id: str, prefix: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#p = :p AND begins_with(#s, :prefix)",
+            "ExpressionAttributeNames": {"#p": schema.PARTITION_KEY, "#s": schema.SORT_KEY},
+            "ExpressionAttributeValues": {
+                ":p": _av(schema.group_partition(group_id)),
+                ":prefix": _av(prefix),
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            items.extend(_from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def workflows(self, group_id: str) -> Sequence[Workflow]:
+        finished = [
+            workflow_from_plain(json.loads(str(item["workflow"])))
+            for item in self._query_partition(group_id, "WF#")
+            if "workflow" in item
+        ]
+        active = self.load(group_id).active
+        return [*finished, *([active] if active else [])]
+
+    def history(self, group_id: str, workflow_id: str) -> Sequence[Step]:
+        items = self._query_partition(group_id, f"{schema.workflow_sort_key(workflow_id)}#STEP#")
+        return [step_from_plain(json.loads(str(item["step"]))) for item in items]
+
+    # --- the one write -----------------------------------------------------------------------------------
+
+    def save(self, previous: GroupRecord, decision: Decision) -> GroupRecord:
+        record = replace(decision.record, version=previous.version + 1)
+        partition = _av(schema.group_partition(record.group_id))
+        writes: list[TransactWriteItemTypeDef] = [self._head_write(previous, record, partition)]
+        for workflow_id, step in decision.steps:
+            expires = _epoch(step.at + self.retention)
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            schema.PARTITION_KEY: partition,
+                            schema.SORT_KEY: _av(schema.step_sort_key(workflow_id, step.seq)),
+                            "step": _av(json.dumps(to_plain(step))),
+                            "kind": _av(step.kind.value),
+                            schema.TTL_ATTRIBUTE: _av(expires),
+                        },
+                        "ConditionExpression": "attribute_not_exists(#p)",
+                        "ExpressionAttributeNames": {"#p": schema.PARTITION_KEY},
+                    }
+                }
+            )
+        for workflow in decision.finished:
+            finished_at = workflow.finished_at or workflow.updated_at
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            schema.PARTITION_KEY: partition,
+                            schema.SORT_KEY: _av(schema.workflow_sort_key(workflow.workflow_id)),
+                            "workflow": _av(json.dumps(to_plain(workflow))),
+                            "state": _av(workflow.state.value),
+                            "reason": _av(workflow.reason),
+                            schema.TTL_ATTRIBUTE: _av(_epoch(finished_at + self.retention)),
+                        },
+                    }
+                }
+            )
+        if len(writes) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"decision too large for one transaction: {len(writes)} items")
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise VersionConflict(
+                    f"group {record.group_id}: record changed since version {previous.version}"
+                ) from error
+            raise
+        return record
+
+    def _head_write(
+        self, previous: GroupRecord, record: GroupRecord, partition: Any
+    ) -> TransactWriteItemTypeDef:
+        item: dict[str, Any] = {
+            schema.PARTITION_KEY: partition,
+            schema.SORT_KEY: _av(schema.HEAD_SORT_KEY),
+            "version": _av(record.version),
+            "record": _av(json.dumps(to_plain(record))),
+        }
+        active = record.active
+        if active is not None:
+            item["state"] = _av(active.state.value)
+            item["workflow_id"] = _av(active.workflow_id)
+            due = active.due_at
+            if due is not None:
+                # Only active, due-able records carry the index keys: that is what keeps the index sparse.
+                item[schema.DUE_INDEX_PARTITION_KEY] = _av(schema.ACTIVE_BUCKET)
+                item[schema.DUE_INDEX_SORT_KEY] = _av(_epoch(due))
+        else:
+            last = record.last
+            if last is not None:
+                item["state"] = _av(last.state.value)
+                item["workflow_id"] = _av(last.workflow_id)
+                item[schema.TTL_ATTRIBUTE] = _av(
+                    _epoch((last.finished_at or last.updated_at) + self.retention)
+                )
+        if previous.version == 0:
+            condition = "attribute_not_exists(#p)"
+            names = {"#p": schema.PARTITION_KEY}
+            values: dict[str, Any] = {}
+        else:
+            condition = "#v = :v"
+            names = {"#v": "version"}
+            values = {":v": _av(previous.version)}
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = values
+        return {"Put": put}  # type: ignore[typeddict-item]
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            return True
+        return "ConditionalCheckFailed" in str(error)
+    return False

@@ -1,0 +1,112 @@
+"""Plain-data form of the domain values: for the ledger items, the JSON report and the CLI.
+
+Kept free of AWS imports so the same encoding serves DynamoDB, JSON files and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from gg_reset.contracts import ForcePolicy
+from gg_reset.domain.model import (
+    GroupRecord,
+    PendingCall,
+    Request,
+    RequestKind,
+    Step,
+    StepKind,
+    Workflow,
+    WorkflowState,
+)
+
+
+def to_plain(value: Any) -> Any:
+    """Dataclasses to dicts, enums to values, datetimes to ISO-8601, tuples to lists; None dropped."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in fields(value)
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _req_dt(value: Any) -> datetime:
+    parsed = _dt(value)
+    if parsed is None:
+        raise ValueError("missing timestamp in ledger item")
+    return parsed
+
+
+def request_from_plain(data: dict[str, Any]) -> Request:
+    return Request(
+        request_id=data["request_id"],
+        kind=RequestKind(data["kind"]),
+        group_id=data["group_id"],
+        received_at=_req_dt(data["received_at"]),
+        requested_by=data.get("requested_by", "unknown"),
+        reason=data.get("reason", ""),
+        force=ForcePolicy(data.get("force", ForcePolicy.AUTO)),
+        dry_run=bool(data.get("dry_run", False)),
+        trigger_deployment_id=data.get("trigger_deployment_id"),
+    )
+
+
+def workflow_from_plain(data: dict[str, Any]) -> Workflow:
+    return Workflow(
+        workflow_id=data["workflow_id"],
+        group_id=data["group_id"],
+        kind=RequestKind(data["kind"]),
+        request=request_from_plain(data["request"]),
+        state=WorkflowState(data["state"]),
+        started_at=_req_dt(data["started_at"]),
+        updated_at=_req_dt(data["updated_at"]),
+        reason=data.get("reason", ""),
+        request_ids=tuple(data.get("request_ids", ())),
+        pending=PendingCall(data["pending"]) if data.get("pending") else None,
+        next_action_at=_dt(data.get("next_action_at")),
+        deadline_at=_dt(data.get("deadline_at")),
+        deployment_id=data.get("deployment_id"),
+        forced=bool(data.get("forced", False)),
+        attempts=int(data.get("attempts", 0)),
+        token_generation=int(data.get("token_generation", 0)),
+        plan=tuple(data.get("plan", ())),
+        finished_at=_dt(data.get("finished_at")),
+        step_count=int(data.get("step_count", 0)),
+    )
+
+
+def step_from_plain(data: dict[str, Any]) -> Step:
+    return Step(
+        seq=int(data["seq"]),
+        at=_req_dt(data["at"]),
+        kind=StepKind(data["kind"]),
+        state=WorkflowState(data["state"]),
+        detail=data.get("detail", ""),
+    )
+
+
+def record_from_plain(data: dict[str, Any]) -> GroupRecord:
+    return GroupRecord(
+        group_id=data["group_id"],
+        version=int(data.get("version", 0)),
+        active=workflow_from_plain(data["active"]) if data.get("active") else None,
+        last=workflow_from_plain(data["last"]) if data.get("last") else None,
+        recent_request_ids=tuple(data.get("recent_request_ids", ())),
+        remediations=tuple(_req_dt(t) for t in data.get("remediations", ())),
+    )

@@ -1,0 +1,81 @@
+"""What can happen to a group's workflow: the inputs of `gg_reset.domain.workflow.transition`.
+
+Some come from outside (requests, status-change events, the sweeper's tick); the rest are the answers
+to the actions the workflow asked for, fed back by the shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gg_reset.contracts import DeploymentStatus, DeploymentType
+from gg_reset.domain.errors import ErrorKind
+from gg_reset.domain.model import PendingCall, Request
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived:
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRequestReceived:
+    """A message that failed validation: it is recorded `REJECTED` with the error, never retried."""
+
+    request_id: str
+    group_id: str
+    error: str
+    requested_by: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStatusReported:
+    deployment_id: str
+    deployment_type: DeploymentType
+    status: DeploymentStatus
+    source: Literal["event", "poll"] = "event"
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInspected:
+    exists: bool
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ResetAccepted:
+    deployment_id: str
+    forced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDeleted:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailed:
+    call: PendingCall
+    error: ErrorKind
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The sweeper (or a redelivered message) looks at the group: retries, polls and deadlines."""
+
+
+Event = (
+    RequestReceived
+    | InvalidRequestReceived
+    | DeploymentStatusReported
+    | GroupInspected
+    | ResetAccepted
+    | GroupDeleted
+    | CallFailed
+    | Tick
+)

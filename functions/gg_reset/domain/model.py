@@ -1,0 +1,167 @@
+"""The ledger's vocabulary: requests, workflows, steps and the per-group record.
+
+All values are frozen: the workflow never mutates a record, it returns a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from gg_reset.contracts import ForcePolicy
+
+
+class RequestKind(StrEnum):
+    RESET = "reset"
+    DELETION = "deletion"
+    REMEDIATION = "remediation"
+    """Opened by a failed `NewDeployment`/`Redeployment` event: reset the group."""
+
+
+class WorkflowState(StrEnum):
+    REQUESTED = "REQUESTED"
+    """Claimed for the group; the group has not been inspected yet."""
+    RESETTING = "RESETTING"
+    """A normal reset is being started or awaited."""
+    FORCE_RESETTING = "FORCE_RESETTING"
+    """A `Force=True` reset is being started or awaited."""
+    DELETING = "DELETING"
+    """The group is reset; `DeleteGroup` is being called."""
+    RESET = "RESET"
+    DELETED = "DELETED"
+    GONE = "GONE"
+    """The group no longer exists."""
+    REJECTED = "REJECTED"
+    """Invalid request, protected group, or group busy with another kind of workflow."""
+    PLANNED = "PLANNED"
+    """Dry run: the steps a real run would take, decided by the same code, with no Greengrass write."""
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset(
+    {
+        WorkflowState.RESET,
+        WorkflowState.DELETED,
+        WorkflowState.GONE,
+        WorkflowState.REJECTED,
+        WorkflowState.PLANNED,
+        WorkflowState.FAILED,
+    }
+)
+ACTIVE_STATES = frozenset(set(WorkflowState) - TERMINAL_STATES)
+
+
+class PendingCall(StrEnum):
+    """The Greengrass call a workflow is waiting to make (or to see the answer of)."""
+
+    INSPECT = "inspect"
+    RESET = "reset"
+    FORCE_RESET = "force-reset"
+    POLL = "poll"
+    DELETE = "delete"
+
+
+class StepKind(StrEnum):
+    """Fixed vocabulary of history entries; reports and metrics are built from it."""
+
+    REQUESTED = "requested"
+    MERGED = "merged"
+    UPGRADED = "upgraded"
+    INSPECTED = "inspected"
+    RESET_STARTED = "reset-started"
+    RETRY_SCHEDULED = "retry-scheduled"
+    ESCALATED = "escalated"
+    DEPLOYMENT_SUCCEEDED = "deployment-succeeded"
+    DEPLOYMENT_FAILED = "deployment-failed"
+    DELETE_STARTED = "delete-started"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    request_id: str
+    kind: RequestKind
+    group_id: str
+    received_at: datetime
+    requested_by: str = "unknown"
+    reason: str = ""
+    force: ForcePolicy = ForcePolicy.AUTO
+    dry_run: bool = False
+    trigger_deployment_id: str | None = None
+    """For remediations: the failed deployment that opened it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    seq: int
+    at: datetime
+    kind: StepKind
+    state: WorkflowState
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    workflow_id: str
+    group_id: str
+    kind: RequestKind
+    request: Request
+    state: WorkflowState
+    started_at: datetime
+    updated_at: datetime
+    reason: str = ""
+    request_ids: tuple[str, ...] = ()
+    """Every request this workflow answers: the one that opened it and those merged into it."""
+    pending: PendingCall | None = None
+    next_action_at: datetime | None = None
+    deadline_at: datetime | None = None
+    deployment_id: str | None = None
+    """The reset deployment in flight, whose `Success` completes the reset."""
+    forced: bool = False
+    attempts: int = 0
+    """Failed attempts of the pending call (transient or unknown errors), reset by every success."""
+    token_generation: int = 0
+    """Bumped when a reset is definitively refused, so the retry gets a fresh client token."""
+    plan: tuple[str, ...] = ()
+    finished_at: datetime | None = None
+    step_count: int = 0
+
+    @property
+    def terminal(self) -> bool:
+        return self.state.terminal
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When the sweeper must look at this workflow again (None once it is finished)."""
+        if self.terminal:
+            return None
+        times = [t for t in (self.next_action_at, self.deadline_at) if t is not None]
+        return min(times) if times else None
+
+    def client_token(self, *, force: bool) -> str:
+        """`AmznClientToken` for this workflow's reset: a retry after a timeout or 5xx reuses it."""
+        return f"{self.workflow_id}-{'f' if force else 'n'}{self.token_generation}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """The HEAD item of a group: what a conditional write protects."""
+
+    group_id: str
+    version: int = 0
+    active: Workflow | None = None
+    last: Workflow | None = None
+    """The most recently finished workflow (for reads; every finished workflow is also stored alone)."""
+    recent_request_ids: tuple[str, ...] = ()
+    remediations: tuple[datetime, ...] = field(default=())
+    """When remediations of this group were opened (pruned to the cap window)."""
+
+    @property
+    def current(self) -> Workflow | None:
+        """The active workflow, or else the last finished one."""
+        return self.active or self.last

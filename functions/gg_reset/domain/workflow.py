@@ -1,0 +1,520 @@
+"""The reset workflow as one pure function: (group record, event, now) -> decision.
+
+State diagram (terminal states in capitals on the right):
+
+    request ──► REQUESTED ──inspect──► RESETTING ─────────────Success───► RESET (or DELETING)
+                   │  gone ──────────────────────────────────────────────► GONE
+                   │  protected tag ─────────────────────────────────────► REJECTED
+                   │  dry run ───────────────────────────────────────────► PLANNED
+                   │  force=immediately ─► FORCE_RESETTING ──Success─────► RESET (or DELETING)
+                   │                                          Failure / deadline ► FAILED
+    RESETTING: "not deployed / already reset" ─► RESET, or DELETING for deletions
+               deployment in progress ─► wait and retry until the deadline, then escalate
+               Failure, or no Success by the deadline ─► FORCE_RESETTING (force=auto) / FAILED (never)
+    DELETING ──DeleteGroup──► DELETED (GONE if someone else deleted it first)
+    any step: throttling/5xx ─► retry with backoff, bounded; unknown error ─► bounded retries;
+              bad request ─► FAILED; group not found ─► GONE
+
+Other rules: one active workflow per group; a request whose id the group has seen is a no-op; a
+deletion request upgrades an active reset; a failed `NewDeployment`/`Redeployment` of the group opens a
+remediation (reset), capped per window; status events of other deployments, late or duplicated events
+change nothing.
+
+Calls are claimed with a lease: a decision that asks for a Greengrass call also pushes `next_action_at`
+forward, and the shell saves that (conditionally) before it calls, so two workers never make the same
+call and a crashed worker's call is re-driven by the sweeper once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy
+from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
+from gg_reset.domain.errors import ErrorKind
+from gg_reset.domain.events import (
+    CallFailed,
+    DeploymentStatusReported,
+    Event,
+    GroupDeleted,
+    GroupInspected,
+    InvalidRequestReceived,
+    RequestReceived,
+    ResetAccepted,
+    Tick,
+)
+from gg_reset.domain.model import (
+    GroupRecord,
+    PendingCall,
+    Request,
+    RequestKind,
+    Step,
+    StepKind,
+    Workflow,
+    WorkflowState,
+)
+from gg_reset.domain.policy import WorkflowPolicy
+
+PROTECT_TAG = ("gg-reset:protect", "true")
+CALL_LEASE = timedelta(seconds=120)
+NOT_DEPLOYED_REASON = "group has not been deployed or has already been reset"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    record: GroupRecord
+    steps: tuple[tuple[str, Step], ...] = ()
+    """New history entries as (workflow id, step)."""
+    actions: tuple[Action, ...] = ()
+    finished: tuple[Workflow, ...] = ()
+    """Workflows that reached a terminal state in this decision."""
+    changed: bool = False
+    """Whether the record must be saved (a no-op decision, e.g. for a replay, changes nothing)."""
+
+
+def workflow_id_for(request_id: str, received_at: datetime) -> str:
+    """Sortable by time, stable for the same request: a retried message builds the same id."""
+    digest = hashlib.sha256(request_id.encode()).hexdigest()[:12]
+    return f"{received_at:%Y%m%dT%H%M%S}-{digest}"
+
+
+def remediation_request_id(deployment_id: str) -> str:
+    return f"deployment-failure:{deployment_id}"
+
+
+def is_protected(tags: Mapping[str, str]) -> bool:
+    key, value = PROTECT_TAG
+    return tags.get(key, "").strip().lower() == value
+
+
+def transition(record: GroupRecord, event: Event, now: datetime, policy: WorkflowPolicy) -> Decision:
+    """Decide what `event` means for the group, at `now`. Pure: same inputs, same decision."""
+    builder = _Builder(record, now, policy)
+    match event:
+        case RequestReceived(request=request):
+            builder.on_request(request)
+        case InvalidRequestReceived():
+            builder.on_invalid(event)
+        case DeploymentStatusReported():
+            builder.on_status(event)
+        case Tick():
+            builder.on_tick()
+        case GroupInspected() | ResetAccepted() | GroupDeleted() | CallFailed():
+            builder.on_call_result(event)
+    builder.drive()
+    return builder.decision()
+
+
+class _Builder:
+    """Accumulates one decision; each `on_*` method handles one kind of event."""
+
+    def __init__(self, record: GroupRecord, now: datetime, policy: WorkflowPolicy) -> None:
+        self.original = record
+        self.record = record
+        self.now = now
+        self.policy = policy
+        self.steps: list[tuple[str, Step]] = []
+        self.actions: list[Action] = []
+        self.finished: list[Workflow] = []
+
+    # --- results -----------------------------------------------------------------------------------
+
+    def decision(self) -> Decision:
+        return Decision(
+            record=self.record,
+            steps=tuple(self.steps),
+            actions=tuple(self.actions),
+            finished=tuple(self.finished),
+            changed=self.record != self.original,
+        )
+
+    def step(self, wf: Workflow, kind: StepKind, detail: str) -> Workflow:
+        seq = wf.step_count + 1
+        self.steps.append(
+            (wf.workflow_id, Step(seq=seq, at=self.now, kind=kind, state=wf.state, detail=detail))
+        )
+        return replace(wf, step_count=seq, updated_at=self.now)
+
+    def set_active(self, wf: Workflow) -> None:
+        if wf.terminal:
+            self.finished.append(wf)
+            self.record = replace(self.record, active=None, last=wf)
+        else:
+            self.record = replace(self.record, active=wf)
+
+    # --- requests ----------------------------------------------------------------------------------
+
+    def remember(self, request_id: str) -> None:
+        recent = (*self.record.recent_request_ids, request_id)[-self.policy.recent_request_ids :]
+        self.record = replace(self.record, recent_request_ids=recent)
+
+    def seen(self, request_id: str) -> bool:
+        active = self.record.active
+        return request_id in self.record.recent_request_ids or (
+            active is not None and request_id in active.request_ids
+        )
+
+    def new_workflow(self, request: Request, state: WorkflowState) -> Workflow:
+        wf = Workflow(
+            workflow_id=workflow_id_for(request.request_id, request.received_at),
+            group_id=request.group_id,
+            kind=request.kind,
+            request=request,
+            state=state,
+            started_at=self.now,
+            updated_at=self.now,
+            request_ids=(request.request_id,),
+        )
+        detail = f"{request.kind} requested by {request.requested_by}"
+        if request.reason:
+            detail += f": {request.reason}"
+        if request.dry_run:
+            detail += " (dry run)"
+        return self.step(wf, StepKind.REQUESTED, detail)
+
+    def on_request(self, request: Request) -> None:
+        if self.seen(request.request_id):
+            return  # a replay: nothing new happened (drive() still re-drives a due call)
+        self.remember(request.request_id)
+        active = self.record.active
+        if active is not None:
+            self.on_request_while_active(active, request)
+            return
+        if request.kind is RequestKind.REMEDIATION:
+            window_start = self.now - timedelta(seconds=self.policy.remediation_window_s)
+            recent = tuple(t for t in self.record.remediations if t > window_start)
+            if len(recent) >= self.policy.remediation_cap:
+                wf = self.new_workflow(request, WorkflowState.REQUESTED)
+                reason = (
+                    f"remediation cap reached: {len(recent)} remediations of this group in the last "
+                    f"{self.policy.remediation_window_s}s; deployment {request.trigger_deployment_id} "
+                    "failed again and is left for a person to look at"
+                )
+                self.finish(wf, WorkflowState.FAILED, reason)
+                self.record = replace(self.record, remediations=recent)
+                return
+            self.record = replace(self.record, remediations=(*recent, self.now))
+        wf = self.new_workflow(request, WorkflowState.REQUESTED)
+        self.set_active(replace(wf, pending=PendingCall.INSPECT, next_action_at=self.now))
+
+    def on_request_while_active(self, active: Workflow, request: Request) -> None:
+        if request.dry_run != active.request.dry_run:
+            wf = self.new_workflow(request, WorkflowState.REQUESTED)
+            reason = (
+                f"group busy: workflow {active.workflow_id} ({active.kind}, {active.state}) is active; "
+                "send the request again once it has finished"
+            )
+            self.finish(wf, WorkflowState.REJECTED, reason)
+            return
+        merged = replace(active, request_ids=(*active.request_ids, request.request_id))
+        if request.kind is RequestKind.DELETION and active.kind is not RequestKind.DELETION:
+            merged = replace(merged, kind=RequestKind.DELETION)
+            merged = self.step(
+                merged,
+                StepKind.UPGRADED,
+                f"deletion requested by {request.requested_by} ({request.request_id}): "
+                "the group is deleted once the reset completes",
+            )
+        else:
+            merged = self.step(
+                merged,
+                StepKind.MERGED,
+                f"{request.kind} request {request.request_id} joined the active {active.kind} workflow",
+            )
+        self.set_active(merged)
+
+    def on_invalid(self, event: InvalidRequestReceived) -> None:
+        if self.seen(event.request_id):
+            return
+        self.remember(event.request_id)
+        request = Request(
+            request_id=event.request_id,
+            kind=RequestKind.RESET,
+            group_id=event.group_id,
+            received_at=self.now,
+            requested_by=event.requested_by,
+        )
+        wf = self.new_workflow(request, WorkflowState.REQUESTED)
+        self.finish(wf, WorkflowState.REJECTED, f"invalid request: {event.error}")
+
+    # --- deployment status ---------------------------------------------------------------------------
+
+    def on_status(self, event: DeploymentStatusReported) -> None:
+        active = self.record.active
+        if active is not None and active.deployment_id == event.deployment_id:
+            self.on_own_deployment(active, event)
+            return
+        if (
+            event.status is DeploymentStatus.FAILURE
+            and event.deployment_type not in RESET_DEPLOYMENT_TYPES
+            and event.source == "event"
+        ):
+            # Never remediate our own resets: only new deployments and redeployments qualify.
+            self.on_request(
+                Request(
+                    request_id=remediation_request_id(event.deployment_id),
+                    kind=RequestKind.REMEDIATION,
+                    group_id=self.record.group_id,
+                    received_at=self.now,
+                    requested_by="aws.greengrass",
+                    reason=f"{event.deployment_type} {event.deployment_id} failed"
+                    + (f": {event.error_message}" if event.error_message else ""),
+                    trigger_deployment_id=event.deployment_id,
+                )
+            )
+        # Anything else is someone else's deployment, or late/duplicated news: nothing to do.
+
+    def on_own_deployment(self, wf: Workflow, event: DeploymentStatusReported) -> None:
+        if event.status is DeploymentStatus.SUCCESS:
+            what = "forced reset" if wf.forced else "reset"
+            wf = self.step(
+                replace(wf, pending=None, next_action_at=None, attempts=0),
+                StepKind.DEPLOYMENT_SUCCEEDED,
+                f"{what} deployment {event.deployment_id} succeeded ({event.source})",
+            )
+            self.after_reset(wf, f"{what} deployment {event.deployment_id} succeeded")
+        elif event.status is DeploymentStatus.FAILURE:
+            error = event.error_message or "no error message"
+            wf = self.step(
+                replace(wf, pending=None, next_action_at=None),
+                StepKind.DEPLOYMENT_FAILED,
+                f"reset deployment {event.deployment_id} failed: {error}",
+            )
+            self.reset_did_not_work(wf, f"reset deployment {event.deployment_id} failed: {error}")
+        elif event.source == "poll":
+            if wf.deadline_at is not None and self.now >= wf.deadline_at:
+                self.reset_did_not_work(
+                    wf, f"reset deployment {event.deployment_id} still {event.status} at the deadline"
+                )
+            else:
+                self.set_active(
+                    replace(
+                        wf,
+                        pending=PendingCall.POLL,
+                        next_action_at=self.poll_time(wf),
+                        attempts=0,
+                    )
+                )
+        # An InProgress/Building *event* for our deployment tells us nothing new.
+
+    def poll_time(self, wf: Workflow) -> datetime:
+        next_poll = self.now + timedelta(seconds=self.policy.poll_interval_s)
+        if wf.deadline_at is not None and self.now < wf.deadline_at:
+            return min(next_poll, wf.deadline_at)
+        return next_poll
+
+    # --- the sweeper's tick ----------------------------------------------------------------------------
+
+    def on_tick(self) -> None:
+        wf = self.record.active
+        if wf is None or wf.deadline_at is None or self.now < wf.deadline_at:
+            return
+        if wf.state not in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING):
+            return
+        if wf.deployment_id is not None:
+            # Before giving up on a reset, ask once more: its Success event may have been lost.
+            if wf.pending is not PendingCall.POLL or (wf.next_action_at and wf.next_action_at > self.now):
+                self.set_active(replace(wf, pending=PendingCall.POLL, next_action_at=self.now))
+            return
+        if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET) and wf.attempts == 0:
+            # Waiting for a running deployment to finish, and the deadline is here.
+            self.reset_did_not_work(wf, "no reset could be started before the deadline")
+
+    # --- answers to our calls ----------------------------------------------------------------------------
+
+    def on_call_result(self, event: GroupInspected | ResetAccepted | GroupDeleted | CallFailed) -> None:
+        wf = self.record.active
+        if wf is None:
+            return  # the workflow ended meanwhile (another worker got there first)
+        match event:
+            case GroupInspected() if wf.pending is PendingCall.INSPECT:
+                self.on_inspected(wf, event)
+            case ResetAccepted() if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET):
+                what = "forced reset" if event.forced else "reset"
+                wf = replace(
+                    wf,
+                    deployment_id=event.deployment_id,
+                    forced=wf.forced or event.forced,
+                    pending=PendingCall.POLL,
+                    attempts=0,
+                )
+                wf = replace(wf, next_action_at=self.poll_time(wf))
+                wf = self.step(
+                    wf, StepKind.RESET_STARTED, f"{what} started: deployment {event.deployment_id}"
+                )
+                self.set_active(wf)
+            case GroupDeleted() if wf.pending is PendingCall.DELETE:
+                self.finish(wf, WorkflowState.DELETED, "group deleted")
+            case CallFailed() if wf.pending is event.call:
+                self.on_call_failed(wf, event)
+            case _:
+                pass  # an answer to a call this workflow no longer waits for
+
+    def on_inspected(self, wf: Workflow, event: GroupInspected) -> None:
+        if not event.exists:
+            self.finish(wf, WorkflowState.GONE, "group does not exist")
+            return
+        if is_protected(event.tags):
+            key, value = PROTECT_TAG
+            self.finish(wf, WorkflowState.REJECTED, f"group is protected by tag {key}={value}")
+            return
+        forced = wf.request.force is ForcePolicy.IMMEDIATELY
+        wf = self.step(wf, StepKind.INSPECTED, "group exists and is not protected")
+        if wf.request.dry_run:
+            self.finish(
+                replace(wf, plan=self.plan(wf)), WorkflowState.PLANNED, "dry run: no Greengrass write made"
+            )
+            return
+        self.start_reset(wf, forced=forced)
+
+    def plan(self, wf: Workflow) -> tuple[str, ...]:
+        """The steps a real run takes from here: the same policy that `start_reset` and
+        `reset_did_not_work` apply, spelled out."""
+        steps: list[str] = []
+        policy = wf.request.force
+        if policy is ForcePolicy.IMMEDIATELY:
+            steps.append("ResetDeployments(Force=True)")
+        else:
+            steps.append("ResetDeployments(Force=False) and wait for its Success")
+            if policy is ForcePolicy.AUTO:
+                steps.append(
+                    f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: "
+                    "ResetDeployments(Force=True)"
+                )
+            else:
+                steps.append(f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: FAILED")
+        if wf.kind is RequestKind.DELETION:
+            steps.append("DeleteGroup")
+        return tuple(steps)
+
+    def start_reset(self, wf: Workflow, *, forced: bool) -> None:
+        timeout = self.policy.force_timeout_s if forced else self.policy.reset_timeout_s
+        wf = replace(
+            wf,
+            state=WorkflowState.FORCE_RESETTING if forced else WorkflowState.RESETTING,
+            pending=PendingCall.FORCE_RESET if forced else PendingCall.RESET,
+            next_action_at=self.now,
+            deadline_at=self.now + timedelta(seconds=timeout),
+            deployment_id=None,
+            forced=wf.forced or forced,
+            attempts=0,
+        )
+        self.set_active(wf)
+
+    def after_reset(self, wf: Workflow, why: str) -> None:
+        if wf.kind is RequestKind.DELETION:
+            wf = replace(
+                wf,
+                state=WorkflowState.DELETING,
+                pending=PendingCall.DELETE,
+                next_action_at=self.now,
+                deadline_at=None,
+                attempts=0,
+            )
+            self.set_active(self.step(wf, StepKind.DELETE_STARTED, f"{why}; deleting the group"))
+        else:
+            self.finish(wf, WorkflowState.RESET, why)
+
+    def reset_did_not_work(self, wf: Workflow, why: str) -> None:
+        if wf.state is WorkflowState.FORCE_RESETTING:
+            self.finish(wf, WorkflowState.FAILED, f"forced reset did not complete: {why}")
+        elif wf.request.force is ForcePolicy.NEVER:
+            self.finish(wf, WorkflowState.FAILED, f"{why}; force=never, so no forced reset")
+        else:
+            wf = self.step(wf, StepKind.ESCALATED, f"{why}: escalating to ResetDeployments(Force=True)")
+            self.start_reset(wf, forced=True)
+
+    def on_call_failed(self, wf: Workflow, event: CallFailed) -> None:
+        error = f"{event.code}: {event.message}"
+        match event.error:
+            case ErrorKind.NOT_FOUND:
+                if event.call is PendingCall.DELETE and wf.attempts > 0:
+                    # An earlier DeleteGroup timed out but went through.
+                    self.finish(wf, WorkflowState.DELETED, "group deleted (confirmed by not-found on retry)")
+                else:
+                    self.finish(wf, WorkflowState.GONE, f"group no longer exists ({error})")
+            case ErrorKind.NOT_DEPLOYED if event.call in (PendingCall.RESET, PendingCall.FORCE_RESET):
+                wf = replace(wf, pending=None, next_action_at=None)
+                self.after_reset(wf, NOT_DEPLOYED_REASON)
+            case ErrorKind.DEPLOYMENT_IN_PROGRESS if event.call in (
+                PendingCall.RESET,
+                PendingCall.FORCE_RESET,
+            ):
+                if wf.deadline_at is not None and self.now >= wf.deadline_at:
+                    self.reset_did_not_work(
+                        wf, f"a deployment was still in progress at the deadline ({error})"
+                    )
+                    return
+                retry_at = self.now + timedelta(seconds=self.policy.busy_retry_s)
+                if wf.deadline_at is not None:
+                    retry_at = min(retry_at, wf.deadline_at)
+                wf = replace(
+                    wf, next_action_at=retry_at, token_generation=wf.token_generation + 1, attempts=0
+                )
+                self.set_active(
+                    self.step(
+                        wf,
+                        StepKind.RETRY_SCHEDULED,
+                        f"another deployment is in progress; retry at {retry_at:%H:%M:%S}",
+                    )
+                )
+            case ErrorKind.THROTTLED | ErrorKind.SERVER_ERROR:
+                self.retry(wf, event, self.policy.max_transient_attempts, error)
+            case ErrorKind.UNKNOWN | ErrorKind.NOT_DEPLOYED | ErrorKind.DEPLOYMENT_IN_PROGRESS:
+                self.retry(wf, event, self.policy.max_unknown_attempts, error)
+            case ErrorKind.BAD_REQUEST:
+                self.finish(wf, WorkflowState.FAILED, f"{event.call} refused: {error}")
+
+    def retry(self, wf: Workflow, event: CallFailed, limit: int, error: str) -> None:
+        attempts = wf.attempts + 1
+        if attempts >= limit:
+            self.finish(wf, WorkflowState.FAILED, f"{event.call} failed {attempts} times; last error {error}")
+            return
+        retry_at = self.now + timedelta(seconds=self.policy.backoff_s(attempts))
+        wf = replace(wf, attempts=attempts, next_action_at=retry_at)
+        detail = (
+            f"{event.call} failed ({event.error}, attempt {attempts}/{limit}): {error}; "
+            f"retry at {retry_at:%H:%M:%S}"
+        )
+        self.set_active(self.step(wf, StepKind.RETRY_SCHEDULED, detail))
+
+    # --- ending and driving ----------------------------------------------------------------------------
+
+    def finish(self, wf: Workflow, state: WorkflowState, reason: str) -> None:
+        wf = replace(
+            wf,
+            state=state,
+            reason=reason,
+            pending=None,
+            next_action_at=None,
+            deadline_at=None,
+            finished_at=self.now,
+        )
+        wf = self.step(wf, StepKind.FINISHED, reason)
+        self.set_active(wf)
+        if state is WorkflowState.FAILED:
+            self.actions.append(Notify(wf.group_id, wf.workflow_id, state, reason))
+
+    def drive(self) -> None:
+        """Ask for the pending call if it is due, and take the lease on it."""
+        wf = self.record.active
+        if wf is None or wf.pending is None or wf.next_action_at is None or wf.next_action_at > self.now:
+            return
+        action: Action
+        match wf.pending:
+            case PendingCall.INSPECT:
+                action = InspectGroup(wf.group_id)
+            case PendingCall.RESET | PendingCall.FORCE_RESET:
+                force = wf.pending is PendingCall.FORCE_RESET
+                action = StartReset(wf.group_id, force=force, client_token=wf.client_token(force=force))
+            case PendingCall.POLL:
+                if wf.deployment_id is None:
+                    return
+                action = PollDeployment(wf.group_id, wf.deployment_id)
+            case PendingCall.DELETE:
+                action = DeleteGroup(wf.group_id)
+        self.actions.append(action)
+        self.set_active(replace(wf, next_action_at=self.now + CALL_LEASE))

@@ -1,0 +1,102 @@
+"""From a raw EventBridge event (as delivered in an SQS message body) to a domain event.
+
+Validation happens here, once, with the contract models; whatever fails it becomes an
+`InvalidRequestReceived`, so a poison message is recorded `REJECTED` instead of being retried forever.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from gg_reset.contracts import DeploymentStatusEvent, DetailType, GroupRequestEvent
+from gg_reset.domain.events import DeploymentStatusReported, Event, InvalidRequestReceived, RequestReceived
+from gg_reset.domain.model import Request, RequestKind
+
+UNPARSEABLE_GROUP = "_unparseable_"
+"""Ledger partition for messages whose group id cannot be read at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    group_id: str
+    event: Event
+
+
+def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
+    try:
+        raw = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return _invalid({}, f"message body is not JSON ({exc.msg} at {exc.pos})", fallback_id=message_id)
+    if not isinstance(raw, dict):
+        return _invalid({}, "message body is not a JSON object", fallback_id=message_id)
+    return from_eventbridge(raw, fallback_id=message_id, now=now)
+
+
+def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) -> Intake:
+    detail_type = raw.get("detail-type")
+    try:
+        if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
+            status = DeploymentStatusEvent.model_validate(raw)
+            d = status.detail
+            return Intake(
+                d.group_id,
+                DeploymentStatusReported(
+                    deployment_id=d.deployment_id, deployment_type=d.deployment_type, status=d.status
+                ),
+            )
+        if detail_type in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
+            parsed = GroupRequestEvent.model_validate(raw)
+            detail = parsed.detail
+            request = Request(
+                request_id=detail.request_id or f"event:{parsed.id}",
+                kind=RequestKind.DELETION
+                if detail_type == DetailType.DELETION_REQUESTED
+                else RequestKind.RESET,
+                group_id=detail.group_id,
+                received_at=now,
+                requested_by=detail.requested_by,
+                reason=detail.reason,
+                force=detail.force,
+                dry_run=detail.dry_run,
+            )
+            return Intake(detail.group_id, RequestReceived(request))
+    except ValidationError as exc:
+        return _invalid(raw, describe(exc), fallback_id=fallback_id)
+    return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)
+
+
+def describe(exc: ValidationError) -> str:
+    """A validation error in one line a requester can act on: which field, what was wrong."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
+    detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
+    assert isinstance(detail, dict)
+    group = detail.get("group-id")
+    group_id = group if isinstance(group, str) and 0 < len(group) <= 128 else UNPARSEABLE_GROUP
+    request_id = detail.get("request-id")
+    if not isinstance(request_id, str) or not request_id:
+        event_id = raw.get("id")
+        request_id = (
+            f"event:{event_id}" if isinstance(event_id, str) and event_id else f"message:{fallback_id}"
+        )
+    requested_by = detail.get("requested-by")
+    return Intake(
+        group_id,
+        InvalidRequestReceived(
+            request_id=request_id,
+            group_id=group_id,
+            error=error,
+            requested_by=requested_by if isinstance(requested_by, str) else "unknown",
+        ),
+    )

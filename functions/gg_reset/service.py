@@ -1,0 +1,173 @@
+"""The imperative shell around the pure workflow: load, decide, save, act, feed the answer back.
+
+The same `ResetService` runs in the worker and sweeper Lambdas, in the local runtime and in tests; only
+the adapters passed to it differ.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gg_reset.contracts import DeploymentType
+from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
+from gg_reset.domain.errors import ErrorKind, GreengrassError
+from gg_reset.domain.events import (
+    CallFailed,
+    DeploymentStatusReported,
+    Event,
+    GroupDeleted,
+    GroupInspected,
+    ResetAccepted,
+    Tick,
+)
+from gg_reset.domain.model import GroupRecord, PendingCall
+from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.workflow import Decision, transition
+from gg_reset.ledger import LedgerPort, VersionConflict
+from gg_reset.ports import Clock, GreengrassPort
+
+logger = logging.getLogger(__name__)
+
+MAX_CONFLICTS = 8
+MAX_STEPS_PER_EVENT = 16
+"""A handful of calls answer one event (inspect, reset, delete); more means a bug, not work."""
+
+
+class Notifier(Protocol):
+    def notify(self, notice: Notify) -> None: ...
+
+
+class Telemetry(Protocol):
+    def record(self, decision: Decision) -> None:
+        """Called once per saved decision: count requests, outcomes, force fallbacks, latency."""
+        ...
+
+
+class NullTelemetry:
+    def record(self, decision: Decision) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    record: GroupRecord
+    throttled: bool = False
+    """A call was throttled and a retry is scheduled: the worker hands the message back to SQS."""
+
+
+class ResetService:
+    def __init__(
+        self,
+        *,
+        ledger: LedgerPort,
+        greengrass: GreengrassPort,
+        notifier: Notifier,
+        clock: Clock,
+        policy: WorkflowPolicy,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.greengrass = greengrass
+        self.notifier = notifier
+        self.clock = clock
+        self.policy = policy
+        self.telemetry = telemetry or NullTelemetry()
+
+    def handle(self, group_id: str, event: Event) -> HandleResult:
+        """Apply `event` to the group and carry out every call it leads to, saving before each call."""
+        record = self.ledger.load(group_id)
+        current: Event | None = event
+        conflicts = 0
+        steps = 0
+        throttled = False
+        while current is not None:
+            steps += 1
+            if steps > MAX_STEPS_PER_EVENT:
+                raise RuntimeError(f"group {group_id}: more than {MAX_STEPS_PER_EVENT} steps for one event")
+            decision = transition(record, current, self.clock.now(), self.policy)
+            if decision.changed:
+                try:
+                    record = self.ledger.save(record, decision)
+                except VersionConflict:
+                    conflicts += 1
+                    if conflicts > MAX_CONFLICTS:
+                        raise
+                    logger.info("ledger version conflict; deciding again", extra={"group_id": group_id})
+                    record = self.ledger.load(group_id)
+                    continue  # the same event, decided against the fresh record
+                self.telemetry.record(decision)
+            current = self._act(decision.actions)
+            if isinstance(current, CallFailed) and current.error is ErrorKind.THROTTLED:
+                throttled = True
+        return HandleResult(record=record, throttled=throttled)
+
+    def sweep(self, limit: int = 500) -> Sequence[str]:
+        """Tick every group whose workflow is due; returns the groups looked at."""
+        groups = self.ledger.due_groups(self.clock.now(), limit)
+        for group_id in groups:
+            self.handle(group_id, Tick())
+        return groups
+
+    def _act(self, actions: Sequence[Action]) -> Event | None:
+        answer: Event | None = None
+        for action in actions:
+            if isinstance(action, Notify):
+                self._notify(action)
+            else:
+                answer = self._call(action)
+        return answer
+
+    def _notify(self, notice: Notify) -> None:
+        try:
+            self.notifier.notify(notice)
+        except Exception:
+            # The outcome is already in the ledger and counted as a metric (with its alarm); a lost
+            # notification must not undo or repeat the step.
+            logger.exception("notification failed", extra={"group_id": notice.group_id})
+
+    def _call(self, action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> Event:
+        try:
+            match action:
+                case InspectGroup(group_id=gid):
+                    facts = self.greengrass.inspect_group(gid)
+                    return GroupInspected(exists=facts.exists, tags=dict(facts.tags))
+                case StartReset(group_id=gid, force=force, client_token=token):
+                    deployment_id = self.greengrass.reset_deployments(gid, force=force, client_token=token)
+                    return ResetAccepted(deployment_id=deployment_id, forced=force)
+                case PollDeployment(group_id=gid, deployment_id=did):
+                    view = self.greengrass.get_deployment_status(gid, did)
+                    return DeploymentStatusReported(
+                        deployment_id=did,
+                        deployment_type=view.deployment_type or DeploymentType.RESET,
+                        status=view.status,
+                        source="poll",
+                        error_message=view.error_message,
+                    )
+                case DeleteGroup(group_id=gid):
+                    self.greengrass.delete_group(gid)
+                    return GroupDeleted()
+        except GreengrassError as error:
+            logger.warning(
+                "greengrass call failed",
+                extra={"group_id": action.group_id, "error_kind": str(error.kind), "error": str(error)},
+            )
+            return CallFailed(
+                call=pending_call_of(action), error=error.kind, code=error.code, message=error.message
+            )
+
+
+def pending_call_of(action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> PendingCall:
+    match action:
+        case InspectGroup():
+            return PendingCall.INSPECT
+        case StartReset(force=True):
+            return PendingCall.FORCE_RESET
+        case StartReset():
+            return PendingCall.RESET
+        case PollDeployment():
+            return PendingCall.POLL
+        case DeleteGroup():
+            return PendingCall.DELETE

@@ -1,0 +1,153 @@
+"""In-memory stand-ins for the ports, for fast unit tests of the shell (the real adapters have their own
+integration tests against moto, DynamoDB Local and the Greengrass simulator)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from gg_reset.contracts import DeploymentStatus, DeploymentType
+from gg_reset.domain.actions import Notify
+from gg_reset.domain.errors import ErrorKind, GreengrassError
+from gg_reset.domain.model import GroupRecord, Step, Workflow
+from gg_reset.domain.workflow import Decision
+from gg_reset.ledger import VersionConflict
+from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class ManualClock:
+    current: datetime = EPOCH
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class InMemoryLedger:
+    records: dict[str, GroupRecord] = field(default_factory=dict)
+    steps: dict[tuple[str, str], list[Step]] = field(default_factory=lambda: defaultdict(list))
+    finished: dict[str, list[Workflow]] = field(default_factory=lambda: defaultdict(list))
+    saves: int = 0
+
+    def load(self, group_id: str) -> GroupRecord:
+        return self.records.get(group_id, GroupRecord(group_id=group_id))
+
+    def save(self, previous: GroupRecord, decision: Decision) -> GroupRecord:
+        stored = self.load(previous.group_id)
+        if stored.version != previous.version:
+            raise VersionConflict(previous.group_id)
+        record = replace(decision.record, version=previous.version + 1)
+        self.records[record.group_id] = record
+        for workflow_id, step in decision.steps:
+            self.steps[(record.group_id, workflow_id)].append(step)
+        self.finished[record.group_id].extend(decision.finished)
+        self.saves += 1
+        return record
+
+    def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
+        due = [
+            (r.active.due_at, gid)
+            for gid, r in self.records.items()
+            if r.active is not None and r.active.due_at is not None and r.active.due_at <= now
+        ]
+        return [gid for _, gid in sorted(due)][:limit]
+
+    def workflows(self, group_id: str) -> Sequence[Workflow]:
+        active = self.load(group_id).active
+        return [*self.finished[group_id], *([active] if active else [])]
+
+    def history(self, group_id: str, workflow_id: str) -> Sequence[Step]:
+        return list(self.steps[(group_id, workflow_id)])
+
+    def all_steps(self, group_id: str) -> list[Step]:
+        return [s for (gid, _), steps in self.steps.items() if gid == group_id for s in steps]
+
+
+Script = Callable[..., object]
+
+
+@dataclass
+class FakeGreengrass:
+    """Greengrass by script: each call pops the next scripted answer for that operation (an exception to
+    raise, or a value), falling back to a default that models a healthy group."""
+
+    groups: dict[str, dict[str, str]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    tokens: list[tuple[str, bool, str]] = field(default_factory=list)
+    scripted: dict[str, list[object]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, DeploymentStatus] = field(default_factory=dict)
+    next_id: int = 0
+
+    def add_group(self, group_id: str, tags: dict[str, str] | None = None) -> str:
+        self.groups[group_id] = dict(tags or {})
+        return group_id
+
+    def script(self, operation: str, *answers: object) -> None:
+        self.scripted[operation].extend(answers)
+
+    def _scripted(self, operation: str) -> object | None:
+        self.calls[operation] += 1
+        queue = self.scripted.get(operation)
+        if queue:
+            answer = queue.pop(0)
+            if isinstance(answer, BaseException):
+                raise answer
+            return answer
+        return None
+
+    def inspect_group(self, group_id: str) -> GroupFacts:
+        answer = self._scripted("inspect_group")
+        if isinstance(answer, GroupFacts):
+            return answer
+        if group_id not in self.groups:
+            return GroupFacts(group_id=group_id, exists=False)
+        return GroupFacts(group_id=group_id, exists=True, arn=f"arn:{group_id}", tags=self.groups[group_id])
+
+    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
+        self.tokens.append((group_id, force, client_token))
+        answer = self._scripted("reset_deployments")
+        if isinstance(answer, str):
+            return answer
+        self.next_id += 1
+        deployment_id = f"dep-{self.next_id}"
+        self.statuses[deployment_id] = DeploymentStatus.IN_PROGRESS
+        return deployment_id
+
+    def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView:
+        answer = self._scripted("get_deployment_status")
+        if isinstance(answer, DeploymentStatusView):
+            return answer
+        return DeploymentStatusView(
+            status=self.statuses.get(deployment_id, DeploymentStatus.IN_PROGRESS),
+            deployment_type=DeploymentType.RESET,
+        )
+
+    def delete_group(self, group_id: str) -> None:
+        self._scripted("delete_group")
+        if group_id not in self.groups:
+            raise GreengrassError(ErrorKind.NOT_FOUND, "DeleteGroup", "IdNotFoundException", "not found")
+        del self.groups[group_id]
+
+    def list_groups(self) -> Iterator[GroupSummary]:
+        for gid in self.groups:
+            yield GroupSummary(group_id=gid, name=gid, arn=f"arn:{gid}")
+
+
+@dataclass
+class RecordingNotifier:
+    notices: list[Notify] = field(default_factory=list)
+
+    def notify(self, notice: Notify) -> None:
+        self.notices.append(notice)
+
+
+def error(kind: ErrorKind, operation: str = "ResetDeployments", message: str = "boom") -> GreengrassError:
+    return GreengrassError(kind, operation, f"{kind}-code", message)
