@@ -26,6 +26,18 @@ class Intake:
     group_id: str
     event: Event
 
+    @property
+    def correlation_id(self) -> str | None:
+        """What ties log lines to a request: its request id, or the deployment id for status events."""
+        match self.event:
+            case RequestReceived(request=request):
+                return request.request_id
+            case InvalidRequestReceived(request_id=request_id):
+                return request_id
+            case DeploymentStatusReported(deployment_id=deployment_id):
+                return deployment_id
+        return None
+
 
 def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
     try:

@@ -58,6 +58,12 @@ class HandleResult:
     """A call was throttled and a retry is scheduled: the worker hands the message back to SQS."""
 
 
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    looked_at: tuple[str, ...]
+    failed: tuple[str, ...]
+
+
 class ResetService:
     def __init__(
         self,
@@ -104,12 +110,18 @@ class ResetService:
                 throttled = True
         return HandleResult(record=record, throttled=throttled)
 
-    def sweep(self, limit: int = 500) -> Sequence[str]:
-        """Tick every group whose workflow is due; returns the groups looked at."""
+    def sweep(self, limit: int = 500) -> SweepReport:
+        """Tick every group whose workflow is due. One group's failure does not stop the others: it
+        stays due and is retried on the next sweep."""
         groups = self.ledger.due_groups(self.clock.now(), limit)
+        failed: list[str] = []
         for group_id in groups:
-            self.handle(group_id, Tick())
-        return groups
+            try:
+                self.handle(group_id, Tick())
+            except Exception:
+                logger.exception("sweep failed for group", extra={"group_id": group_id})
+                failed.append(group_id)
+        return SweepReport(looked_at=tuple(groups), failed=tuple(failed))
 
     def _act(self, actions: Sequence[Action]) -> Event | None:
         answer: Event | None = None

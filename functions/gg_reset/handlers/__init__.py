@@ -1,0 +1,1 @@
+"""Lambda entry points. Thin: parse, hand to `ResetService`, report. Wiring lives in `wiring.py`."""

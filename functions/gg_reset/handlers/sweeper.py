@@ -1,0 +1,27 @@
+"""Sweeper Lambda, on a schedule: drives every workflow that is due.
+
+Status events can be lost and calls can be left half-done by a crash; the sweeper polls overdue resets
+with GetDeploymentStatus, escalates to Force at the deadline and re-drives due retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gg_reset.observability import logger, metrics, tracer
+from gg_reset.wiring import service
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = service().sweep()
+    metrics.add_metric(name="SweptWorkflows", unit=MetricUnit.Count, value=len(report.looked_at))
+    if report.failed:
+        metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=len(report.failed))
+        logger.error("sweep could not drive some groups", extra={"groups": list(report.failed)})
+    return {"swept": len(report.looked_at), "failed": list(report.failed)}

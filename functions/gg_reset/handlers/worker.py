@@ -1,0 +1,55 @@
+"""Worker Lambda: an SQS batch of EventBridge events (requests and Greengrass status changes).
+
+Each message is one event; failures are reported per message (partial batch response), so one bad
+message never holds back the others. Invalid messages are recorded `REJECTED` and succeed; throttled
+calls hand their message back to SQS for a later retry (the ledger also schedules one for the sweeper).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gg_reset.intake import from_message_body
+from gg_reset.observability import logger, metrics, tracer
+from gg_reset.wiring import service
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class RetryLater(Exception):
+    """Raised for a message whose group was throttled: SQS redelivers it after the visibility timeout."""
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    svc = service()
+    intake = from_message_body(record.body, message_id=record.message_id, now=svc.clock.now())
+    logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)
+    try:
+        result = svc.handle(intake.group_id, intake.event)
+        current = result.record.current
+        logger.info(
+            "event handled",
+            extra={
+                "event_type": type(intake.event).__name__,
+                "state": current.state.value if current else None,
+            },
+        )
+        if result.throttled:
+            raise RetryLater(f"group {intake.group_id}: Greengrass throttled; retry scheduled")
+    finally:
+        logger.remove_keys(["group_id", "request_id"])
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
