@@ -1,0 +1,1 @@
+"""Production adapters: the only code that talks to AWS SDKs."""

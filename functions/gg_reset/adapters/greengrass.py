@@ -1,0 +1,186 @@
+"""`GreengrassPort` on boto3: the only place gg-reset calls the Greengrass V1 API.
+
+Everything above this module sees `GroupFacts`, deployment ids and `GreengrassError`; no botocore type
+leaks out, so the simulator, the in-memory fakes and a future non-V1 backend are interchangeable with it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Final
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gg_reset.adapters.greengrass_errors import (
+    ERROR_RULES,
+    LIST_TAGS_OPERATION,
+    ErrorRule,
+    classify_error,
+    greengrass_error,
+    matching_rule,
+)
+from gg_reset.contracts import DeploymentStatus
+from gg_reset.domain.errors import ErrorKind, GreengrassError
+from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary
+from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrass import GreengrassClient
+    from mypy_boto3_greengrass.type_defs import ErrorDetailTypeDef
+
+__all__ = [
+    "ERROR_RULES",
+    "Boto3Greengrass",
+    "ErrorRule",
+    "classify_error",
+    "make_greengrass_client",
+    "matching_rule",
+]
+
+MAX_ATTEMPTS: Final = 5
+"""botocore's `retries.max_attempts`, which despite its name counts retries *after* the first call (botocore
+turns 5 into `total_max_attempts` 6). Adaptive mode also paces the client after throttling, so a Lambda
+working through a bulk cleanup slows down instead of burning its retries."""
+CONNECT_TIMEOUT_S: Final = 5.0
+READ_TIMEOUT_S: Final = 20.0
+"""Greengrass V1 control-plane calls answer in well under a second; the defaults (60 s) would let one hung
+call eat most of a worker Lambda's time budget."""
+PAGE_SIZE: Final = "50"
+"""`MaxResults` is a string in the botocore model of the V1 API; an int fails parameter validation."""
+
+
+def make_greengrass_client(
+    session: boto3.Session | None = None,
+    endpoint_url: str | None = None,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    read_timeout: float = READ_TIMEOUT_S,
+) -> GreengrassClient:
+    """A Greengrass client with gg-reset's retry and timeout policy.
+
+    `GREENGRASS_ENDPOINT_URL` lets the local runtime and tests point the very same code at a simulator;
+    an explicit `endpoint_url` wins over it.
+    """
+    config = Config(
+        retries={"mode": "adaptive", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    endpoint = endpoint_url or os.environ.get(ENV_GREENGRASS_ENDPOINT) or None
+    return (session or boto3.Session()).client("greengrass", endpoint_url=endpoint, config=config)
+
+
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """Let no botocore exception out: the workflow only understands `GreengrassError`."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise greengrass_error(operation, exc) from exc
+
+
+def _malformed(operation: str, what: str) -> GreengrassError:
+    # A 200 without the field we need is not something to guess around: it would, for example, make a
+    # group without an ARN look untagged, and so unprotected.
+    return GreengrassError(
+        kind=ErrorKind.UNKNOWN, operation=operation, code="MalformedResponse", message=what
+    )
+
+
+def _describe_failure(message: str | None, details: list[ErrorDetailTypeDef]) -> str | None:
+    """`ErrorMessage` alone is often generic; the GG-xxx detail codes say what actually went wrong."""
+    parts = [
+        ": ".join(p for p in (d.get("DetailedErrorCode"), d.get("DetailedErrorMessage")) if p)
+        for d in details
+    ]
+    detail_text = "; ".join(p for p in parts if p)
+    if message and detail_text:
+        return f"{message} ({detail_text})"
+    return message or detail_text or None
+
+
+class Boto3Greengrass:
+    """Greengrass V1 through a boto3 client; see `gg_reset.ports.GreengrassPort` for the contract."""
+
+    def __init__(self, client: GreengrassClient) -> None:
+        self._client = client
+
+    def inspect_group(self, group_id: str) -> GroupFacts:
+        """Existence, identity and tags, read fresh every time because protection depends on them.
+
+        Tags come from `ListTagsForResource`, the API AWS documents for them, and a failure there is
+        raised, never read as "no tags": a group whose tags cannot be read must not look unprotected.
+        """
+        try:
+            with _translated("GetGroup"):
+                group = self._client.get_group(GroupId=group_id)
+        except GreengrassError as err:
+            if err.kind is ErrorKind.NOT_FOUND:
+                return GroupFacts(group_id=group_id, exists=False)
+            raise
+        arn = group.get("Arn")
+        if not arn:
+            raise _malformed("GetGroup", f"group {group_id} has no Arn, so its tags cannot be read")
+        with _translated(LIST_TAGS_OPERATION):
+            tags = self._client.list_tags_for_resource(ResourceArn=arn).get("tags") or {}
+        return GroupFacts(group_id=group_id, exists=True, arn=arn, name=group.get("Name"), tags=dict(tags))
+
+    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
+        """The caller's token goes to AWS unchanged: that is what makes a retried reset start only once."""
+        with _translated("ResetDeployments"):
+            response = self._client.reset_deployments(
+                GroupId=group_id, Force=force, AmznClientToken=client_token
+            )
+        deployment_id = response.get("DeploymentId")
+        if not deployment_id:
+            raise _malformed("ResetDeployments", f"reset of group {group_id} returned no DeploymentId")
+        return deployment_id
+
+    def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView:
+        with _translated("GetDeploymentStatus"):
+            response = self._client.get_deployment_status(GroupId=group_id, DeploymentId=deployment_id)
+        raw_status = response.get("DeploymentStatus")
+        try:
+            status = DeploymentStatus(raw_status)
+        except ValueError:
+            # An unknown status must not be mapped to a guess: the workflow would act on the guess.
+            raise _malformed(
+                "GetDeploymentStatus", f"deployment {deployment_id} has unknown status {raw_status!r}"
+            ) from None
+        return DeploymentStatusView(
+            status=status,
+            error_message=_describe_failure(response.get("ErrorMessage"), response.get("ErrorDetails", [])),
+        )
+
+    def delete_group(self, group_id: str) -> None:
+        with _translated("DeleteGroup"):
+            self._client.delete_group(GroupId=group_id)
+
+    def list_groups(self) -> Iterator[GroupSummary]:
+        """Every group, page by page, so the janitor can stream thousands without holding them."""
+        next_token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            with _translated("ListGroups"):
+                if next_token is None:
+                    page = self._client.list_groups(MaxResults=PAGE_SIZE)
+                else:
+                    page = self._client.list_groups(MaxResults=PAGE_SIZE, NextToken=next_token)
+            for group in page.get("Groups", []):
+                group_id = group.get("Id")
+                if group_id:
+                    yield GroupSummary(
+                        group_id=group_id, name=group.get("Name", ""), arn=group.get("Arn", "")
+                    )
+            next_token = page.get("NextToken") or None
+            if next_token is None:
+                return
+            if next_token in seen_tokens:
+                # A server handing back a token it already gave would otherwise loop forever.
+                raise _malformed("ListGroups", f"ListGroups repeated NextToken {next_token!r}")
+            seen_tokens.add(next_token)

@@ -1,0 +1,550 @@
+"""The boto3 Greengrass adapter against moto (where moto is faithful) and botocore's Stubber (where not).
+
+moto answers with its own codes (IdNotFoundException, 404 "Not yet implemented" for tags, ...), so the
+moto tests double as proof that the classifier copes with moto's dialect; the Stubber tests feed the
+dialect of real AWS (BadRequestException/InternalServerErrorException and throttling from the front door).
+Transport failures are produced for real against 127.0.0.1 or raised from a `before-send` hook.
+Nothing here leaves the machine.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ConnectTimeoutError
+from botocore.stub import Stubber
+from gg_reset.adapters.greengrass import (
+    MAX_ATTEMPTS,
+    PAGE_SIZE,
+    Boto3Greengrass,
+    make_greengrass_client,
+)
+from gg_reset.adapters.greengrass_errors import (
+    ERROR_RULES,
+    LIST_TAGS_OPERATION,
+    ErrorRule,
+    classify_error,
+    matching_rule,
+)
+from gg_reset.contracts import DeploymentStatus
+from gg_reset.domain.errors import ErrorKind, GreengrassError
+from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
+from moto import mock_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_greengrass import GreengrassClient
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+GROUP_ID = "4f1e7f0a-0000-4000-8000-000000000001"
+GROUP_ARN = f"arn:aws:greengrass:{REGION}:{ACCOUNT}:/greengrass/groups/{GROUP_ID}"
+DEPLOYMENT_ID = "9a0c3d1e-0000-4000-8000-000000000002"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region; no endpoint override can send these clients anywhere unexpected."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in (
+        ENV_GREENGRASS_ENDPOINT,
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_GREENGRASS",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def moto_client() -> Iterator[GreengrassClient]:
+    with mock_aws():
+        yield make_greengrass_client()
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Boto3Greengrass, Stubber]]:
+    """An adapter whose client answers only what the test queues, and fails on any unexpected call."""
+    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9")
+    with Stubber(client) as stubber:
+        yield Boto3Greengrass(client), stubber
+        stubber.assert_no_pending_responses()
+
+
+def _deployed_group(client: GreengrassClient) -> str:
+    """A group with a core and a NewDeployment: the only state moto lets a normal reset start from."""
+    core_definition = client.create_core_definition(
+        Name="core",
+        InitialVersion={
+            "Cores": [
+                {
+                    "CertificateArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{'a' * 64}",
+                    "Id": "core-1",
+                    "SyncShadow": True,
+                    "ThingArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/core-1",
+                }
+            ]
+        },
+    )
+    group = client.create_group(
+        Name="deployed",
+        InitialVersion={"CoreDefinitionVersionArn": core_definition["LatestVersionArn"]},
+    )
+    client.create_deployment(
+        GroupId=group["Id"], GroupVersionId=group["LatestVersion"], DeploymentType="NewDeployment"
+    )
+    return group["Id"]
+
+
+def _raises(kind: ErrorKind, operation: str) -> Any:
+    return pytest.raises(GreengrassError, match=rf"^{operation} failed \({kind.value}\)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Behaviour moto can produce
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_inspect_unknown_group_reports_it_absent(moto_client: GreengrassClient) -> None:
+    facts = Boto3Greengrass(moto_client).inspect_group(GROUP_ID)
+
+    assert facts.exists is False
+    assert facts.group_id == GROUP_ID
+    assert facts.tags == {}
+
+
+def test_inspect_refuses_to_guess_tags_when_tagging_is_not_implemented(moto_client: GreengrassClient) -> None:
+    # moto has no route for /tags/{arn} and answers 404 "Not yet implemented": that must not read as
+    # "no tags" (the group would look unprotected) nor as "group not found".
+    group_id = moto_client.create_group(Name="untaggable")["Id"]
+
+    with _raises(ErrorKind.UNKNOWN, LIST_TAGS_OPERATION) as caught:
+        Boto3Greengrass(moto_client).inspect_group(group_id)
+
+    assert "Not yet implemented" in caught.value.message
+
+
+def test_reset_then_status_then_already_reset(moto_client: GreengrassClient) -> None:
+    adapter = Boto3Greengrass(moto_client)
+    group_id = _deployed_group(moto_client)
+
+    deployment_id = adapter.reset_deployments(group_id, force=False, client_token="token-1")
+    view = adapter.get_deployment_status(group_id, deployment_id)
+
+    assert view.status is DeploymentStatus.IN_PROGRESS  # moto never moves a deployment on
+    assert view.error_message is None
+    # moto answers this one with ResourceNotFoundException 404: the message must win over the code.
+    with _raises(ErrorKind.NOT_DEPLOYED, "ResetDeployments") as caught:
+        adapter.reset_deployments(group_id, force=False, client_token="token-2")
+    assert caught.value.code == "ResourceNotFoundException"
+
+
+def test_reset_of_never_deployed_group_is_not_deployed(moto_client: GreengrassClient) -> None:
+    group_id = moto_client.create_group(Name="fresh")["Id"]
+
+    with _raises(ErrorKind.NOT_DEPLOYED, "ResetDeployments"):
+        Boto3Greengrass(moto_client).reset_deployments(group_id, force=False, client_token="t")
+
+
+def test_reset_of_unknown_group_is_not_found(moto_client: GreengrassClient) -> None:
+    with _raises(ErrorKind.NOT_FOUND, "ResetDeployments"):
+        Boto3Greengrass(moto_client).reset_deployments(GROUP_ID, force=True, client_token="t")
+
+
+def test_status_of_unknown_deployment_is_not_found(moto_client: GreengrassClient) -> None:
+    # moto: InvalidInputException 400 "Deployment '<id>' does not exist." (classified by message).
+    group_id = _deployed_group(moto_client)
+
+    with _raises(ErrorKind.NOT_FOUND, "GetDeploymentStatus") as caught:
+        Boto3Greengrass(moto_client).get_deployment_status(group_id, DEPLOYMENT_ID)
+    assert caught.value.code == "InvalidInputException"
+
+
+def test_delete_group_removes_it_and_a_second_delete_is_not_found(moto_client: GreengrassClient) -> None:
+    adapter = Boto3Greengrass(moto_client)
+    group_id = moto_client.create_group(Name="doomed")["Id"]
+
+    adapter.delete_group(group_id)
+
+    assert adapter.inspect_group(group_id).exists is False
+    with _raises(ErrorKind.NOT_FOUND, "DeleteGroup"):
+        adapter.delete_group(group_id)
+
+
+def test_list_groups_returns_more_than_one_page_worth(moto_client: GreengrassClient) -> None:
+    # moto ignores paging and returns everything at once; this proves the string MaxResults is accepted
+    # (botocore rejects an int) and nothing is lost. Token following is tested with the Stubber below.
+    created = {moto_client.create_group(Name=f"group-{i}")["Id"] for i in range(55)}
+    sent: list[dict[str, Any]] = []
+    moto_client.meta.events.register(
+        "provide-client-params.greengrass.ListGroups", lambda params, **_: sent.append(dict(params))
+    )
+
+    listed = list(Boto3Greengrass(moto_client).list_groups())
+
+    assert {group.group_id for group in listed} == created
+    assert all(group.arn.endswith(group.group_id) and group.name.startswith("group-") for group in listed)
+    assert sent == [{"MaxResults": "50"}]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Behaviour moto gets wrong or cannot produce: botocore Stubber
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_inspect_returns_identity_and_tags(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response(
+        "get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID, "Name": "line-7"}, {"GroupId": GROUP_ID}
+    )
+    stubber.add_response(
+        "list_tags_for_resource",
+        {"tags": {"gg-reset:protect": "true", "team": "edge"}},
+        {"ResourceArn": GROUP_ARN},
+    )
+
+    facts = adapter.inspect_group(GROUP_ID)
+
+    assert facts.exists is True
+    assert (facts.arn, facts.name) == (GROUP_ARN, "line-7")
+    assert facts.tags == {"gg-reset:protect": "true", "team": "edge"}
+
+
+def test_inspect_of_untagged_group_has_empty_tags(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID}, {"GroupId": GROUP_ID})
+    stubber.add_response("list_tags_for_resource", {}, {"ResourceArn": GROUP_ARN})
+
+    assert adapter.inspect_group(GROUP_ID).tags == {}
+
+
+def test_inspect_of_group_without_arn_does_not_skip_tags(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("get_group", {"Id": GROUP_ID}, {"GroupId": GROUP_ID})
+
+    with _raises(ErrorKind.UNKNOWN, "GetGroup"):
+        adapter.inspect_group(GROUP_ID)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "status"),
+    [
+        ("BadRequestException", "Tagging is not supported for this resource type.", 400),
+        ("ResourceNotFoundException", "The resource does not exist.", 404),
+    ],
+    ids=["unsupported", "not-found-after-get-group"],
+)
+def test_tagging_failure_is_unknown_never_no_tags(
+    stubbed: tuple[Boto3Greengrass, Stubber], code: str, message: str, status: int
+) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID}, {"GroupId": GROUP_ID})
+    stubber.add_client_error("list_tags_for_resource", code, message, status)
+
+    with _raises(ErrorKind.UNKNOWN, LIST_TAGS_OPERATION):
+        adapter.inspect_group(GROUP_ID)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_reset_passes_client_token_and_force(stubbed: tuple[Boto3Greengrass, Stubber], force: bool) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response(
+        "reset_deployments",
+        {"DeploymentId": DEPLOYMENT_ID, "DeploymentArn": f"{GROUP_ARN}/deployments/{DEPLOYMENT_ID}"},
+        {"GroupId": GROUP_ID, "Force": force, "AmznClientToken": "req-42#attempt-1"},
+    )
+
+    assert adapter.reset_deployments(GROUP_ID, force=force, client_token="req-42#attempt-1") == DEPLOYMENT_ID
+
+
+def test_reset_without_deployment_id_is_unknown(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("reset_deployments", {})
+
+    with _raises(ErrorKind.UNKNOWN, "ResetDeployments"):
+        adapter.reset_deployments(GROUP_ID, force=False, client_token="t")
+
+
+def test_failed_deployment_status_carries_error_details(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response(
+        "get_deployment_status",
+        {
+            "DeploymentStatus": "Failure",
+            "DeploymentType": "ResetDeployment",
+            "ErrorMessage": "Deployment failed.",
+            "ErrorDetails": [{"DetailedErrorCode": "GG-303", "DetailedErrorMessage": "No core."}],
+        },
+        {"GroupId": GROUP_ID, "DeploymentId": DEPLOYMENT_ID},
+    )
+
+    view = adapter.get_deployment_status(GROUP_ID, DEPLOYMENT_ID)
+
+    assert view.status is DeploymentStatus.FAILURE
+    assert view.error_message == "Deployment failed. (GG-303: No core.)"
+
+
+@pytest.mark.parametrize("raw", ["Exploded", None])
+def test_unrecognised_deployment_status_is_unknown(
+    stubbed: tuple[Boto3Greengrass, Stubber], raw: str | None
+) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("get_deployment_status", {} if raw is None else {"DeploymentStatus": raw})
+
+    with _raises(ErrorKind.UNKNOWN, "GetDeploymentStatus"):
+        adapter.get_deployment_status(GROUP_ID, DEPLOYMENT_ID)
+
+
+def test_list_groups_follows_next_token(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    first = [{"Id": f"g{i}", "Name": f"n{i}", "Arn": f"arn:g{i}"} for i in range(50)]
+    stubber.add_response("list_groups", {"Groups": first, "NextToken": "page-2"}, {"MaxResults": "50"})
+    stubber.add_response(
+        "list_groups",
+        {"Groups": [{"Id": "g50", "Name": "n50", "Arn": "arn:g50"}]},
+        {"MaxResults": "50", "NextToken": "page-2"},
+    )
+
+    listed = [group.group_id for group in adapter.list_groups()]
+
+    assert PAGE_SIZE == "50"
+    assert listed == [f"g{i}" for i in range(51)]
+
+
+def test_list_groups_stops_on_a_repeated_token(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    adapter, stubber = stubbed
+    stubber.add_response("list_groups", {"Groups": [{"Id": "g0"}], "NextToken": "again"})
+    stubber.add_response("list_groups", {"Groups": [{"Id": "g1"}], "NextToken": "again"})
+
+    with _raises(ErrorKind.UNKNOWN, "ListGroups"):
+        list(adapter.list_groups())
+
+
+# One test per error class of the adapter, each through a real client call.
+@pytest.mark.parametrize(
+    ("code", "message", "status", "kind"),
+    [
+        pytest.param("ThrottlingException", "Rate exceeded", 400, ErrorKind.THROTTLED, id="throttling"),
+        pytest.param(
+            "TooManyRequestsException", "Too Many Requests", 429, ErrorKind.THROTTLED, id="too-many-requests"
+        ),
+        pytest.param(
+            "InternalServerErrorException", "Internal error", 500, ErrorKind.SERVER_ERROR, id="internal-500"
+        ),
+        pytest.param("ServiceUnavailable", "Service Unavailable", 503, ErrorKind.SERVER_ERROR, id="503"),
+        pytest.param(
+            "BadRequestException",
+            f"Group id: {GROUP_ID} has not been deployed or has already been reset.",
+            400,
+            ErrorKind.NOT_DEPLOYED,
+            id="not-deployed",
+        ),
+        pytest.param(
+            "BadRequestException",
+            "A deployment for this group is InProgress; try again later.",
+            400,
+            ErrorKind.DEPLOYMENT_IN_PROGRESS,
+            id="in-progress",
+        ),
+        pytest.param(
+            "BadRequestException",
+            "Cannot reset: the latest deployment is Building.",
+            400,
+            ErrorKind.DEPLOYMENT_IN_PROGRESS,
+            id="building",
+        ),
+        pytest.param(
+            "BadRequestException",
+            "That Group Definition does not exist.",
+            400,
+            ErrorKind.NOT_FOUND,
+            id="gone",
+        ),
+        pytest.param(
+            "BadRequestException", "Invalid group id format.", 400, ErrorKind.BAD_REQUEST, id="bad-request"
+        ),
+        pytest.param(
+            "AccessDeniedException", "User is not authorized", 403, ErrorKind.BAD_REQUEST, id="access-denied"
+        ),
+        pytest.param("TeapotException", "I'm a teapot", 418, ErrorKind.UNKNOWN, id="unknown-code"),
+    ],
+)
+def test_service_errors_are_classified(
+    stubbed: tuple[Boto3Greengrass, Stubber], code: str, message: str, status: int, kind: ErrorKind
+) -> None:
+    adapter, stubber = stubbed
+    stubber.add_client_error("reset_deployments", code, message, status)
+
+    with _raises(kind, "ResetDeployments") as caught:
+        adapter.reset_deployments(GROUP_ID, force=False, client_token="t")
+
+    assert (caught.value.code, caught.value.message) == (code, message)
+    assert caught.value.kind.transient is (kind in (ErrorKind.THROTTLED, ErrorKind.SERVER_ERROR))
+    assert isinstance(caught.value.__cause__, ClientError)  # the botocore error stays attached
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_refused_connection_is_server_error() -> None:
+    client = make_greengrass_client(endpoint_url=f"http://127.0.0.1:{_closed_port()}", max_attempts=1)
+
+    with _raises(ErrorKind.SERVER_ERROR, "GetGroup") as caught:
+        Boto3Greengrass(client).inspect_group(GROUP_ID)
+
+    assert caught.value.code == "EndpointConnectionError"
+
+
+def test_read_timeout_is_server_error() -> None:
+    # A socket that listens but never answers: the kernel completes the handshake, nobody replies.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        client = make_greengrass_client(
+            endpoint_url=f"http://127.0.0.1:{port}", max_attempts=0, read_timeout=0.2
+        )
+
+        with _raises(ErrorKind.SERVER_ERROR, "DeleteGroup") as caught:
+            Boto3Greengrass(client).delete_group(GROUP_ID)
+
+    assert caught.value.code == "ReadTimeoutError"
+
+
+def test_connect_timeout_is_server_error() -> None:
+    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9", max_attempts=0)
+
+    def time_out(**_: Any) -> None:
+        raise ConnectTimeoutError(endpoint_url="http://127.0.0.1:9")
+
+    client.meta.events.register("before-send.greengrass.ListGroups", time_out)
+
+    with _raises(ErrorKind.SERVER_ERROR, "ListGroups") as caught:
+        list(Boto3Greengrass(client).list_groups())
+
+    assert caught.value.code == "ConnectTimeoutError"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The classification table itself
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _row_cases() -> Iterator[Any]:
+    for index, rule in enumerate(ERROR_RULES):
+        for code in sorted(rule.codes) or ["UnlistedCode"]:
+            yield pytest.param(rule, code, id=f"{index}-{rule.kind.value}-{code}")
+
+
+@pytest.mark.parametrize(("rule", "code"), list(_row_cases()))
+def test_every_row_is_reachable_and_classifies_as_its_kind(rule: ErrorRule, code: str) -> None:
+    operation = min(rule.operations) if rule.operations else "ResetDeployments"
+    status = rule.statuses[0] if rule.statuses else None
+
+    assert matching_rule(operation, code, rule.example, status) is rule
+    assert classify_error(operation, code, rule.example, status) is rule.kind
+
+
+def test_every_row_says_where_it_came_from() -> None:
+    assert all(rule.source.strip() for rule in ERROR_RULES)
+    assert all(rule.codes or rule.message or rule.statuses for rule in ERROR_RULES)
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "message", "status", "kind"),
+    [
+        # Exactly what moto 5.2 answers (captured from a run), so a moto upgrade that changes it shows here.
+        (
+            "GetGroup",
+            "IdNotFoundException",
+            "That Group Definition does not exist.",
+            404,
+            ErrorKind.NOT_FOUND,
+        ),
+        (
+            "DeleteGroup",
+            "IdNotFoundException",
+            "That group definition does not exist.",
+            404,
+            ErrorKind.NOT_FOUND,
+        ),
+        (
+            "ResetDeployments",
+            "ResourceNotFoundException",
+            "Group id: x has not been deployed or has already been reset.",
+            404,
+            ErrorKind.NOT_DEPLOYED,
+        ),
+        (LIST_TAGS_OPERATION, "404", "Not yet implemented", 404, ErrorKind.UNKNOWN),
+        # Codes are compared case-insensitively; a bare status still means something.
+        ("GetGroup", "throttlingexception", "", 400, ErrorKind.THROTTLED),
+        ("GetGroup", "", "", 502, ErrorKind.SERVER_ERROR),
+        ("GetGroup", "", "", 404, ErrorKind.NOT_FOUND),
+        # "Building" alone is not a deployment state.
+        (
+            "ResetDeployments",
+            "BadRequestException",
+            "Error building group version.",
+            400,
+            ErrorKind.BAD_REQUEST,
+        ),
+        # An in-progress wording on a 5xx is still a server error (and transient either way).
+        (
+            "ResetDeployments",
+            "InternalServerErrorException",
+            "Deployment in progress",
+            500,
+            ErrorKind.SERVER_ERROR,
+        ),
+        # Unknown code on a plain 400 is not guessed to be a bad request.
+        ("ResetDeployments", "WeirdNewException", "Something odd.", 400, ErrorKind.UNKNOWN),
+        # A not-found from tagging never means "no tags" (see classify_error).
+        (LIST_TAGS_OPERATION, "ResourceNotFoundException", "Gone.", 404, ErrorKind.UNKNOWN),
+        ("GetGroup", "ResourceNotFoundException", "Gone.", 404, ErrorKind.NOT_FOUND),
+    ],
+)
+def test_classify_error_edge_cases(
+    operation: str, code: str, message: str, status: int | None, kind: ErrorKind
+) -> None:
+    assert classify_error(operation, code, message, status) is kind
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The client factory
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_factory_uses_adaptive_retries_and_short_timeouts() -> None:
+    client = make_greengrass_client()
+    config: Any = client.meta.config  # botocore-stubs types Config without its options
+
+    assert config.retries["mode"] == "adaptive"
+    # botocore stores Config's max_attempts (retries) as total_max_attempts (first call included).
+    assert config.retries["total_max_attempts"] == MAX_ATTEMPTS + 1
+    assert (config.connect_timeout, config.read_timeout) == (5.0, 20.0)
+    assert client.meta.endpoint_url == f"https://greengrass.{REGION}.amazonaws.com"
+
+
+def test_factory_honours_endpoint_env_and_explicit_endpoint_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_GREENGRASS_ENDPOINT, "http://127.0.0.1:4510")
+
+    assert make_greengrass_client().meta.endpoint_url == "http://127.0.0.1:4510"
+    assert make_greengrass_client(endpoint_url="http://127.0.0.1:4999").meta.endpoint_url == (
+        "http://127.0.0.1:4999"
+    )
+
+
+def test_factory_uses_the_given_session() -> None:
+    session = boto3.Session(region_name="eu-west-1")
+
+    assert make_greengrass_client(session).meta.region_name == "eu-west-1"
