@@ -6,8 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from support.fakes import EPOCH, FakeGreengrass, ManualClock, RecordingNotifier
-
 from gg_reset import ledger_schema as schema
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.domain.events import RequestReceived, Tick
@@ -16,6 +14,7 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
 from gg_reset.ledger import VersionConflict
 from gg_reset.service import ResetService
+from support.fakes import EPOCH, FakeGreengrass, ManualClock, RecordingNotifier
 
 pytestmark = pytest.mark.dynamodb_local
 POLICY = WorkflowPolicy()
