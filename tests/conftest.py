@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 import pytest
+
 from gg_reset.ledger_schema import create_table_kwargs
 from support.dynamodb_local import (
     DUMMY_ACCESS_KEY_ID,

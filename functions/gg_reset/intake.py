@@ -7,6 +7,7 @@ Validation happens here, once, with the contract models; whatever fails it becom
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from pydantic import ValidationError
 from gg_reset.contracts import DeploymentStatusEvent, DetailType, GroupRequestEvent
 from gg_reset.domain.events import DeploymentStatusReported, Event, InvalidRequestReceived, RequestReceived
 from gg_reset.domain.model import Request, RequestKind
+
+_VALID_GROUP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+"""The same rule as `GroupRequestDetail.group_id`: an id that fails it is not used as a ledger key."""
 
 UNPARSEABLE_GROUP = "_unparseable_"
 """Ledger partition for messages whose group id cannot be read at all."""
@@ -95,7 +99,7 @@ def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
     detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
     assert isinstance(detail, dict)
     group = detail.get("group-id")
-    group_id = group if isinstance(group, str) and 0 < len(group) <= 128 else UNPARSEABLE_GROUP
+    group_id = group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
     request_id = detail.get("request-id")
     if not isinstance(request_id, str) or not request_id:
         event_id = raw.get("id")

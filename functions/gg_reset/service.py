@@ -169,6 +169,16 @@ class ResetService:
             return CallFailed(
                 call=pending_call_of(action), error=error.kind, code=error.code, message=error.message
             )
+        except Exception as error:  # an adapter bug must still end in bounded retries, not a crash loop
+            logger.exception(
+                "unexpected error from the greengrass adapter", extra={"group_id": action.group_id}
+            )
+            return CallFailed(
+                call=pending_call_of(action),
+                error=ErrorKind.UNKNOWN,
+                code=type(error).__name__,
+                message=str(error),
+            )
 
 
 def pending_call_of(action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> PendingCall:

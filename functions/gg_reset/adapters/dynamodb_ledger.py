@@ -163,7 +163,7 @@ class DynamoDBLedger:
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"decision too large for one transaction: {len(writes)} items")
         try:
-            self.client.transact_write_items(TransactItems=writes)
+            self._write(writes)
         except ClientError as error:
             if _is_condition_failure(error):
                 raise VersionConflict(
@@ -171,6 +171,10 @@ class DynamoDBLedger:
                 ) from error
             raise
         return record
+
+    def _write(self, writes: list[TransactWriteItemTypeDef]) -> None:
+        """All of a decision's items, or none (the HEAD's version condition decides)."""
+        self.client.transact_write_items(TransactItems=writes)
 
     def _head_write(
         self, previous: GroupRecord, record: GroupRecord, partition: Any

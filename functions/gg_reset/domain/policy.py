@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -16,7 +17,10 @@ class WorkflowPolicy:
     busy_retry_s: int = 30
     """Wait before retrying a reset refused because another deployment is Building/InProgress."""
     max_transient_attempts: int = 6
-    """Throttling and 5xx on one step are retried this many times (exponential backoff), then FAILED."""
+    """5xx and timeouts on one step are retried this many times (exponential backoff), then FAILED."""
+    max_throttled_attempts: int = 30
+    """Throttling is expected during bulk cleanups: with backoff capped at `backoff_cap_s`, 30 attempts
+    keep a step trying for over an hour before it ends FAILED."""
     max_unknown_attempts: int = 3
     """An error nobody recognises is retried this many times, then FAILED with the error."""
     backoff_base_s: int = 5
@@ -29,6 +33,14 @@ class WorkflowPolicy:
     recent_request_ids: int = 50
     """How many request ids a group remembers to recognise replays."""
 
-    def backoff_s(self, attempt: int) -> int:
-        """Delay before retry number `attempt` (1-based) of a transiently failing step."""
-        return int(min(self.backoff_cap_s, self.backoff_base_s * 2 ** max(0, attempt - 1)))
+    def backoff_s(self, attempt: int, key: str = "") -> int:
+        """Delay before retry number `attempt` (1-based) of a failing step, with jitter.
+
+        Exponential up to the cap, then scaled into [50 %, 100 %] by a hash of `key` (the workflow id) and
+        the attempt: deterministic, so the workflow stays a pure function, yet spread out, so a thousand
+        groups throttled at the same moment do not all come back at the same moment.
+        """
+        ceiling = min(self.backoff_cap_s, self.backoff_base_s << max(0, attempt - 1))
+        digest = hashlib.sha256(f"{key}:{attempt}".encode()).digest()
+        fraction = int.from_bytes(digest[:4], "big") / 2**32
+        return max(1, round(ceiling * (0.5 + fraction / 2)))

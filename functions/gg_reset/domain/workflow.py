@@ -139,6 +139,13 @@ class _Builder:
         return replace(wf, step_count=seq, updated_at=self.now)
 
     def set_active(self, wf: Workflow) -> None:
+        active = self.record.active
+        if wf.terminal and active is not None and active.workflow_id != wf.workflow_id:
+            # A request answered at once (rejected, capped) while another workflow runs: record it as
+            # finished without touching the active one.
+            self.finished.append(wf)
+            self.record = replace(self.record, last=wf)
+            return
         if wf.terminal:
             self.finished.append(wf)
             self.record = replace(self.record, active=None, last=wf)
@@ -244,7 +251,11 @@ class _Builder:
 
     def on_status(self, event: DeploymentStatusReported) -> None:
         active = self.record.active
-        if active is not None and active.deployment_id == event.deployment_id:
+        if (
+            active is not None
+            and active.deployment_id == event.deployment_id
+            and active.state in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING)
+        ):
             self.on_own_deployment(active, event)
             return
         if (
@@ -316,7 +327,9 @@ class _Builder:
             return
         if wf.deployment_id is not None:
             # Before giving up on a reset, ask once more: its Success event may have been lost.
-            if wf.pending is not PendingCall.POLL or (wf.next_action_at and wf.next_action_at > self.now):
+            # A pending poll is never later than the deadline (see `poll_time`), so it is due now or
+            # leased to a worker making it; anything else gets a poll now.
+            if wf.pending is not PendingCall.POLL:
                 self.set_active(replace(wf, pending=PendingCall.POLL, next_action_at=self.now))
             return
         if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET) and wf.attempts == 0:
@@ -332,7 +345,9 @@ class _Builder:
         match event:
             case GroupInspected() if wf.pending is PendingCall.INSPECT:
                 self.on_inspected(wf, event)
-            case ResetAccepted() if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET):
+            case ResetAccepted() if wf.pending is (
+                PendingCall.FORCE_RESET if event.forced else PendingCall.RESET
+            ):
                 what = "forced reset" if event.forced else "reset"
                 wf = replace(
                     wf,
@@ -412,6 +427,7 @@ class _Builder:
                 pending=PendingCall.DELETE,
                 next_action_at=self.now,
                 deadline_at=None,
+                deployment_id=None,  # late news of the reset deployment must not touch the deletion
                 attempts=0,
             )
             self.set_active(self.step(wf, StepKind.DELETE_STARTED, f"{why}; deleting the group"))
@@ -461,7 +477,9 @@ class _Builder:
                         f"another deployment is in progress; retry at {retry_at:%H:%M:%S}",
                     )
                 )
-            case ErrorKind.THROTTLED | ErrorKind.SERVER_ERROR:
+            case ErrorKind.THROTTLED:
+                self.retry(wf, event, self.policy.max_throttled_attempts, error)
+            case ErrorKind.SERVER_ERROR:
                 self.retry(wf, event, self.policy.max_transient_attempts, error)
             case ErrorKind.UNKNOWN | ErrorKind.NOT_DEPLOYED | ErrorKind.DEPLOYMENT_IN_PROGRESS:
                 self.retry(wf, event, self.policy.max_unknown_attempts, error)
@@ -473,7 +491,7 @@ class _Builder:
         if attempts >= limit:
             self.finish(wf, WorkflowState.FAILED, f"{event.call} failed {attempts} times; last error {error}")
             return
-        retry_at = self.now + timedelta(seconds=self.policy.backoff_s(attempts))
+        retry_at = self.now + timedelta(seconds=self.policy.backoff_s(attempts, wf.workflow_id))
         wf = replace(wf, attempts=attempts, next_action_at=retry_at)
         detail = (
             f"{event.call} failed ({event.error}, attempt {attempts}/{limit}): {error}; "

@@ -17,6 +17,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError
 from botocore.stub import Stubber
+from moto import mock_aws
+
 from gg_reset.adapters.greengrass import (
     MAX_ATTEMPTS,
     PAGE_SIZE,
@@ -33,7 +35,6 @@ from gg_reset.adapters.greengrass_errors import (
 from gg_reset.contracts import DeploymentStatus
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
-from moto import mock_aws
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+
 from gg_reset import ledger_schema as schema
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.domain.events import RequestReceived, Tick

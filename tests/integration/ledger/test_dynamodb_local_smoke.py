@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from gg_reset.ledger_schema import (
     ACTIVE_BUCKET,
     DUE_INDEX_NAME,

@@ -1,0 +1,278 @@
+"""The whole service through `LocalService`: moto's EventBridge/SQS/DynamoDB with the stack's rules, the
+Greengrass V1 simulator, and the real worker and sweeper handlers. One test per path of the workflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentType, ForcePolicy
+from gg_reset.domain.model import StepKind, WorkflowState
+from gg_reset.local import LocalService
+from gg_reset.local.faults import FaultProfile
+
+RESET_CALL = "ResetDeployments"
+
+
+@pytest.fixture
+def svc() -> Iterator[LocalService]:
+    with LocalService(seed=3) as service:
+        yield service
+
+
+def reset_forces(svc: LocalService, gid: str) -> list[bool]:
+    """Force flag of every reset deployment the group got, in order."""
+    types = [d.deployment_type for d in svc.simulator.deployments(gid)]
+    return [t is DeploymentType.FORCE_RESET for t in types if t in RESET_DEPLOYMENT_TYPES]
+
+
+def test_normal_reset_of_an_online_core_succeeds_without_force(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    svc.request_reset(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.RESET
+    assert not view.forced
+    assert reset_forces(svc, gid) == [False]
+    assert svc.fleet.exists(gid)
+
+
+def test_deletion_of_an_online_core_resets_then_deletes(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    svc.request_deletion(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.DELETED
+    assert [s.kind for s in view.history] == [
+        StepKind.REQUESTED,
+        StepKind.INSPECTED,
+        StepKind.RESET_STARTED,
+        StepKind.DEPLOYMENT_SUCCEEDED,
+        StepKind.DELETE_STARTED,
+        StepKind.FINISHED,
+    ]
+    assert not svc.fleet.exists(gid)
+
+
+def test_offline_core_is_forced_after_the_timeout(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    start = svc.clock.now()
+    svc.request_deletion(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.DELETED
+    assert view.forced
+    assert reset_forces(svc, gid) == [False, True]
+    escalation = next(s for s in view.history if s.kind is StepKind.ESCALATED)
+    assert (escalation.at - start).total_seconds() >= svc.policy.reset_timeout_s
+    assert "still InProgress at the deadline" in escalation.detail
+
+
+def test_failing_core_is_forced_after_the_failure(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="failing")
+    start = svc.clock.now()
+    svc.request_reset(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.RESET
+    assert view.forced
+    escalation = next(s for s in view.history if s.kind is StepKind.ESCALATED)
+    assert "failed" in escalation.detail
+    assert (escalation.at - start).total_seconds() < svc.policy.reset_timeout_s
+
+
+def test_force_never_ends_failed_with_the_reason_and_notifies(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    svc.request_reset(gid, force=ForcePolicy.NEVER)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.FAILED
+    assert "force=never" in view.reason
+    assert reset_forces(svc, gid) == [False]
+    assert [n.group_id for n in svc.stats.notifications] == [gid]
+
+
+def test_never_deployed_group_is_deleted_without_a_reset_deployment(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(deployed=False)
+    svc.request_deletion(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.DELETED
+    assert any("has not been deployed or has already been reset" in s.detail for s in view.history)
+
+
+def test_reset_of_a_never_deployed_group_ends_reset_with_that_reason(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(deployed=False)
+    svc.request_reset(gid)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.RESET
+    assert "has not been deployed or has already been reset" in view.reason
+
+
+def test_unknown_group_ends_gone(svc: LocalService) -> None:
+    svc.request_deletion("00000000-dead-beef-0000-000000000000")
+    svc.run_until_idle()
+    view = svc.ledger.get("00000000-dead-beef-0000-000000000000")
+    assert view is not None
+    assert view.state is WorkflowState.GONE
+
+
+def test_protected_group_is_rejected_and_untouched(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online", tags={"gg-reset:protect": "true"})
+    svc.request_deletion(gid, force=ForcePolicy.IMMEDIATELY)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.REJECTED
+    assert "gg-reset:protect" in view.reason
+    assert svc.fleet.exists(gid)
+    assert reset_forces(svc, gid) == []
+    assert svc.fleet.calls[RESET_CALL] == 0
+
+
+def test_dry_run_plans_and_writes_nothing(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    svc.request_deletion(gid, dry_run=True)
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.PLANNED
+    assert view.workflow.plan[0].startswith("ResetDeployments(Force=False)")
+    assert view.workflow.plan[-1] == "DeleteGroup"
+    assert svc.fleet.calls[RESET_CALL] == 0
+    assert svc.fleet.calls["DeleteGroup"] == 0
+
+
+def test_same_request_five_times_and_same_status_event_five_times_make_one_reset_call(
+    svc: LocalService,
+) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    for _ in range(5):
+        svc.request_reset(gid, request_id="ticket-42")
+    assert not svc.run_for(30)  # well before the deadline: the reset is still in progress
+    view = svc.ledger.get(gid)
+    assert view is not None
+    deployment_id = view.workflow.deployment_id
+    assert deployment_id is not None
+    success = {
+        "Source": "aws.greengrass",
+        "DetailType": "Greengrass Deployment Status Change",
+        "EventBusName": "default",
+        "Detail": json.dumps(
+            {
+                "group-id": gid,
+                "deployment-id": deployment_id,
+                "deployment-type": "ResetDeployment",
+                "status": "Success",
+            }
+        ),
+    }
+    for _ in range(5):
+        svc.put_event(success)
+    svc.run_until_idle()
+
+    assert svc.fleet.calls[RESET_CALL] == 1
+    view = svc.ledger.get(gid)
+    assert view is not None
+    assert view.state is WorkflowState.RESET
+    kinds = [s.kind for s in view.history]
+    assert kinds.count(StepKind.REQUESTED) == 1
+    assert kinds.count(StepKind.DEPLOYMENT_SUCCEEDED) == 1
+    assert kinds.count(StepKind.FINISHED) == 1
+    assert len(svc.ledger.workflows(gid)) == 1
+
+
+def test_duplicated_and_delayed_status_events_change_nothing() -> None:
+    faults = FaultProfile(duplicate_event_rate=1.0, event_delay_s=30)
+    with LocalService(seed=5, faults=faults) as svc:
+        gids = [svc.fleet.add_group(core="online") for _ in range(5)]
+        for gid in gids:
+            svc.request_deletion(gid)
+        svc.run_until_idle()
+        for gid in gids:
+            view = svc.ledger.get(gid)
+            assert view is not None
+            assert view.state is WorkflowState.DELETED
+            assert [s.kind for s in view.history].count(StepKind.DEPLOYMENT_SUCCEEDED) == 1
+        assert svc.fleet.calls[RESET_CALL] == 5
+
+
+def test_lost_status_event_is_recovered_by_the_sweeper() -> None:
+    with LocalService(seed=5, faults=FaultProfile(drop_event_rate=1.0)) as svc:
+        gid = svc.fleet.add_group(core="online")
+        svc.request_reset(gid)
+        svc.run_until_idle()
+        view = svc.ledger.get(gid)
+        assert view is not None
+        assert view.state is WorkflowState.RESET
+        assert not view.forced  # the poll saw the Success: no needless Force
+        assert any("(poll)" in s.detail for s in view.history)
+        assert svc.stats.sweeps >= 1
+
+
+def test_failed_deployment_is_remediated_once_and_own_resets_are_not(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="failing")
+    deployment_id = svc.fleet.fail_deployment(gid)
+    svc.run_until_idle()
+    workflows = svc.ledger.workflows(gid)
+    assert len(workflows) == 1  # the failed normal reset inside the remediation opened nothing new
+    view = workflows[0]
+    assert view.workflow.kind.value == "remediation"
+    assert view.request_ids == (f"deployment-failure:{deployment_id}",)
+    assert view.state is WorkflowState.RESET
+    assert view.forced
+
+
+def test_remediation_stops_at_the_cap(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    for _ in range(svc.policy.remediation_cap + 1):
+        svc.fleet.fail_deployment(gid)
+        svc.run_until_idle()
+    states = [v.state for v in svc.ledger.workflows(gid)]
+    assert states[: svc.policy.remediation_cap] == [WorkflowState.RESET] * svc.policy.remediation_cap
+    assert states[-1] is WorkflowState.FAILED
+    assert "remediation cap reached" in svc.ledger.workflows(gid)[-1].reason
+    assert svc.stats.notifications
+
+
+def test_poison_message_is_rejected_with_the_validation_error(svc: LocalService) -> None:
+    svc.put_event(
+        {
+            "Source": "someone",
+            "DetailType": "Greengrass Group Deletion Requested",
+            "EventBusName": svc.bus_name,
+            "Detail": json.dumps({"group-id": "g-poison", "force": "sometimes", "request-id": "bad-1"}),
+        }
+    )
+    svc.run_until_idle()
+    view = svc.ledger.get("g-poison")
+    assert view is not None
+    assert view.state is WorkflowState.REJECTED
+    assert "force" in view.reason
+    assert svc.stats.redeliveries == 0
+
+
+def test_throttling_under_a_low_quota_loses_nothing() -> None:
+    faults = FaultProfile(requests_per_second=2, burst=2, latency_s=0.05)
+    with LocalService(seed=9, faults=faults) as svc:
+        gids = [svc.fleet.add_group(core="online") for _ in range(40)]
+        for gid in gids:
+            svc.request_deletion(gid)
+        svc.run_until_idle()
+        assert svc.simulator.throttled_count > 0
+        for gid in gids:
+            view = svc.ledger.get(gid)
+            assert view is not None
+            assert view.state is WorkflowState.DELETED, view.reason
+        assert svc.fleet.calls[RESET_CALL] >= 40
+        assert svc.ledger.active_groups() == []
