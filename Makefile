@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help venv node demo test lint format bench synth deploy destroy clean
+.PHONY: help venv node demo test lint format bench synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,7 @@ lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict on functions/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	MYPYPATH=.:functions $(BIN)/mypy --strict infra app.py
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -53,6 +54,9 @@ bench: $(PY_STAMP) ## Benchmarks: throughput and memory of the workflow and the 
 
 synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesise the CDK app offline into cdk.out/ (cdk-nag checks included)
 	$(BIN)/python app.py
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP) ## cdk bootstrap the account/region of your current AWS credentials (once)
+	PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk bootstrap --no-notices $(CDK_ARGS)
 
 deploy: $(PY_STAMP) $(NODE_STAMP) ## cdk deploy with your current AWS credentials
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk deploy --no-notices $(CDK_ARGS)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -101,11 +102,19 @@ def demo(
 
 def _outcome_table(entries: list[dict[str, object]]) -> Table:
     states = ["RESET", "DELETED", "GONE", "REJECTED", "PLANNED", "FAILED"]
-    table = Table(title="Outcomes by group kind", title_justify="left")
-    table.add_column("group kind")
+    table = Table(
+        title="Outcomes by group kind",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    table.add_column("group kind", no_wrap=True)
     for state in states:
-        table.add_column(state, justify="right")
-    table.add_column("forced", justify="right")
+        table.add_column(state, justify="right", no_wrap=True)
+    table.add_column("forced", justify="right", no_wrap=True)
     kinds = sorted({str(e["group_kind"]) for e in entries})
     for kind in kinds:
         rows = [e for e in entries if e["group_kind"] == kind]
@@ -120,7 +129,7 @@ def _outcome_table(entries: list[dict[str, object]]) -> Table:
 
 
 def _summary_table(summary: dict[str, object]) -> Table:
-    table = Table(title="Run", title_justify="left", show_header=False)
+    table = Table(title="Run", title_justify="left", show_header=False, box=box.SIMPLE, pad_edge=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
     calls = summary["api_calls"]

@@ -17,7 +17,7 @@ from typing import Any
 from gg_reset.codec import to_plain
 from gg_reset.domain.model import WorkflowState
 from gg_reset.local.faults import FaultProfile
-from gg_reset.local.runtime import LocalService, RunStats
+from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
 
 DEFAULT_MIX: dict[str, int] = {
     "online": 30,
@@ -155,7 +155,7 @@ def run_demo(
     rng = random.Random(seed)
     kinds = fleet_kinds(groups, mix or DEFAULT_MIX, rng)
     started = time.perf_counter()
-    with LocalService(seed=seed, faults=faults) as svc:
+    with LocalService(seed=seed, faults=faults, log_level="ERROR") as svc:
         epoch = svc.clock.now()
         planned: list[PlannedRequest] = []
         protected_groups: list[str] = []
@@ -167,7 +167,8 @@ def run_demo(
                 on_progress(sum(svc.stats.outcomes.values()), len(planned))
 
         stats = svc.run_until_idle(on_progress=progress)
-        entries = [_entry(svc, p) for p in planned]
+        everything = svc.ledger.all_workflows()
+        entries = [_entry(everything.get(p.group_id, []), p) for p in planned]
         problems = _check(svc, entries, protected_groups)
         if on_progress is not None:
             on_progress(len(planned), len(planned))
@@ -209,8 +210,8 @@ def _setup_group(
     return PlannedRequest(gid, kind, "deletion", svc.request_deletion(gid, reason="demo cleanup"))
 
 
-def _entry(svc: LocalService, planned: PlannedRequest) -> dict[str, Any]:
-    view = svc.ledger.find_request(planned.group_id, planned.request_id)
+def _entry(views: list[WorkflowView], planned: PlannedRequest) -> dict[str, Any]:
+    view = next((v for v in views if planned.request_id in v.request_ids), None)
     if view is None:
         return {
             "group_id": planned.group_id,

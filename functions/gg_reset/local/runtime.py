@@ -9,9 +9,13 @@ a due retry, the sweeper's schedule), so ten simulated minutes of a silent core 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import random
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -22,23 +26,25 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
+from gg_reset import ledger_schema as schema
 from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
-from gg_reset.adapters.telemetry import PowertoolsTelemetry
+from gg_reset.adapters.telemetry import FORCE_FALLBACKS, PowertoolsTelemetry, outcome_metric
+from gg_reset.codec import record_from_plain, step_from_plain, workflow_from_plain
 from gg_reset.contracts import REQUEST_PATTERN, ForcePolicy, deployment_status_pattern, request_entry
 from gg_reset.domain.actions import Notify
-from gg_reset.domain.model import Step, StepKind, Workflow, WorkflowState
+from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.domain.workflow import Decision
 from gg_reset.ledger_schema import create_table_kwargs
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.cores import CoreProfile
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
-from gg_reset.observability import logger, metrics
+from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.service import ResetService
 from gg_reset.settings import DEFAULT_BUS_NAME
 
@@ -49,6 +55,7 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TABLE_NAME = "gg-reset-ledger"
 WORK_QUEUE = "gg-reset-work"
+_deserializer = TypeDeserializer()
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 VISIBILITY_TIMEOUT_S = 120
 """Simulated seconds before a failed message is delivered again (the stack's queue uses the same)."""
@@ -58,9 +65,7 @@ _WHOLE_EVENT: Any = {"InputPathsMap": {}, "InputTemplate": "<aws.events.event.js
 whole event explicitly gives the worker the same message body it gets in AWS."""
 
 _QUIET_ENV = {
-    "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -113,9 +118,20 @@ class RunStats:
     messages: int = 0
     redeliveries: int = 0
     sweeps: int = 0
-    force_fallbacks: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
+    metrics: Counter[str] = field(default_factory=Counter)
+    """Sums of the CloudWatch metrics the handlers emitted (read back from their EMF output)."""
     notifications: list[Notify] = field(default_factory=list)
+
+    @property
+    def force_fallbacks(self) -> int:
+        return int(self.metrics[FORCE_FALLBACKS])
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        prefix = outcome_metric("")
+        return Counter(
+            {k.removeprefix(prefix): int(v) for k, v in self.metrics.items() if k.startswith(prefix)}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +178,38 @@ class LedgerReader:
             for wf in self._ledger.workflows(group_id)
         ]
 
+    def all_workflows(self) -> dict[str, list[WorkflowView]]:
+        """Every group's workflows with their histories, read in one scan (for reports over a fleet:
+        moto answers each Query by walking the whole table, so per-group reads would be quadratic)."""
+        client, table = self._ledger.client, self._ledger.table_name
+        workflows: dict[str, dict[str, Workflow]] = {}
+        steps: dict[tuple[str, str], list[Step]] = {}
+        heads: dict[str, GroupRecord] = {}
+        for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+            for raw in page["Items"]:
+                item = {k: _deserializer.deserialize(v) for k, v in raw.items()}
+                group_id = str(item[schema.PARTITION_KEY]).removeprefix("GROUP#")
+                if "record" in item:
+                    heads[group_id] = record_from_plain(json.loads(str(item["record"])))
+                elif "workflow" in item:
+                    wf = workflow_from_plain(json.loads(str(item["workflow"])))
+                    workflows.setdefault(group_id, {})[wf.workflow_id] = wf
+                elif "step" in item:
+                    workflow_id = str(item[schema.SORT_KEY]).split("#")[1]
+                    steps.setdefault((group_id, workflow_id), []).append(
+                        step_from_plain(json.loads(str(item["step"])))
+                    )
+        for group_id, head in heads.items():
+            if head.active is not None:
+                workflows.setdefault(group_id, {})[head.active.workflow_id] = head.active
+        return {
+            group_id: [
+                WorkflowView(wf, tuple(sorted(steps.get((group_id, wf_id), []), key=lambda s: s.seq)))
+                for wf_id, wf in sorted(by_id.items())
+            ]
+            for group_id, by_id in workflows.items()
+        }
+
     def find_request(self, group_id: str, request_id: str) -> WorkflowView | None:
         for view in self.workflows(group_id):
             if request_id in view.request_ids:
@@ -171,20 +219,6 @@ class LedgerReader:
     def active_groups(self) -> Sequence[str]:
         """Groups with a workflow still under way."""
         return self._ledger.due_groups(_END_OF_TIME, limit=1_000_000)
-
-
-class _CountingTelemetry:
-    """Forwards to the Powertools metrics (as in Lambda) and keeps the demo's own counts."""
-
-    def __init__(self, stats: RunStats) -> None:
-        self._stats = stats
-        self._powertools = PowertoolsTelemetry(metrics)
-
-    def record(self, decision: Decision) -> None:
-        self._powertools.record(decision)
-        self._stats.force_fallbacks += sum(1 for _, s in decision.steps if s.kind is StepKind.ESCALATED)
-        for wf in decision.finished:
-            self._stats.outcomes[wf.state.value] += 1
 
 
 class _CollectingNotifier:
@@ -243,26 +277,31 @@ class LocalService:
         faults: FaultProfile | None = None,
         batch_size: int = 10,
         sweep_interval_s: int = 60,
+        log_level: str = "WARNING",
     ) -> None:
         self.seed = seed
         self.policy = policy or WorkflowPolicy()
         self.faults = faults or FaultProfile()
         self.batch_size = batch_size
         self.sweep_interval = timedelta(seconds=sweep_interval_s)
+        self.log_level = log_level
         self.clock = SimulatedClock()
         self.stats = RunStats()
         self._stack = ExitStack()
         self._held: list[tuple[datetime, str]] = []  # (redeliver at, receipt handle)
         self._next_sweep: datetime | None = None
         self._requests_sent = 0
+        self._active_cache: bool | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
         self._stack.enter_context(_patched_env(_QUIET_ENV))
-        previous_level = logger.log_level
-        logger.setLevel(_QUIET_ENV["POWERTOOLS_LOG_LEVEL"])
-        self._stack.callback(logger.setLevel, previous_level)
+        package_logger = logging.getLogger(PACKAGE_LOGGER)
+        self._stack.callback(logger.setLevel, logger.log_level)
+        self._stack.callback(package_logger.setLevel, package_logger.level)
+        logger.setLevel(self.log_level)
+        package_logger.setLevel(self.log_level)
         self._stack.enter_context(mock_aws())
         session = boto3.Session(region_name=REGION)
         self.events = session.client("events")
@@ -307,7 +346,7 @@ class LocalService:
             notifier=_CollectingNotifier(self.stats),
             clock=self.clock,
             policy=self.policy,
-            telemetry=_CountingTelemetry(self.stats),
+            telemetry=PowertoolsTelemetry(metrics),
         )
         wiring.install(self.service)
         self._stack.callback(wiring.install, None)
@@ -429,7 +468,11 @@ class LocalService:
         return int(attributes.get("ApproximateNumberOfMessages", "0")) > 0
 
     def _has_active_workflows(self) -> bool:
-        return bool(self.ledger_adapter.due_groups(_END_OF_TIME, limit=1))
+        # Only a handler invocation can change the ledger; moto answers this index query by sorting the
+        # whole table, so ask again only after one ran.
+        if self._active_cache is None:
+            self._active_cache = bool(self.ledger_adapter.due_groups(_END_OF_TIME, limit=1))
+        return self._active_cache
 
     def _drain_queue(self, on_progress: Callable[[RunStats], None] | None) -> bool:
         """One batch from the queue to the worker handler; False when the queue is empty."""
@@ -442,7 +485,7 @@ class LocalService:
         if not received:
             return False
         event = {"Records": [_lambda_sqs_record(m, self.queue_url) for m in received]}
-        response = self._worker(event, LambdaContext("gg-reset-worker"))
+        response = self._invoke(self._worker, event, "gg-reset-worker")
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         self.stats.worker_invocations += 1
         self.stats.messages += len(received)
@@ -473,9 +516,30 @@ class LocalService:
 
     def _sweep(self) -> None:
         self.stats.sweeps += 1
-        self._sweeper(
-            {"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContext("gg-reset-sweeper")
+        self._invoke(
+            self._sweeper, {"source": "aws.events", "detail-type": "Scheduled Event"}, "gg-reset-sweeper"
         )
+
+    def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any], function_name: str) -> Any:
+        """Call a Lambda handler as Lambda would, and read its stdout as CloudWatch would: EMF documents
+        become metrics, the rest (log lines at or above `log_level`) is passed through."""
+        self._active_cache = None
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            response = handler(event, LambdaContext(function_name))
+        for line in captured.getvalue().splitlines():
+            if line.startswith('{"_aws"'):
+                self._collect_metrics(json.loads(line))
+            elif line.strip():
+                print(line, file=sys.stdout)
+        return response
+
+    def _collect_metrics(self, document: dict[str, Any]) -> None:
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = document.get(metric["Name"], [])
+                total = sum(values) if isinstance(values, list) else values
+                self.stats.metrics[metric["Name"]] += total
 
 
 def _lambda_sqs_record(message: Mapping[str, Any], queue_url: str) -> dict[str, Any]:

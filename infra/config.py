@@ -1,0 +1,312 @@
+"""Everything a platform team can configure, read from CDK context (`cdk.json` or `cdk deploy -c key=value`).
+
+`CONTEXT_OPTIONS` is the single list of options: `GgResetConfig.from_node` parses and validates them,
+`cdk.json` carries their defaults, `docs/deploy.md` documents them, and the infra tests check that the
+three agree (and that the workflow defaults match `gg_reset.domain.policy.WorkflowPolicy`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from constructs import Node
+
+from gg_reset.domain.policy import WorkflowPolicy
+
+PREFIX: Final = "gg-reset:"
+
+_POLICY = WorkflowPolicy()
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:(root|role/.+|user/.+)$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+# Values CloudWatch Logs accepts for a retention period, in days.
+LOG_RETENTION_DAYS: Final = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+REMOVAL_POLICIES: Final = ("retain", "destroy")
+LEDGER_ENCRYPTIONS: Final = ("aws-managed", "customer-managed")
+
+
+class ConfigError(ValueError):
+    """A context value is malformed: the message names the key, the value and what is accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContextOption:
+    key: str
+    default: Any
+    description: str
+
+
+CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
+    ContextOption(
+        "stackName", "GgReset", "CloudFormation stack name; also prefixes alarm and dashboard names."
+    ),
+    ContextOption(
+        "resetTimeoutSeconds",
+        _POLICY.reset_timeout_s,
+        "How long a normal reset may stay unanswered before the workflow falls back to `Force=True`.",
+    ),
+    ContextOption(
+        "forceResetTimeoutSeconds",
+        _POLICY.force_timeout_s,
+        "How long a forced reset may take before the request ends `FAILED`.",
+    ),
+    ContextOption(
+        "remediationCap",
+        _POLICY.remediation_cap,
+        "At most this many automatic remediations of one group's failed deployments per window.",
+    ),
+    ContextOption(
+        "remediationWindowSeconds", _POLICY.remediation_window_s, "The window `remediationCap` counts in."
+    ),
+    ContextOption(
+        "ledgerRetentionDays",
+        _POLICY.retention_s // 86_400,
+        "Finished workflows and their step history expire (DynamoDB TTL) this many days after they end.",
+    ),
+    ContextOption(
+        "workerBatchSize",
+        10,
+        "SQS messages per worker invocation (1-10; partial batch failures are reported).",
+    ),
+    ContextOption(
+        "workerMaxConcurrency",
+        5,
+        "Most concurrent worker invocations the SQS event source starts (2-1000). Keeps bulk cleanups "
+        "under the Greengrass API request quota.",
+    ),
+    ContextOption(
+        "workerTimeoutSeconds",
+        120,
+        "Worker Lambda timeout; the work queue's visibility timeout is six times this.",
+    ),
+    ContextOption("lambdaMemoryMb", 256, "Memory of the worker and sweeper Lambdas."),
+    ContextOption(
+        "maxReceiveCount",
+        5,
+        "Deliveries of one work-queue message before it moves to the work queue's dead-letter queue.",
+    ),
+    ContextOption(
+        "sweepIntervalMinutes",
+        1,
+        "How often the sweeper runs (polls overdue resets, escalates to Force, re-drives stalled workflows).",
+    ),
+    ContextOption(
+        "allowedPrincipals",
+        [],
+        "Other AWS account ids or IAM role/user ARNs allowed to put requests on the service bus "
+        "(the deploying account always is).",
+    ),
+    ContextOption(
+        "organizationId",
+        None,
+        "An AWS Organizations id (`o-...`): every principal of that organization may put requests on "
+        "the bus.",
+    ),
+    ContextOption(
+        "alarmEmail",
+        None,
+        "Email address subscribed to the notification topic (alarms and terminal failures).",
+    ),
+    ContextOption(
+        "logRetentionDays", 30, "Retention of the Lambda log groups (a value CloudWatch Logs accepts)."
+    ),
+    ContextOption(
+        "logLevel", "INFO", "`POWERTOOLS_LOG_LEVEL` of both Lambdas: DEBUG, INFO, WARNING or ERROR."
+    ),
+    ContextOption(
+        "removalPolicy",
+        "retain",
+        "`retain` keeps the ledger table (with deletion protection), the KMS keys and the log groups when "
+        "the stack is deleted; `destroy` deletes them too (for test deployments only).",
+    ),
+    ContextOption(
+        "ledgerEncryption",
+        "aws-managed",
+        "`aws-managed` (the AWS managed key `aws/dynamodb`) or `customer-managed` (a KMS key with rotation, "
+        "created by the stack).",
+    ),
+    ContextOption(
+        "queueMaxAgeSeconds",
+        1800,
+        "Alarm when the oldest message in the work queue is older than this (the worker is not keeping up).",
+    ),
+    ContextOption(
+        "powertoolsLayerVersion",
+        27,
+        "Version of the public Powertools for AWS Lambda (Python) v3 layer "
+        "`arn:aws:lambda:<region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:<version>` "
+        "(27 is Powertools 3.23.0).",
+    ),
+    ContextOption(
+        "powertoolsLayerArn",
+        None,
+        "Full Powertools layer ARN, overriding `powertoolsLayerVersion` (for a private copy of the layer, or "
+        "partitions where the public layer lives in another account).",
+    ),
+)
+
+_OPTIONS_BY_KEY: Final = {option.key: option for option in CONTEXT_OPTIONS}
+
+
+def default_context() -> dict[str, Any]:
+    """The `gg-reset:*` block of `cdk.json`."""
+    return {PREFIX + option.key: option.default for option in CONTEXT_OPTIONS}
+
+
+def _as_int(key: str, raw: Any, low: int, high: int) -> int:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a whole number")
+    try:
+        value = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a whole number") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{PREFIX}{key}={value}: must be between {low} and {high}")
+    return value
+
+
+def _as_choice(key: str, raw: Any, choices: Sequence[str], *, upper: bool = False) -> str:
+    value = str(raw).upper() if upper else str(raw).lower()
+    if value not in choices:
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def _as_optional_str(key: str, raw: Any, pattern: re.Pattern[str], what: str) -> str | None:
+    if raw is None or raw == "" or raw == "null":
+        return None
+    value = str(raw).strip()
+    if not pattern.match(value):
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected {what}")
+    return value
+
+
+def _as_str_list(key: str, raw: Any) -> list[str]:
+    """A JSON list from cdk.json, or from `-c` a JSON list string or a comma-separated string."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{PREFIX}{key}={text!r}: not a valid JSON list") from exc
+        else:
+            raw = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a list of strings")
+    return [item.strip() for item in raw]
+
+
+@dataclass(frozen=True, slots=True)
+class GgResetConfig:
+    stack_name: str
+    reset_timeout_seconds: int
+    force_reset_timeout_seconds: int
+    remediation_cap: int
+    remediation_window_seconds: int
+    ledger_retention_days: int
+    worker_batch_size: int
+    worker_max_concurrency: int
+    worker_timeout_seconds: int
+    lambda_memory_mb: int
+    max_receive_count: int
+    sweep_interval_minutes: int
+    allowed_principals: tuple[str, ...]
+    organization_id: str | None
+    alarm_email: str | None
+    log_retention_days: int
+    log_level: str
+    removal_policy: str
+    ledger_encryption: str
+    queue_max_age_seconds: int
+    powertools_layer_version: int
+    powertools_layer_arn: str | None
+
+    @property
+    def retain(self) -> bool:
+        return self.removal_policy == "retain"
+
+    @classmethod
+    def from_node(cls, node: Node) -> GgResetConfig:
+        """Read every option from the construct tree's context, falling back to the documented default."""
+        return cls.from_mapping({opt.key: node.try_get_context(PREFIX + opt.key) for opt in CONTEXT_OPTIONS})
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> GgResetConfig:
+        unknown = set(values) - set(_OPTIONS_BY_KEY)
+        if unknown:
+            raise ConfigError(f"unknown gg-reset context option(s): {', '.join(sorted(unknown))}")
+
+        def get(key: str) -> Any:
+            raw = values.get(key)
+            return _OPTIONS_BY_KEY[key].default if raw is None else raw
+
+        def num(key: str, low: int, high: int) -> int:
+            return _as_int(key, get(key), low, high)
+
+        principals = _as_str_list("allowedPrincipals", get("allowedPrincipals"))
+        for principal in principals:
+            if not (_ACCOUNT_ID.match(principal) or _PRINCIPAL_ARN.match(principal)):
+                raise ConfigError(
+                    f"{PREFIX}allowedPrincipals: {principal!r} is neither a 12-digit account id nor an IAM "
+                    "root/role/user ARN"
+                )
+        stack_name = str(get("stackName"))
+        if not _STACK_NAME.match(stack_name):
+            raise ConfigError(f"{PREFIX}stackName={stack_name!r}: not a valid CloudFormation stack name")
+        log_retention = num("logRetentionDays", 1, 3653)
+        if log_retention not in LOG_RETENTION_DAYS:
+            raise ConfigError(
+                f"{PREFIX}logRetentionDays={log_retention}: CloudWatch Logs accepts "
+                + ", ".join(str(days) for days in LOG_RETENTION_DAYS)
+            )
+        worker_timeout = num("workerTimeoutSeconds", 10, 900)
+        sweep_minutes = num("sweepIntervalMinutes", 1, 60)
+        return cls(
+            stack_name=stack_name,
+            reset_timeout_seconds=num("resetTimeoutSeconds", 30, 86_400),
+            force_reset_timeout_seconds=num("forceResetTimeoutSeconds", 30, 86_400),
+            remediation_cap=num("remediationCap", 1, 1000),
+            remediation_window_seconds=num("remediationWindowSeconds", 60, 30 * 86_400),
+            ledger_retention_days=num("ledgerRetentionDays", 1, 3650),
+            worker_batch_size=num("workerBatchSize", 1, 10),
+            worker_max_concurrency=num("workerMaxConcurrency", 2, 1000),
+            worker_timeout_seconds=worker_timeout,
+            lambda_memory_mb=num("lambdaMemoryMb", 128, 10_240),
+            max_receive_count=num("maxReceiveCount", 1, 1000),
+            sweep_interval_minutes=sweep_minutes,
+            allowed_principals=tuple(dict.fromkeys(principals)),
+            organization_id=_as_optional_str(
+                "organizationId",
+                values.get("organizationId"),
+                _ORG_ID,
+                "an organization id like o-a1b2c3d4e5",
+            ),
+            alarm_email=_as_optional_str("alarmEmail", values.get("alarmEmail"), _EMAIL, "an email address"),
+            log_retention_days=log_retention,
+            log_level=_as_choice("logLevel", get("logLevel"), LOG_LEVELS, upper=True),
+            removal_policy=_as_choice("removalPolicy", get("removalPolicy"), REMOVAL_POLICIES),
+            ledger_encryption=_as_choice("ledgerEncryption", get("ledgerEncryption"), LEDGER_ENCRYPTIONS),
+            queue_max_age_seconds=num("queueMaxAgeSeconds", 60, 14 * 86_400),
+            powertools_layer_version=num("powertoolsLayerVersion", 1, 10_000),
+            powertools_layer_arn=_as_optional_str(
+                "powertoolsLayerArn",
+                values.get("powertoolsLayerArn"),
+                re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"),
+                "a Lambda layer version ARN",
+            ),
+        )

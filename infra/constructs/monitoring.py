@@ -1,0 +1,208 @@
+"""Alarms for every way a request can fail silently, and one dashboard, built with cdk-monitoring-constructs.
+
+Alarms (all notify the notification topic):
+- each dead-letter queue (work queue DLQ and both rule-target DLQs) holds any message;
+- the worker or the sweeper reports a Lambda error (a crash: per-record failures go back to the queue);
+- any workflow ends `FAILED` (custom metric `Outcome_FAILED`);
+- the oldest work-queue message is older than `queueMaxAgeSeconds` (the worker is not keeping up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import cdk_monitoring_constructs as mc
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from gg_reset import settings
+from gg_reset.domain.model import WorkflowState
+
+# Terminal states the workflow reports as `Outcome_<STATE>` (count) metrics, from the domain model itself.
+TERMINAL_STATES: Final = tuple(state.value for state in WorkflowState if state.terminal)
+FAILED_STATE: Final = WorkflowState.FAILED.value
+METRIC_PERIOD: Final = Duration.minutes(5)
+CRITICAL: Final = "Critical"
+WARNING: Final = "Warning"
+
+
+def service_metric(name: str, *, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+    """A metric the Lambdas emit through Powertools (namespace GgReset, dimension `service`)."""
+    return cloudwatch.Metric(
+        namespace=settings.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": settings.SERVICE_NAME},
+        statistic=statistic,
+        period=METRIC_PERIOD,
+        label=label or name,
+    )
+
+
+def _outcome_metric(state: str) -> cloudwatch.Metric | mc.CustomMetricWithAlarm:
+    """`Outcome_<state>`; the FAILED one carries the alarm: any FAILED outcome in 5 minutes."""
+    metric = service_metric(f"Outcome_{state}", label=state)
+    if state != FAILED_STATE:
+        return metric
+    return mc.CustomMetricWithAlarm(
+        metric=metric,
+        alarm_friendly_name="FailedOutcomes",
+        add_alarm={
+            CRITICAL: mc.CustomThreshold(
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description_override=(
+                    "A gg-reset workflow ended FAILED: the ledger (sk WF#...) and the notification topic "
+                    "name the group and the reason."
+                ),
+                datapoints_to_alarm=1,
+                evaluation_periods=1,
+            )
+        },
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        topic: sns.ITopic,
+        worker: lambda_.IFunction,
+        sweeper: lambda_.IFunction,
+        work_queue: sqs.IQueue,
+        work_dlq: sqs.IQueue,
+        rule_dlqs: Sequence[tuple[str, sqs.IQueue]],
+        table: dynamodb.ITable,
+        queue_max_age_seconds: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard_name = name_prefix
+
+        self.facade = mc.MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=mc.AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=name_prefix,
+                action=mc.SnsAlarmActionStrategy(on_alarm_topic=topic),
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+            ),
+            metric_factory_defaults=mc.MetricFactoryDefaults(period=METRIC_PERIOD),
+            dashboard_factory=mc.DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=name_prefix,
+                create_dashboard=True,
+                create_alarm_dashboard=False,
+                create_summary_dashboard=False,
+            ),
+        )
+        facade = self.facade
+
+        facade.add_large_header("gg-reset: Greengrass V1 group reset and cleanup")
+        facade.monitor_custom(
+            human_readable_name="Workflow outcomes",
+            alarm_friendly_name="Outcomes",
+            description="Requests received and terminal states by outcome; FAILED alarms at the first one.",
+            metric_groups=[
+                mc.CustomMetricGroup(
+                    title="Outcomes by terminal state (count)",
+                    graph_widget_type=mc.GraphWidgetType.STACKED_AREA,
+                    metrics=[_outcome_metric(state) for state in TERMINAL_STATES],
+                ),
+                mc.CustomMetricGroup(
+                    title="Requests received and Force fallbacks (count)",
+                    metrics=[
+                        service_metric("RequestsReceived", label="Requests received"),
+                        service_metric("ForceFallbacks", label="Force fallbacks"),
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Workflow duration (seconds)",
+                    metrics=[
+                        service_metric("WorkflowDurationSeconds", statistic="p50", label="p50"),
+                        service_metric("WorkflowDurationSeconds", statistic="p90", label="p90"),
+                        service_metric("WorkflowDurationSeconds", statistic="Maximum", label="max"),
+                    ],
+                ),
+            ],
+        )
+
+        facade.add_medium_header("Work queue")
+        facade.monitor_sqs_queue_with_dlq(
+            queue=work_queue,
+            dead_letter_queue=work_dlq,
+            human_readable_name="Work queue",
+            alarm_friendly_name="WorkQueue",
+            add_queue_max_message_age_alarm={
+                WARNING: mc.MaxMessageAgeThreshold(
+                    max_age_in_seconds=queue_max_age_seconds,
+                    alarm_description_override=(
+                        "The oldest gg-reset work item waits longer than expected: the worker is failing, "
+                        "throttled or capped by workerMaxConcurrency."
+                    ),
+                    datapoints_to_alarm=3,
+                    evaluation_periods=3,
+                )
+            },
+            add_dead_letter_queue_max_size_alarm={
+                CRITICAL: mc.MaxMessageCountThreshold(
+                    max_message_count=0,
+                    alarm_description_override=(
+                        "A work item failed maxReceiveCount times and is in the work queue's DLQ."
+                    ),
+                )
+            },
+        )
+        for friendly_name, dlq in rule_dlqs:
+            facade.monitor_sqs_queue(
+                queue=dlq,
+                human_readable_name=f"{friendly_name} (rule target DLQ)",
+                alarm_friendly_name=friendly_name,
+                add_queue_max_size_alarm={
+                    CRITICAL: mc.MaxMessageCountThreshold(
+                        max_message_count=0,
+                        alarm_description_override=(
+                            f"EventBridge could not deliver an event to the work queue ({friendly_name})."
+                        ),
+                    )
+                },
+            )
+
+        facade.add_medium_header("Lambdas")
+        for friendly_name, function in (("Worker", worker), ("Sweeper", sweeper)):
+            facade.monitor_lambda_function(
+                lambda_function=function,
+                human_readable_name=f"{friendly_name} Lambda",
+                alarm_friendly_name=friendly_name,
+                add_fault_count_alarm={
+                    CRITICAL: mc.ErrorCountThreshold(
+                        max_error_count=0,
+                        alarm_description_override=(
+                            f"The gg-reset {friendly_name.lower()} Lambda raised an error (not a per-record "
+                            "failure): see its log group."
+                        ),
+                    )
+                },
+            )
+
+        facade.add_medium_header("Ledger")
+        facade.monitor_dynamo_table(
+            table=table, human_readable_name="Ledger table", alarm_friendly_name="Ledger"
+        )
+
+        stack = Stack.of(self)
+        self.dashboard_url = (
+            f"https://{stack.region}.console.aws.amazon.com/cloudwatch/home?region={stack.region}"
+            f"#dashboards:name={self.dashboard_name}"
+        )

@@ -1,0 +1,311 @@
+"""The worker (SQS batches of EventBridge events) and the sweeper (scheduled), with least-privilege roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from gg_reset import settings
+from infra.bundling import lambda_code
+from infra.nag import acknowledge
+
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE: Final = lambda_.Architecture.ARM_64
+WORKER_HANDLER: Final = "gg_reset.handlers.worker.handler"
+SWEEPER_HANDLER: Final = "gg_reset.handlers.sweeper.handler"
+
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+
+_R = logs.RetentionDays
+LOG_RETENTION: Final = {
+    1: _R.ONE_DAY, 3: _R.THREE_DAYS, 5: _R.FIVE_DAYS, 7: _R.ONE_WEEK, 14: _R.TWO_WEEKS, 30: _R.ONE_MONTH,
+    60: _R.TWO_MONTHS, 90: _R.THREE_MONTHS, 120: _R.FOUR_MONTHS, 150: _R.FIVE_MONTHS, 180: _R.SIX_MONTHS,
+    365: _R.ONE_YEAR, 400: _R.THIRTEEN_MONTHS, 545: _R.EIGHTEEN_MONTHS, 731: _R.TWO_YEARS,
+    1096: _R.THREE_YEARS, 1827: _R.FIVE_YEARS, 2192: _R.SIX_YEARS, 2557: _R.SEVEN_YEARS,
+    2922: _R.EIGHT_YEARS, 3288: _R.NINE_YEARS, 3653: _R.TEN_YEARS,
+}  # fmt: skip
+
+# Exactly the Greengrass V1 calls the code makes (service authorization reference, "AWS IoT Greengrass").
+GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListTagsForResource")
+GREENGRASS_STATUS_ACTIONS: Final = ("greengrass:GetDeploymentStatus",)  # needs group* and deployment*
+GREENGRASS_WRITE_ACTIONS: Final = ("greengrass:ResetDeployments", "greengrass:DeleteGroup")
+GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
+
+
+def powertools_layer_arn(region: str, version: int) -> str:
+    """The public Powertools for AWS Lambda (Python) v3 layer for this runtime and architecture."""
+    python = RUNTIME.name.replace(".", "")  # python3.13 -> python313
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{python}-{ARCHITECTURE.name}:{version}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSettings:
+    reset_timeout_seconds: int
+    force_reset_timeout_seconds: int
+    remediation_cap: int
+    remediation_window_seconds: int
+    ledger_retention_days: int
+    log_level: str
+    log_retention_days: int
+    memory_mb: int
+    worker_timeout_seconds: int
+    worker_batch_size: int
+    worker_max_concurrency: int
+    sweep_interval_minutes: int
+    powertools_layer_arn: str | None
+    powertools_layer_version: int
+    retain_logs: bool
+
+
+class ResetFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: FunctionSettings,
+        table: dynamodb.ITable,
+        bus: events.IEventBus,
+        topic: sns.ITopic,
+        work_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        table_resource = table.node.default_child
+        assert isinstance(table_resource, CfnResource)
+        self._table_logical_id: str = stack.resolve(stack.get_logical_id(table_resource))
+        self._table_has_own_key = table.encryption_key is not None
+
+        layer_arn = config.powertools_layer_arn or powertools_layer_arn(
+            stack.region, config.powertools_layer_version
+        )
+        self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", layer_arn
+        )
+        code = lambda_code()
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": settings.METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            settings.ENV_TABLE_NAME: table.table_name,
+            settings.ENV_BUS_NAME: bus.event_bus_name,
+            settings.ENV_TOPIC_ARN: topic.topic_arn,
+            settings.ENV_RESET_TIMEOUT: str(config.reset_timeout_seconds),
+            settings.ENV_FORCE_TIMEOUT: str(config.force_reset_timeout_seconds),
+            settings.ENV_REMEDIATION_CAP: str(config.remediation_cap),
+            settings.ENV_REMEDIATION_WINDOW: str(config.remediation_window_seconds),
+            settings.ENV_RETENTION_DAYS: str(config.ledger_retention_days),
+        }
+
+        self.worker = self._function(
+            "Worker",
+            handler=WORKER_HANDLER,
+            description="gg-reset worker: reset/deletion requests and Greengrass deployment status events",
+            timeout=Duration.seconds(config.worker_timeout_seconds),
+            code=code,
+            environment=environment,
+            config=config,
+        )
+        self.worker.add_event_source(
+            event_sources.SqsEventSource(
+                work_queue,
+                batch_size=config.worker_batch_size,
+                max_concurrency=config.worker_max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+
+        # A sweep ends before the next one starts; a failed sweep is not retried (the next run covers it).
+        sweep_every = Duration.minutes(config.sweep_interval_minutes)
+        self.sweeper = self._function(
+            "Sweeper",
+            handler=SWEEPER_HANDLER,
+            description="gg-reset sweeper: polls overdue resets, escalates to Force, re-drives stalled work",
+            timeout=Duration.seconds(min(config.sweep_interval_minutes * 60 - 5, 300)),
+            code=code,
+            environment=environment,
+            config=config,
+            retry_attempts=0,
+        )
+        self.sweep_schedule = events.Rule(
+            self,
+            "SweepSchedule",
+            description=f"gg-reset sweeper, every {config.sweep_interval_minutes} minute(s)",
+            schedule=events.Schedule.rate(sweep_every),
+            targets=[targets.LambdaFunction(self.sweeper, retry_attempts=0, max_event_age=sweep_every)],
+        )
+
+        for function in (self.worker, self.sweeper):
+            table.grant_read_write_data(function)
+            bus.grant_put_events_to(function)
+            topic.grant_publish(function)
+        self.greengrass_policy = self._greengrass_policy([self.worker.role, self.sweeper.role])
+        for function in (self.worker, self.sweeper):
+            # Nothing runs before it may call Greengrass (CDK only orders the role's default policy).
+            function.node.add_dependency(self.greengrass_policy)
+
+    def _function(
+        self,
+        name: str,
+        *,
+        handler: str,
+        description: str,
+        timeout: Duration,
+        code: lambda_.Code,
+        environment: dict[str, str],
+        config: FunctionSettings,
+        retry_attempts: int | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{name}Logs",
+            retention=LOG_RETENTION[config.log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if config.retain_logs else RemovalPolicy.DESTROY,
+        )
+        # An explicit role: only the permissions granted below, no AWSLambdaBasicExecutionRole (which would
+        # let the function write to every log group in the account).
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"gg-reset {name.lower()} Lambda",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            name,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=code,
+            description=description,
+            timeout=timeout,
+            memory_size=config.memory_mb,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=[self.powertools_layer],
+            environment=environment,
+            retry_attempts=retry_attempts,
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so AWS requires Resource '*' for them (CDK adds this statement "
+            "for Tracing.ACTIVE).",
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Added by topic.grant_publish (and, with a customer-managed ledger key, by the table grant): "
+            "using a KMS-encrypted topic or table needs kms:GenerateDataKey*; every such statement's "
+            "resource is one of this stack's key ARNs.",
+        )
+        if self._table_has_own_key:
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+                "Added by table.grant_read_write_data for the customer-managed ledger key "
+                "(ledgerEncryption=customer-managed); the statement's resource is that key's ARN only.",
+            )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{self._table_logical_id}.Arn>/index/*]",
+            "grant_read_write_data covers the ledger table's indexes: the sweeper queries the "
+            "sparse due-index GSI for overdue workflows; the wildcard is limited to this table's indexes.",
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13, the newest runtime for which the pinned public Powertools v3 "
+            "arm64 layer version (gg-reset:powertoolsLayerVersion) is verified; move runtime and layer "
+            "together.",
+        )
+        return function
+
+    def _greengrass_policy(self, roles: list[iam.IRole | None]) -> iam.Policy:
+        stack = Stack.of(self)
+        groups = stack.format_arn(
+            service="greengrass",
+            resource="/greengrass/groups",
+            resource_name="*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        deployments = stack.format_arn(
+            service="greengrass",
+            resource="/greengrass/groups",
+            resource_name="*/deployments/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        policy = iam.Policy(
+            self,
+            "GreengrassAccess",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadGroupsOfThisAccountAndRegion",
+                    actions=[*GREENGRASS_READ_ACTIONS, *GREENGRASS_STATUS_ACTIONS],
+                    resources=[groups, deployments],
+                ),
+                iam.PolicyStatement(
+                    sid="ResetAndDeleteGroupsOfThisAccountAndRegion",
+                    actions=list(GREENGRASS_WRITE_ACTIONS),
+                    resources=[groups],
+                ),
+                # A second, independent safety layer: even a bug in the workflow's own protection check
+                # cannot reset or delete a group tagged `gg-reset:protect=true`.
+                iam.PolicyStatement(
+                    sid="NeverTouchProtectedGroups",
+                    effect=iam.Effect.DENY,
+                    actions=list(GREENGRASS_WRITE_ACTIONS),
+                    resources=[groups],
+                    conditions={
+                        "StringEqualsIgnoreCase": {f"aws:ResourceTag/{settings.PROTECT_TAG_KEY}": "true"}
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="ListGroupsIsAccountLevel",
+                    actions=list(GREENGRASS_LIST_ACTIONS),
+                    resources=["*"],
+                ),
+            ],
+            roles=[role for role in roles if role is not None],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+            "<AWS::AccountId>:/greengrass/groups/*]",
+            "gg-reset resets and deletes whichever Greengrass V1 group a request names, so it "
+            "needs every group of the deploying account and region; protected groups are excluded by the "
+            "explicit Deny on the gg-reset:protect tag in the same policy.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+            "<AWS::AccountId>:/greengrass/groups/*/deployments/*]",
+            "GetDeploymentStatus is authorized on the deployment resource too; the workflow polls "
+            "the reset deployments it started, whose ids are only known at run time.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "greengrass:ListGroups (read-only, used by the janitor/inventory) has no resource "
+            "type in the service authorization reference and must be granted on '*'; it is the only "
+            "action in that statement.",
+        )
+        return policy

@@ -1,0 +1,53 @@
+"""Synthesise the CDK app once per test session (jsii start-up is the slow part) and share the result."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # `infra` lives at the repository root, next to app.py
+    sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "1")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+from infra.testing import Synth, synthesize  # noqa: E402
+
+# A deployment that changes every option the defaults leave off.
+CUSTOM_CONTEXT: dict[str, Any] = {
+    "gg-reset:stackName": "GgResetCustom",
+    "gg-reset:workerBatchSize": "5",  # strings, as `cdk -c key=value` passes them
+    "gg-reset:workerMaxConcurrency": "7",
+    "gg-reset:workerTimeoutSeconds": 60,
+    "gg-reset:sweepIntervalMinutes": 5,
+    "gg-reset:allowedPrincipals": "111111111111,arn:aws:iam::222222222222:role/gg-reset-requester",
+    "gg-reset:organizationId": "o-abcdef1234",
+    "gg-reset:alarmEmail": "platform-team@example.com",
+    "gg-reset:logRetentionDays": 90,
+    "gg-reset:logLevel": "debug",
+    "gg-reset:removalPolicy": "destroy",
+    "gg-reset:ledgerEncryption": "customer-managed",
+    "gg-reset:queueMaxAgeSeconds": 600,
+    "gg-reset:resetTimeoutSeconds": 300,
+    "gg-reset:powertoolsLayerArn": (
+        "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app exactly as `python app.py` builds it (cdk.json defaults)."""
+    return synthesize(tmp_path_factory.mktemp("cdk-default"))
+
+
+@pytest.fixture(scope="session")
+def custom_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app with every optional feature switched on through context."""
+    return synthesize(tmp_path_factory.mktemp("cdk-custom"), CUSTOM_CONTEXT)

@@ -1,0 +1,404 @@
+"""The synthesised template, resource by resource: what the service needs to work and to fail visibly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Token
+from aws_cdk.assertions import Match
+
+from gg_reset import contracts, ledger_schema, settings
+from gg_reset.domain.model import WorkflowState
+from infra.testing import Synth
+
+pytestmark = pytest.mark.infra
+
+ACCOUNT = {"Ref": "AWS::AccountId"}
+
+
+def _get_att(logical_id: str, attribute: str = "Arn") -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, attribute]}
+
+
+# --- event intake -----------------------------------------------------------------------------------------
+
+
+def test_service_bus_has_the_shared_name(synth: Synth) -> None:
+    synth.template.has_resource_properties("AWS::Events::EventBus", {"Name": settings.DEFAULT_BUS_NAME})
+
+
+def test_request_rule_pattern_is_the_contract_on_the_service_bus(synth: Synth) -> None:
+    rule = synth.template_json["Resources"][synth.logical_id("EventIntake/RequestRule")]["Properties"]
+    assert rule["EventPattern"] == contracts.REQUEST_PATTERN
+    assert rule["EventBusName"] == {"Ref": synth.logical_id("EventIntake/Bus")}
+
+
+def test_status_rule_pattern_is_the_contract_for_the_deploying_account_on_the_default_bus(
+    synth: Synth,
+) -> None:
+    rule = synth.template_json["Resources"][synth.logical_id("EventIntake/DeploymentStatusRule")]
+    assert rule["Properties"]["EventPattern"] == contracts.deployment_status_pattern(ACCOUNT)  # type: ignore[arg-type]
+    assert "EventBusName" not in rule["Properties"]  # the default bus, where aws.greengrass events land
+
+
+@pytest.mark.parametrize(
+    ("rule_path", "dlq_path"),
+    [
+        ("EventIntake/RequestRule", "EventIntake/RequestRuleDeadLetterQueue"),
+        ("EventIntake/DeploymentStatusRule", "EventIntake/DeploymentStatusRuleDeadLetterQueue"),
+    ],
+)
+def test_each_rule_targets_the_work_queue_with_its_own_dlq_and_a_retry_policy(
+    synth: Synth, rule_path: str, dlq_path: str
+) -> None:
+    targets = synth.template_json["Resources"][synth.logical_id(rule_path)]["Properties"]["Targets"]
+    assert len(targets) == 1
+    (target,) = targets
+    assert target["Arn"] == _get_att(synth.logical_id("EventIntake/WorkQueue"))
+    assert target["DeadLetterConfig"] == {"Arn": _get_att(synth.logical_id(dlq_path))}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86_400, "MaximumRetryAttempts": 185}
+
+
+def test_every_queue_is_encrypted_and_refuses_plain_http(synth: Synth) -> None:
+    queues = synth.resources("AWS::SQS::Queue")
+    assert len(queues) == 4  # work queue, its DLQ, one DLQ per rule target
+    for properties in (queue["Properties"] for queue in queues.values()):
+        assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties
+    policies = [p["Properties"] for p in synth.resources("AWS::SQS::QueuePolicy").values()]
+    secured = {
+        queue_ref["Ref"]
+        for policy in policies
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for queue_ref in policy["Queues"]
+    }
+    assert secured == set(queues)
+
+
+def test_work_queue_redrives_to_its_dlq_and_outlasts_the_worker(synth: Synth) -> None:
+    queue = synth.template_json["Resources"][synth.logical_id("EventIntake/WorkQueue")]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": _get_att(synth.logical_id("EventIntake/WorkDeadLetterQueue")),
+        "maxReceiveCount": synth.config.max_receive_count,
+    }
+    assert queue["VisibilityTimeout"] == 6 * synth.config.worker_timeout_seconds
+
+
+def test_only_eventbridge_rules_of_this_stack_may_send_to_the_queues(synth: Synth) -> None:
+    rule_arns = [
+        _get_att(synth.logical_id("EventIntake/RequestRule")),
+        _get_att(synth.logical_id("EventIntake/DeploymentStatusRule")),
+    ]
+    for policy in synth.resources("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Allow":
+                assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+                assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] in rule_arns
+
+
+def test_bus_policy_lets_only_the_deploying_account_put_events_by_default(synth: Synth) -> None:
+    (policy,) = synth.resources("AWS::Events::EventBusPolicy").values()
+    statement = policy["Properties"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == _get_att(synth.logical_id("EventIntake/Bus"))
+    assert statement["Principal"] == {
+        "AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", ACCOUNT, ":root"]]}
+    }
+    assert "Condition" not in statement
+
+
+def test_bus_policy_adds_the_configured_principals_and_organization(custom_synth: Synth) -> None:
+    statements = {
+        p["Properties"]["StatementId"]: p["Properties"]["Statement"]
+        for p in custom_synth.resources("AWS::Events::EventBusPolicy").values()
+    }
+    assert len(statements) == 2
+    principals = next(s for s in statements.values() if "Condition" not in s)["Principal"]["AWS"]
+    rendered = json.dumps(principals)
+    assert ":iam::111111111111:root" in rendered
+    assert "arn:aws:iam::222222222222:role/gg-reset-requester" in rendered
+    assert '":iam::", {"Ref": "AWS::AccountId"}, ":root"' in rendered
+    org = next(s for s in statements.values() if "Condition" in s)
+    assert org["Principal"] == {"AWS": "*"}
+    assert org["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdef1234"}}
+    assert org["Action"] == "events:PutEvents"
+
+
+# --- functions --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "handler"),
+    [
+        ("ResetFunctions/Worker", "gg_reset.handlers.worker.handler"),
+        ("ResetFunctions/Sweeper", "gg_reset.handlers.sweeper.handler"),
+    ],
+)
+def test_lambdas_run_python_313_on_arm64_with_tracing_powertools_and_settings(
+    synth: Synth, path: str, handler: str
+) -> None:
+    function = synth.template_json["Resources"][synth.logical_id(path)]["Properties"]
+    assert function["Handler"] == handler
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["Layers"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:aws:lambda:",
+                    {"Ref": "AWS::Region"},
+                    ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
+                    f"{synth.config.powertools_layer_version}",
+                ],
+            ]
+        }
+    ]
+    variables = function["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == settings.SERVICE_NAME
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == settings.METRICS_NAMESPACE
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert variables[settings.ENV_TABLE_NAME] == {"Ref": synth.logical_id("Ledger/Table")}
+    assert variables[settings.ENV_BUS_NAME] == {"Ref": synth.logical_id("EventIntake/Bus")}
+    assert variables[settings.ENV_TOPIC_ARN] == {"Ref": synth.logical_id("Notifications/Topic")}
+    assert variables[settings.ENV_RESET_TIMEOUT] == "600"
+    assert variables[settings.ENV_FORCE_TIMEOUT] == "600"
+    assert variables[settings.ENV_REMEDIATION_CAP] == "3"
+    assert variables[settings.ENV_REMEDIATION_WINDOW] == "86400"
+    assert variables[settings.ENV_RETENTION_DAYS] == "90"
+    assert settings.ENV_GREENGRASS_ENDPOINT not in variables  # the real Greengrass endpoint in AWS
+    log_group = synth.logical_id(f"{path}Logs")
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group}}
+    assert synth.template_json["Resources"][log_group]["Properties"]["RetentionInDays"] == 30
+
+
+def test_settings_flow_from_context_to_the_lambdas(custom_synth: Synth) -> None:
+    worker = custom_synth.template_json["Resources"][custom_synth.logical_id("ResetFunctions/Worker")]
+    variables = worker["Properties"]["Environment"]["Variables"]
+    assert variables[settings.ENV_RESET_TIMEOUT] == "300"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert worker["Properties"]["Layers"] == [CUSTOM_LAYER]
+    assert worker["Properties"]["Timeout"] == 60
+
+
+CUSTOM_LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
+
+
+def test_worker_consumes_the_work_queue_with_partial_batch_failures_and_a_concurrency_cap(
+    synth: Synth,
+) -> None:
+    synth.template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": _get_att(synth.logical_id("EventIntake/WorkQueue")),
+            "FunctionName": {"Ref": synth.logical_id("ResetFunctions/Worker")},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 5},
+            "BatchSize": 10,
+        },
+    )
+
+
+def test_batch_size_and_concurrency_come_from_context(custom_synth: Synth) -> None:
+    custom_synth.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"ScalingConfig": {"MaximumConcurrency": 7}, "BatchSize": 5}
+    )
+
+
+def test_sweeper_runs_on_a_schedule_without_async_retries(synth: Synth, custom_synth: Synth) -> None:
+    sweeper = synth.logical_id("ResetFunctions/Sweeper")
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "Targets": [Match.object_like({"Arn": _get_att(sweeper)})],
+        },
+    )
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"FunctionName": {"Ref": sweeper}, "MaximumRetryAttempts": 0}
+    )
+    timeout = synth.template_json["Resources"][sweeper]["Properties"]["Timeout"]
+    assert timeout < 60  # a run finishes before the next one starts
+    custom_synth.template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"}
+    )
+
+
+# --- ledger -----------------------------------------------------------------------------------------------
+
+
+def test_ledger_table_is_the_shared_schema_with_pitr_ttl_and_the_due_index(synth: Synth) -> None:
+    table = synth.template_json["Resources"][synth.logical_id("Ledger/Table")]
+    properties = table["Properties"]
+    spec = ledger_schema.create_table_kwargs("unused")
+
+    def by_name(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+
+    assert properties["BillingMode"] == spec["BillingMode"]
+    assert by_name(properties["AttributeDefinitions"]) == by_name(spec["AttributeDefinitions"])
+    assert properties["KeySchema"] == spec["KeySchema"]
+    assert properties["GlobalSecondaryIndexes"] == spec["GlobalSecondaryIndexes"]
+    assert properties["GlobalSecondaryIndexes"][0]["IndexName"] == ledger_schema.DUE_INDEX_NAME
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["TimeToLiveSpecification"] == {
+        "AttributeName": ledger_schema.TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_ledger_is_retained_and_deletion_protected_by_default(synth: Synth) -> None:
+    table = synth.template_json["Resources"][synth.logical_id("Ledger/Table")]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_destroy_and_customer_managed_key_options(custom_synth: Synth) -> None:
+    table = custom_synth.template_json["Resources"][custom_synth.logical_id("Ledger/Table")]
+    assert table["DeletionPolicy"] == "Delete"
+    assert table["Properties"].get("DeletionProtectionEnabled", False) is False
+    sse = table["Properties"]["SSESpecification"]
+    assert sse["SSEType"] == "KMS"
+    key_id = sse["KMSMasterKeyId"]["Fn::GetAtt"][0]
+    key = custom_synth.template_json["Resources"][key_id]
+    assert key["Properties"]["EnableKeyRotation"] is True
+
+
+# --- notifications and monitoring -------------------------------------------------------------------------
+
+
+def test_topic_is_kms_encrypted_and_alarms_may_publish(synth: Synth) -> None:
+    topic = synth.template_json["Resources"][synth.logical_id("Notifications/Topic")]["Properties"]
+    key = synth.logical_id("Notifications/TopicKey")
+    assert topic["KmsMasterKeyId"] == _get_att(key)
+    key_policy = synth.template_json["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in key_policy)
+    synth.template.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+def test_alarm_email_subscribes_to_the_topic(custom_synth: Synth) -> None:
+    custom_synth.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "platform-team@example.com"}
+    )
+
+
+def _alarm_metric(alarm: dict[str, Any]) -> dict[str, Any]:
+    properties = alarm["Properties"]
+    if "MetricName" in properties:
+        return {k: properties.get(k) for k in ("Namespace", "MetricName", "Dimensions")}
+    (query,) = [m for m in properties["Metrics"] if m.get("ReturnData", True)]
+    metric = query["MetricStat"]["Metric"]
+    return {
+        "Namespace": metric["Namespace"],
+        "MetricName": metric["MetricName"],
+        "Dimensions": metric["Dimensions"],
+    }
+
+
+def _find_alarm(synth: Synth, namespace: str, metric_name: str, dimension_value: Any) -> dict[str, Any]:
+    for alarm in synth.resources("AWS::CloudWatch::Alarm").values():
+        metric = _alarm_metric(alarm)
+        if (
+            metric["Namespace"] == namespace
+            and metric["MetricName"] == metric_name
+            and any(d["Value"] == dimension_value for d in metric["Dimensions"])
+        ):
+            properties: dict[str, Any] = alarm["Properties"]
+            return properties
+    raise AssertionError(f"no alarm on {namespace}/{metric_name} for {dimension_value}")
+
+
+@pytest.mark.parametrize(
+    "dlq_path",
+    [
+        "EventIntake/WorkDeadLetterQueue",
+        "EventIntake/RequestRuleDeadLetterQueue",
+        "EventIntake/DeploymentStatusRuleDeadLetterQueue",
+    ],
+)
+def test_every_dlq_alarms_on_its_first_message(synth: Synth, dlq_path: str) -> None:
+    alarm = _find_alarm(
+        synth,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        _get_att(synth.logical_id(dlq_path), "QueueName"),
+    )
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["EvaluationPeriods"] == 1
+
+
+@pytest.mark.parametrize("path", ["ResetFunctions/Worker", "ResetFunctions/Sweeper"])
+def test_lambda_errors_alarm(synth: Synth, path: str) -> None:
+    alarm = _find_alarm(synth, "AWS/Lambda", "Errors", {"Ref": synth.logical_id(path)})
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+
+
+def test_failed_outcomes_alarm(synth: Synth) -> None:
+    alarm = _find_alarm(synth, settings.METRICS_NAMESPACE, "Outcome_FAILED", settings.SERVICE_NAME)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_queue_age_alarm_threshold_comes_from_context(synth: Synth, custom_synth: Synth) -> None:
+    for s, threshold in ((synth, 1800), (custom_synth, 600)):
+        alarm = _find_alarm(
+            s,
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            _get_att(s.logical_id("EventIntake/WorkQueue"), "QueueName"),
+        )
+        assert alarm["Threshold"] == threshold
+
+
+def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
+    topic = {"Ref": synth.logical_id("Notifications/Topic")}
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) >= 7
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [topic]
+
+
+def test_dashboard_shows_outcomes_fallbacks_latency_and_queue_depth(synth: Synth) -> None:
+    (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == synth.config.stack_name
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    terminal = [state.value for state in WorkflowState if state.terminal]
+    for metric in [
+        *(f"Outcome_{s}" for s in terminal),
+        "ForceFallbacks",
+        "WorkflowDurationSeconds",
+        "RequestsReceived",
+    ]:
+        assert metric in body, metric
+    assert "ApproximateNumberOfMessagesVisible" in body
+    assert "Duration" in body  # Lambda latency
+
+
+def test_outputs(synth: Synth) -> None:
+    outputs = synth.template_json["Outputs"]
+    assert outputs["EventBusName"]["Value"] == {"Ref": synth.logical_id("EventIntake/Bus")}
+    assert outputs["EventBusArn"]["Value"] == _get_att(synth.logical_id("EventIntake/Bus"))
+    assert outputs["LedgerTableName"]["Value"] == {"Ref": synth.logical_id("Ledger/Table")}
+    assert outputs["NotificationTopicArn"]["Value"] == {"Ref": synth.logical_id("Notifications/Topic")}
+    url = json.dumps(outputs["DashboardUrl"]["Value"])
+    assert "console.aws.amazon.com/cloudwatch/home" in url
+    assert f"#dashboards:name={synth.config.stack_name}" in url
+
+
+def test_stack_is_environment_agnostic(synth: Synth) -> None:
+    """No account or region is baked in: one template deploys to wherever the credentials point."""
+    rendered = json.dumps(synth.template_json)
+    assert '"Ref": "AWS::AccountId"' in rendered
+    assert Token.is_unresolved(synth.stack.account)
+    assert Token.is_unresolved(synth.stack.region)
