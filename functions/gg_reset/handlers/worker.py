@@ -23,6 +23,12 @@ from gg_reset.wiring import service
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+RETRY_LATER_RECEIVES = 3
+"""A throttled message goes back to SQS for its first few deliveries only: the retry itself is in the
+ledger and the sweeper drives it regardless, so a long throttling episode never pushes a message into
+the dead-letter queue (whose alarm means "a message gg-reset could not process")."""
+
+
 class RetryLater(Exception):
     """Raised for a message whose group was throttled: SQS redelivers it after the visibility timeout."""
 
@@ -42,7 +48,7 @@ def record_handler(record: SQSRecord) -> None:
                 "state": current.state.value if current else None,
             },
         )
-        if result.throttled:
+        if result.throttled and int(record.attributes.approximate_receive_count) < RETRY_LATER_RECEIVES:
             raise RetryLater(f"group {intake.group_id}: Greengrass throttled; retry scheduled")
     finally:
         logger.remove_keys(["group_id", "request_id"])

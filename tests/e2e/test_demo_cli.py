@@ -1,0 +1,62 @@
+"""`gg-reset demo` end to end: a mixed fleet, every request terminal and as expected, a readable table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gg_reset.cli import app
+from gg_reset.domain.model import TERMINAL_STATES
+
+runner = CliRunner()
+
+
+def test_demo_ends_every_request_in_its_expected_state_and_writes_the_report(tmp_path: Path) -> None:
+    report_path = tmp_path / "demo.json"
+    result = runner.invoke(app, ["demo", "--groups", "60", "--seed", "3", "--report", str(report_path)])
+
+    assert result.exit_code == 0, result.output
+    assert "every request ended in its expected terminal state" in result.output
+    report = json.loads(report_path.read_text())
+    entries = report["requests"]
+    assert len(entries) == 60
+    terminal = {s.value for s in TERMINAL_STATES}
+    for entry in entries:
+        assert entry["state"] in terminal
+        assert entry["reason"]
+        assert entry["steps"][-1]["kind"] == "finished"
+        if entry["group_kind"] == "protected":
+            assert entry["state"] == "REJECTED"
+        if entry["group_kind"] == "offline" and entry["request_kind"] != "dry-run":
+            assert entry["forced"]
+    summary = report["summary"]
+    assert summary["problems"] == []
+    assert sum(summary["outcomes"].values()) == 60
+    assert summary["api_calls"]["GetGroup"] >= 1
+
+
+def test_demo_output_fits_an_80_column_terminal(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--groups", "20", "--seed", "1"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_demo_under_a_low_quota_still_finishes_every_request() -> None:
+    result = runner.invoke(app, ["demo", "--groups", "30", "--seed", "2", "--quota", "3"])
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_rejects_an_unknown_group_kind_with_the_known_ones() -> None:
+    result = runner.invoke(app, ["demo", "--mix", "online=1,martian=2"])
+    assert result.exit_code == 2
+    assert "martian" in result.output
+    assert "offline" in result.output
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "request", "show"):
+        assert command in result.output
