@@ -1,8 +1,8 @@
 """Everything a platform team can configure, read from CDK context (`cdk.json` or `cdk deploy -c key=value`).
 
 `CONTEXT_OPTIONS` is the single list of options: `GgResetConfig.from_node` parses and validates them,
-`cdk.json` carries their defaults, the README's Deploy section documents them, and the infra tests check that the
-three agree (and that the workflow defaults match `gg_reset.domain.policy.WorkflowPolicy`).
+`cdk.json` carries their defaults, the README's Deploy section documents them, and the infra tests check
+that the three agree (and that the workflow defaults match `gg_reset.domain.policy.WorkflowPolicy`).
 """
 
 from __future__ import annotations
