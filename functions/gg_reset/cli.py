@@ -48,7 +48,8 @@ def demo(
         str | None,
         typer.Option(
             help="Weights of group kinds, e.g. 'online=3,offline=1,protected=1'. Kinds: online, offline, "
-            "failing, flaky, slow, protected, never-deployed, already-deleted, failed-deployment."
+            "failing, flaky, slow, protected, never-deployed, already-deleted, failed-deployment, "
+            "force-never (an offline core and force=never: ends FAILED, with a notification)."
         ),
     ] = None,
     quota: Annotated[
@@ -87,8 +88,11 @@ def demo(
 
         result = run_demo(groups=groups, seed=seed, mix=weights, faults=faults, on_progress=on_progress)
 
+    console.print()
     console.print(_outcome_table(result.entries))
+    console.print()
     console.print(_summary_table(result.summary()))
+    console.print()
     if report is not None:
         report.write_text(json.dumps(result.report(), indent=2))
         console.print(f"report written to {report}")
@@ -129,7 +133,7 @@ def _outcome_table(entries: list[dict[str, object]]) -> Table:
 
 
 def _summary_table(summary: dict[str, object]) -> Table:
-    table = Table(title="Run", title_justify="left", show_header=False, box=box.SIMPLE, pad_edge=False)
+    table = Table(title="Run", title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column("what")
     table.add_column("value", overflow="fold")
     calls = summary["api_calls"]

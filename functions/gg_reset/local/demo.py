@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gg_reset.codec import to_plain
+from gg_reset.contracts import ForcePolicy
 from gg_reset.domain.model import WorkflowState
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
@@ -29,6 +30,7 @@ DEFAULT_MIX: dict[str, int] = {
     "never-deployed": 5,
     "already-deleted": 5,
     "failed-deployment": 10,
+    "force-never": 3,
 }
 """Relative weights of the group kinds in the demo fleet."""
 
@@ -64,6 +66,7 @@ EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
     "never-deployed": {"deletion": frozenset({S.DELETED}), "reset": frozenset({S.RESET})},
     "already-deleted": {"deletion": frozenset({S.GONE}), "reset": frozenset({S.GONE})},
     "failed-deployment": {"remediation": frozenset({S.RESET})},
+    "force-never": {"deletion": frozenset({S.FAILED}), "reset": frozenset({S.FAILED})},
 }
 FORCE_EXPECTED = {"offline", "slow", "failing"}
 """Kinds whose resets can only complete with Force=True (their cores are silent, too slow or failing)."""
@@ -198,6 +201,10 @@ def _setup_group(
     elif kind == "already-deleted":
         gid = svc.fleet.add_group(name=name, core="online", deployed=False)
         svc.simulator.remove_group(gid)
+    elif kind == "force-never":
+        gid = svc.fleet.add_group(name=name, core="offline")
+        request_id = svc.request_deletion(gid, force=ForcePolicy.NEVER, reason="demo: never force")
+        return PlannedRequest(gid, kind, "deletion", request_id)
     else:
         gid = svc.fleet.add_group(name=name, core=kind)
     roll = rng.random()
