@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
 from gg_reset.contracts import DeploymentStatusEvent, DetailType, GroupRequestEvent
 from gg_reset.domain.events import DeploymentStatusReported, Event, InvalidRequestReceived, RequestReceived
@@ -57,7 +57,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
     detail_type = raw.get("detail-type")
     try:
         if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
-            status = DeploymentStatusEvent.model_validate(raw)
+            status = parse(event=raw, model=DeploymentStatusEvent)
             d = status.detail
             return Intake(
                 d.group_id,
@@ -66,7 +66,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
                 ),
             )
         if detail_type in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
-            parsed = GroupRequestEvent.model_validate(raw)
+            parsed = parse(event=raw, model=GroupRequestEvent)
             detail = parsed.detail
             request = Request(
                 request_id=detail.request_id or f"event:{parsed.id}",

@@ -12,6 +12,7 @@ from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentType, ForcePoli
 from gg_reset.domain.model import StepKind, WorkflowState
 from gg_reset.local import LocalService
 from gg_reset.local.faults import FaultProfile
+from gg_reset.local.runtime import WorkflowView
 
 RESET_CALL = "ResetDeployments"
 
@@ -20,6 +21,14 @@ RESET_CALL = "ResetDeployments"
 def svc() -> Iterator[LocalService]:
     with LocalService(seed=3) as service:
         yield service
+
+
+def finish(svc: LocalService, gid: str) -> WorkflowView:
+    """Run the service until it is idle and return the group's workflow."""
+    svc.run_until_idle()
+    view = svc.ledger.get(gid)
+    assert view is not None, f"no workflow recorded for {gid}"
+    return view
 
 
 def reset_forces(svc: LocalService, gid: str) -> list[bool]:
@@ -31,9 +40,7 @@ def reset_forces(svc: LocalService, gid: str) -> list[bool]:
 def test_normal_reset_of_an_online_core_succeeds_without_force(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="online")
     svc.request_reset(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.RESET
     assert not view.forced
     assert reset_forces(svc, gid) == [False]
@@ -43,9 +50,7 @@ def test_normal_reset_of_an_online_core_succeeds_without_force(svc: LocalService
 def test_deletion_of_an_online_core_resets_then_deletes(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="online")
     svc.request_deletion(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.DELETED
     assert [s.kind for s in view.history] == [
         StepKind.REQUESTED,
@@ -62,9 +67,7 @@ def test_offline_core_is_forced_after_the_timeout(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="offline")
     start = svc.clock.now()
     svc.request_deletion(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.DELETED
     assert view.forced
     assert reset_forces(svc, gid) == [False, True]
@@ -77,9 +80,7 @@ def test_failing_core_is_forced_after_the_failure(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="failing")
     start = svc.clock.now()
     svc.request_reset(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.RESET
     assert view.forced
     escalation = next(s for s in view.history if s.kind is StepKind.ESCALATED)
@@ -90,9 +91,7 @@ def test_failing_core_is_forced_after_the_failure(svc: LocalService) -> None:
 def test_force_never_ends_failed_with_the_reason_and_notifies(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="offline")
     svc.request_reset(gid, force=ForcePolicy.NEVER)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.FAILED
     assert "force=never" in view.reason
     assert reset_forces(svc, gid) == [False]
@@ -102,9 +101,7 @@ def test_force_never_ends_failed_with_the_reason_and_notifies(svc: LocalService)
 def test_never_deployed_group_is_deleted_without_a_reset_deployment(svc: LocalService) -> None:
     gid = svc.fleet.add_group(deployed=False)
     svc.request_deletion(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.DELETED
     assert any("has not been deployed or has already been reset" in s.detail for s in view.history)
 
@@ -112,9 +109,7 @@ def test_never_deployed_group_is_deleted_without_a_reset_deployment(svc: LocalSe
 def test_reset_of_a_never_deployed_group_ends_reset_with_that_reason(svc: LocalService) -> None:
     gid = svc.fleet.add_group(deployed=False)
     svc.request_reset(gid)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.RESET
     assert "has not been deployed or has already been reset" in view.reason
 
@@ -130,9 +125,7 @@ def test_unknown_group_ends_gone(svc: LocalService) -> None:
 def test_protected_group_is_rejected_and_untouched(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="online", tags={"gg-reset:protect": "true"})
     svc.request_deletion(gid, force=ForcePolicy.IMMEDIATELY)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.REJECTED
     assert "gg-reset:protect" in view.reason
     assert svc.fleet.exists(gid)
@@ -143,9 +136,7 @@ def test_protected_group_is_rejected_and_untouched(svc: LocalService) -> None:
 def test_dry_run_plans_and_writes_nothing(svc: LocalService) -> None:
     gid = svc.fleet.add_group(core="offline")
     svc.request_deletion(gid, dry_run=True)
-    svc.run_until_idle()
-    view = svc.ledger.get(gid)
-    assert view is not None
+    view = finish(svc, gid)
     assert view.state is WorkflowState.PLANNED
     assert view.workflow.plan[0].startswith("ResetDeployments(Force=False)")
     assert view.workflow.plan[-1] == "DeleteGroup"
