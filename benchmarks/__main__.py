@@ -10,6 +10,7 @@ Ratios worth watching across changes:
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -73,14 +74,12 @@ def bench_core(requests: int) -> None:
     print(f"  memory: {current / 1000 / 1024:.2f} KiB per active group record")
 
 
-def bench_local(groups: int, quota: float | None) -> None:
+def bench_local(groups: int, quota: float | None) -> float:
+    """One demo-sized run of the local service; returns its wall seconds."""
     from gg_reset.local.demo import run_demo
     from gg_reset.local.faults import FaultProfile
 
-    tracemalloc.start()
-    result = run_demo(groups=groups, seed=11, faults=FaultProfile(requests_per_second=quota))
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    result = run_demo(groups=groups, seed=11, faults=FaultProfile(requests_per_second=quota, latency_s=0.05))
     summary = result.summary()
     calls = sum(result.api_calls.values())
     label = f"quota {quota:g} req/s" if quota else "no quota"
@@ -93,27 +92,33 @@ def bench_local(groups: int, quota: float | None) -> None:
     )
     print(
         f"  Greengrass calls: {calls} = {calls / groups:.2f} per request; "
-        f"by operation {dict(result.api_calls)}"
+        f"{dict(sorted(result.api_calls.items()))}"
     )
     print(
         f"  worker: {summary['worker_invocations']} invocations, {summary['messages']} messages "
         f"({summary['messages'] / groups:.2f} per request), {summary['redeliveries']} redeliveries"
     )
-    print(f"  force fallbacks: {summary['force_fallbacks']}; problems: {len(result.problems)}")
-    print(f"  peak traced memory: {peak / 1024 / 1024:.1f} MiB ({peak / groups / 1024:.1f} KiB per group)")
+    print(f"  force fallbacks: {summary['force_fallbacks']}; unexpected outcomes: {len(result.problems)}")
+    print(
+        f"  peak RSS of this process so far: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+    return result.wall_seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--requests", type=int, default=20_000, help="requests through the pure core")
-    parser.add_argument("--groups", type=int, default=300, help="groups in the local-service run")
-    parser.add_argument("--quota", type=float, default=5.0, help="API quota (req/s) for the throttled run")
+    parser.add_argument("--groups", type=int, default=300, help="groups in the local-service runs")
+    parser.add_argument("--quota", type=float, default=10.0, help="API quota (req/s) for the throttled run")
     args = parser.parse_args()
     bench_core(args.requests)
     print()
-    bench_local(args.groups, None)
+    free = bench_local(args.groups, None)
     print()
-    bench_local(args.groups, args.quota)
+    throttled = bench_local(args.groups, args.quota)
+    print()
+    print(f"throttled/unthrottled wall time: {throttled / free:.2f}x")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ def demo(
     server_errors: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Fraction of Greengrass calls answered with a 500.")
     ] = 0.0,
+    latency: Annotated[
+        float, typer.Option(min=0.0, max=5.0, help="Simulated seconds each Greengrass call takes.")
+    ] = 0.05,
     report: Annotated[
         Path | None, typer.Option(help="Write a JSON report: one entry per request + summary.")
     ] = None,
@@ -71,7 +74,7 @@ def demo(
         weights = parse_mix(mix)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--mix") from exc
-    faults = FaultProfile(requests_per_second=quota, server_error_rate=server_errors)
+    faults = FaultProfile(requests_per_second=quota, server_error_rate=server_errors, latency_s=latency)
     console.print(f"[bold]gg-reset demo[/]: {groups} simulated groups, seed {seed}")
     with Progress(
         TextColumn("requests finished"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from gg_reset.contracts import DeploymentType
 from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.events import (
+    CallDeferred,
     CallFailed,
     DeploymentStatusReported,
     Event,
@@ -81,6 +83,12 @@ class ResetService:
         self.clock = clock
         self.policy = policy
         self.telemetry = telemetry or NullTelemetry()
+        self._paced_until: datetime | None = None
+
+    @property
+    def paced(self) -> bool:
+        """Greengrass throttled this worker moments ago: hold calls back instead of adding to the load."""
+        return self._paced_until is not None and self.clock.now() < self._paced_until
 
     def handle(self, group_id: str, event: Event) -> HandleResult:
         """Apply `event` to the group and carry out every call it leads to, saving before each call."""
@@ -108,6 +116,7 @@ class ResetService:
             current = self._act(decision.actions)
             if isinstance(current, CallFailed) and current.error is ErrorKind.THROTTLED:
                 throttled = True
+                self._paced_until = self.clock.now() + timedelta(seconds=self.policy.backoff_base_s)
         return HandleResult(record=record, throttled=throttled)
 
     def sweep(self, limit: int = 500) -> SweepReport:
@@ -115,13 +124,17 @@ class ResetService:
         stays due and is retried on the next sweep."""
         groups = self.ledger.due_groups(self.clock.now(), limit)
         failed: list[str] = []
+        looked_at: list[str] = []
         for group_id in groups:
+            if self.paced:
+                break  # the rest stay due: the next sweep takes them, when the API has recovered
+            looked_at.append(group_id)
             try:
                 self.handle(group_id, Tick())
             except Exception:
                 logger.exception("sweep failed for group", extra={"group_id": group_id})
                 failed.append(group_id)
-        return SweepReport(looked_at=tuple(groups), failed=tuple(failed))
+        return SweepReport(looked_at=tuple(looked_at), failed=tuple(failed))
 
     def _act(self, actions: Sequence[Action]) -> Event | None:
         answer: Event | None = None
@@ -141,6 +154,8 @@ class ResetService:
             logger.exception("notification failed", extra={"group_id": notice.group_id})
 
     def _call(self, action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> Event:
+        if self.paced and self._paced_until is not None:
+            return CallDeferred(call=pending_call_of(action), not_before=self._paced_until)
         try:
             match action:
                 case InspectGroup(group_id=gid):

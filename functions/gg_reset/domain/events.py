@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from gg_reset.contracts import DeploymentStatus, DeploymentType
@@ -65,6 +66,15 @@ class CallFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class CallDeferred:
+    """The shell held a call back (Greengrass throttled this worker moments ago): try again after
+    `not_before`. Not a failure of the workflow, so it costs no attempt and leaves no history step."""
+
+    call: PendingCall
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """The sweeper (or a redelivered message) looks at the group: retries, polls and deadlines."""
 
@@ -77,5 +87,6 @@ Event = (
     | ResetAccepted
     | GroupDeleted
     | CallFailed
+    | CallDeferred
     | Tick
 )

@@ -33,6 +33,11 @@ class WorkflowPolicy:
     recent_request_ids: int = 50
     """How many request ids a group remembers to recognise replays."""
 
+    def spread_s(self, key: str, window_s: int) -> int:
+        """A whole number of seconds in [1, window_s], fixed by `key`: spreads retries of many groups."""
+        digest = hashlib.sha256(f"spread:{key}".encode()).digest()
+        return 1 + int.from_bytes(digest[:4], "big") % max(1, window_s)
+
     def backoff_s(self, attempt: int, key: str = "") -> int:
         """Delay before retry number `attempt` (1-based) of a failing step, with jitter.
 

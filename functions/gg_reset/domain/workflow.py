@@ -36,6 +36,7 @@ from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePo
 from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
+    CallDeferred,
     CallFailed,
     DeploymentStatusReported,
     Event,
@@ -102,7 +103,7 @@ def transition(record: GroupRecord, event: Event, now: datetime, policy: Workflo
             builder.on_status(event)
         case Tick():
             builder.on_tick()
-        case GroupInspected() | ResetAccepted() | GroupDeleted() | CallFailed():
+        case GroupInspected() | ResetAccepted() | GroupDeleted() | CallFailed() | CallDeferred():
             builder.on_call_result(event)
     builder.drive()
     return builder.decision()
@@ -332,13 +333,16 @@ class _Builder:
             if wf.pending is not PendingCall.POLL:
                 self.set_active(replace(wf, pending=PendingCall.POLL, next_action_at=self.now))
             return
-        if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET) and wf.attempts == 0:
-            # Waiting for a running deployment to finish, and the deadline is here.
-            self.reset_did_not_work(wf, "no reset could be started before the deadline")
+        if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET) and wf.token_generation > 0:
+            # Refused because another deployment was running, and still waiting at the deadline. (A reset
+            # held back only by throttling or a lost lease is simply driven again: the core is not at fault.)
+            self.reset_did_not_work(wf, "a deployment was still in progress at the deadline")
 
     # --- answers to our calls ----------------------------------------------------------------------------
 
-    def on_call_result(self, event: GroupInspected | ResetAccepted | GroupDeleted | CallFailed) -> None:
+    def on_call_result(
+        self, event: GroupInspected | ResetAccepted | GroupDeleted | CallFailed | CallDeferred
+    ) -> None:
         wf = self.record.active
         if wf is None:
             return  # the workflow ended meanwhile (another worker got there first)
@@ -349,12 +353,16 @@ class _Builder:
                 PendingCall.FORCE_RESET if event.forced else PendingCall.RESET
             ):
                 what = "forced reset" if event.forced else "reset"
+                timeout = self.policy.force_timeout_s if event.forced else self.policy.reset_timeout_s
                 wf = replace(
                     wf,
                     deployment_id=event.deployment_id,
                     forced=wf.forced or event.forced,
                     pending=PendingCall.POLL,
                     attempts=0,
+                    # The core gets its full time from the moment the reset exists, however long
+                    # throttling or a running deployment delayed it.
+                    deadline_at=self.now + timedelta(seconds=timeout),
                 )
                 wf = replace(wf, next_action_at=self.poll_time(wf))
                 wf = self.step(
@@ -365,6 +373,10 @@ class _Builder:
                 self.finish(wf, WorkflowState.DELETED, "group deleted")
             case CallFailed() if wf.pending is event.call:
                 self.on_call_failed(wf, event)
+            case CallDeferred() if wf.pending is event.call:
+                # Spread the deferred calls over the retry interval so they do not return as one herd.
+                spread = timedelta(seconds=self.policy.spread_s(wf.workflow_id, self.policy.busy_retry_s))
+                self.set_active(replace(wf, next_action_at=event.not_before + spread))
             case _:
                 pass  # an answer to a call this workflow no longer waits for
 
@@ -416,6 +428,7 @@ class _Builder:
             deployment_id=None,
             forced=wf.forced or forced,
             attempts=0,
+            token_generation=0,
         )
         self.set_active(wf)
 

@@ -120,12 +120,27 @@ def test_throttled_message_is_not_handed_back_forever(env) -> None:  # type: ign
 
 def test_a_batch_where_every_message_is_throttled_is_not_a_lambda_error(env) -> None:  # type: ignore[no-untyped-def]
     _, _, greengrass, _ = env
+    greengrass.add_group("a")
+    greengrass.script("inspect_group", error(ErrorKind.THROTTLED))
+    response = worker.handler({"Records": [sqs_record("m-a", eventbridge_body("a"))]}, LambdaContext("w"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-a"}]}
+
+
+def test_after_a_throttle_the_rest_of_the_batch_is_deferred_in_the_ledger(env) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, clock = env
     for gid in ("a", "b"):
         greengrass.add_group(gid)
-    greengrass.script("inspect_group", error(ErrorKind.THROTTLED), error(ErrorKind.THROTTLED))
+    greengrass.script("inspect_group", error(ErrorKind.THROTTLED))
     event = {"Records": [sqs_record("m-a", eventbridge_body("a")), sqs_record("m-b", eventbridge_body("b"))]}
     response = worker.handler(event, LambdaContext("gg-reset-worker"))
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-a", "m-b"]
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-a"}]}
+    assert greengrass.calls["inspect_group"] == 1  # b was not sent into the throttle
+    deferred = ledger.load("b").active
+    assert deferred is not None
+    assert deferred.attempts == 0
+    assert deferred.next_action_at is not None
+    assert deferred.next_action_at > clock.now()
 
 
 def test_sweeper_drives_overdue_workflows_and_reports_counts(env) -> None:  # type: ignore[no-untyped-def]
