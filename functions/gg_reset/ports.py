@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from gg_reset.contracts import DeploymentStatus, DeploymentType
@@ -62,6 +62,4 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        from datetime import UTC
-
         return datetime.now(UTC)
