@@ -62,7 +62,10 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
             return Intake(
                 d.group_id,
                 DeploymentStatusReported(
-                    deployment_id=d.deployment_id, deployment_type=d.deployment_type, status=d.status
+                    deployment_id=d.deployment_id,
+                    deployment_type=d.deployment_type,
+                    status=d.status,
+                    occurred_at=status.time,
                 ),
             )
         if detail_type in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):

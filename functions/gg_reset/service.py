@@ -7,7 +7,7 @@ the adapters passed to it differ.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -119,15 +119,15 @@ class ResetService:
                 self._paced_until = self.clock.now() + timedelta(seconds=self.policy.backoff_base_s)
         return HandleResult(record=record, throttled=throttled)
 
-    def sweep(self, limit: int = 500) -> SweepReport:
+    def sweep(self, limit: int = 500, should_stop: Callable[[], bool] | None = None) -> SweepReport:
         """Tick every group whose workflow is due. One group's failure does not stop the others: it
         stays due and is retried on the next sweep."""
         groups = self.ledger.due_groups(self.clock.now(), limit)
         failed: list[str] = []
         looked_at: list[str] = []
         for group_id in groups:
-            if self.paced:
-                break  # the rest stay due: the next sweep takes them, when the API has recovered
+            if self.paced or (should_stop is not None and should_stop()):
+                break  # the rest stay due: the next sweep takes them (API recovered, fresh time budget)
             looked_at.append(group_id)
             try:
                 self.handle(group_id, Tick())

@@ -152,7 +152,6 @@ class ResetFunctions(Construct):
 
         for function in (self.worker, self.sweeper):
             table.grant_read_write_data(function)
-            bus.grant_put_events_to(function)
             topic.grant_publish(function)
         self.greengrass_policy = self._greengrass_policy([self.worker.role, self.sweeper.role])
         for function in (self.worker, self.sweeper):
@@ -304,7 +303,7 @@ class ResetFunctions(Construct):
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "greengrass:ListGroups (read-only, used by the janitor/inventory) has no resource "
+            "greengrass:ListGroups (read-only, GreengrassPort.list_groups for inventory) has no resource "
             "type in the service authorization reference and must be granted on '*'; it is the only "
             "action in that statement.",
         )

@@ -171,6 +171,7 @@ def test_the_documented_aws_status_event() -> None:
         status=DeploymentStatus.FAILURE,
         source="event",
         error_message=None,
+        occurred_at=datetime(2018, 3, 22, 0, 38, 11, tzinfo=UTC),
     )
     assert intake.correlation_id == "4f38f1a7-3dd0-42a1-af48-EXAMPLE09681"
 

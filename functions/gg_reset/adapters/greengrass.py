@@ -41,10 +41,12 @@ __all__ = [
     "matching_rule",
 ]
 
-MAX_ATTEMPTS: Final = 5
-"""botocore's `retries.max_attempts`, which despite its name counts retries *after* the first call (botocore
-turns 5 into `total_max_attempts` 6). Adaptive mode also paces the client after throttling, so a Lambda
-working through a bulk cleanup slows down instead of burning its retries."""
+MAX_ATTEMPTS: Final = 1
+"""botocore's `retries.max_attempts`, which despite its name counts retries *after* the first call: one
+quick retry for a blip. The workflow owns every longer retry (with its ledger, backoff, pacing and
+budget); botocore retrying on its own for minutes would outlast the call's lease, and a retried
+`DeleteGroup` whose first answer was lost comes back "not found". Adaptive mode still paces the client
+after throttling."""
 CONNECT_TIMEOUT_S: Final = 5.0
 READ_TIMEOUT_S: Final = 20.0
 """Greengrass V1 control-plane calls answer in well under a second; the defaults (60 s) would let one hung

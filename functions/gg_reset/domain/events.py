@@ -38,6 +38,8 @@ class DeploymentStatusReported:
     status: DeploymentStatus
     source: Literal["event", "poll"] = "event"
     error_message: str | None = None
+    occurred_at: datetime | None = None
+    """When the status changed (the EventBridge event's `time`), if known."""
 
 
 @dataclass(frozen=True, slots=True)

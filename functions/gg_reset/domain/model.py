@@ -140,8 +140,9 @@ class Workflow:
         """When the sweeper must look at this workflow again (None once it is finished)."""
         if self.terminal:
             return None
-        times = [t for t in (self.next_action_at, self.deadline_at) if t is not None]
-        return min(times) if times else None
+        # A pending call carries its own time (retry, poll, lease, pause), which the workflow never sets
+        # past a deadline that still needs checking; the deadline alone counts only without one.
+        return self.next_action_at or self.deadline_at
 
     def client_token(self, *, force: bool) -> str:
         """`AmznClientToken` for this workflow's reset: a retry after a timeout or 5xx reuses it."""

@@ -60,7 +60,9 @@ from gg_reset.domain.model import (
 from gg_reset.domain.policy import WorkflowPolicy
 
 PROTECT_TAG = ("gg-reset:protect", "true")
-CALL_LEASE = timedelta(seconds=120)
+CALL_LEASE = timedelta(seconds=300)
+"""Longer than a worker or sweeper invocation may run (the stack's worker timeout is 120 s): a call is
+re-driven only when the invocation that claimed it is certainly gone."""
 NOT_DEPLOYED_REASON = "group has not been deployed or has already been reset"
 
 
@@ -77,7 +79,7 @@ class Decision:
 
 
 def workflow_id_for(request_id: str, received_at: datetime) -> str:
-    """Sortable by time, stable for the same request: a retried message builds the same id."""
+    """Sortable by time, unique per request. (A replay is recognised by its request id, not by this.)"""
     digest = hashlib.sha256(request_id.encode()).hexdigest()[:12]
     return f"{received_at:%Y%m%dT%H%M%S}-{digest}"
 
@@ -263,6 +265,7 @@ class _Builder:
             event.status is DeploymentStatus.FAILURE
             and event.deployment_type not in RESET_DEPLOYMENT_TYPES
             and event.source == "event"
+            and not self.reset_since(event.occurred_at)
         ):
             # Never remediate our own resets: only new deployments and redeployments qualify.
             self.on_request(
@@ -278,6 +281,18 @@ class _Builder:
                 )
             )
         # Anything else is someone else's deployment, or late/duplicated news: nothing to do.
+
+    def reset_since(self, occurred_at: datetime | None) -> bool:
+        """Whether the group was reset (or deleted) by gg-reset after `occurred_at`: then a failure from
+        that time, delivered late (or one that our own forced reset cut short), needs no remediation."""
+        last = self.record.last
+        return (
+            occurred_at is not None
+            and last is not None
+            and last.finished_at is not None
+            and last.state in (WorkflowState.RESET, WorkflowState.DELETED)
+            and occurred_at <= last.finished_at
+        )
 
     def on_own_deployment(self, wf: Workflow, event: DeploymentStatusReported) -> None:
         if event.status is DeploymentStatus.SUCCESS:
@@ -460,9 +475,13 @@ class _Builder:
         error = f"{event.code}: {event.message}"
         match event.error:
             case ErrorKind.NOT_FOUND:
-                if event.call is PendingCall.DELETE and wf.attempts > 0:
-                    # An earlier DeleteGroup timed out but went through.
-                    self.finish(wf, WorkflowState.DELETED, "group deleted (confirmed by not-found on retry)")
+                if event.call is PendingCall.DELETE:
+                    # This workflow found the group and reset it; its deletion is what was asked. A not-found
+                    # here is most often an earlier DeleteGroup whose answer was lost (a retry, a crashed
+                    # worker's call re-driven), so the outcome is DELETED either way.
+                    self.finish(
+                        wf, WorkflowState.DELETED, f"group deleted (DeleteGroup then answered {error})"
+                    )
                 else:
                     self.finish(wf, WorkflowState.GONE, f"group no longer exists ({error})")
             case ErrorKind.NOT_DEPLOYED if event.call in (PendingCall.RESET, PendingCall.FORCE_RESET):

@@ -14,12 +14,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.wiring import service
 
+TIME_RESERVE_MS = 15_000
+"""Stop driving groups with this much of the invocation left: one group's calls fit in it, and what is
+not reached stays due for the next sweep instead of the invocation timing out."""
+
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = service().sweep()
+    report = service().sweep(should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS)
     metrics.add_metric(name="SweptWorkflows", unit=MetricUnit.Count, value=len(report.looked_at))
     if report.failed:
         metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=len(report.failed))

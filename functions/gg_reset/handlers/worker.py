@@ -23,6 +23,9 @@ from gg_reset.wiring import service
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+TIME_RESERVE_MS = 15_000
+"""A record is started only with this much of the invocation left (a group's calls fit in it)."""
+
 RETRY_LATER_RECEIVES = 3
 """A throttled message goes back to SQS for its first few deliveries only: the retry itself is in the
 ledger and the sweeper drives it regardless, so a long throttling episode never pushes a message into
@@ -34,7 +37,10 @@ class RetryLater(Exception):
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+        # Hand the rest of the batch back rather than be cut off in the middle of a group's calls.
+        raise RetryLater("worker invocation almost out of time")
     svc = service()
     intake = from_message_body(record.body, message_id=record.message_id, now=svc.clock.now())
     logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)

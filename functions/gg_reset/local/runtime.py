@@ -57,8 +57,9 @@ TABLE_NAME = "gg-reset-ledger"
 WORK_QUEUE = "gg-reset-work"
 _deserializer = TypeDeserializer()
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
-VISIBILITY_TIMEOUT_S = 120
-"""Simulated seconds before a failed message is delivered again (the stack's queue uses the same)."""
+VISIBILITY_TIMEOUT_S = 720
+"""Simulated seconds before a failed message is delivered again: the stack's work queue default (six times
+the default worker timeout of 120 s)."""
 
 _WHOLE_EVENT: Any = {"InputPathsMap": {}, "InputTemplate": "<aws.events.event.json>"}
 """moto's default target input leaves out `account`, which real EventBridge delivers; asking for the

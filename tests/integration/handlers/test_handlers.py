@@ -180,3 +180,27 @@ def test_worker_logs_carry_group_and_request_id(env) -> None:  # type: ignore[no
     assert handled[0]["group_id"] == "g-log"
     assert handled[0]["request_id"] == "ticket-9"
     assert handled[0]["function_name"] == "gg-reset-worker"
+
+
+class NearlyOutOfTime(LambdaContext):
+    def get_remaining_time_in_millis(self) -> int:
+        return 5_000
+
+
+def test_worker_hands_back_records_it_has_no_time_left_for(env) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, _ = env
+    greengrass.add_group("late")
+    event = {"Records": [sqs_record("m-late", eventbridge_body("late"))]}
+    response = worker.handler(event, NearlyOutOfTime("gg-reset-worker"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-late"}]}
+    assert ledger.load("late").active is None  # not started: nothing half-done
+    assert greengrass.calls == {}
+
+
+def test_sweeper_stops_when_its_invocation_is_nearly_out_of_time(env) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, clock = env
+    greengrass.add_group("g")
+    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, LambdaContext("w"))
+    clock.advance(WorkflowPolicy().reset_timeout_s + 1)
+    assert sweeper.handler({}, NearlyOutOfTime("gg-reset-sweeper")) == {"swept": 0, "failed": []}
+    assert ledger.due_groups(clock.now()) == ["g"]  # still due for the next sweep
