@@ -198,6 +198,8 @@ class ResetService:
 
 def pending_call_of(action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> PendingCall:
     match action:
+        case InspectGroup(recheck=True):
+            return PendingCall.RECHECK
         case InspectGroup():
             return PendingCall.INSPECT
         case StartReset(force=True):

@@ -58,6 +58,7 @@ def test_deletion_of_an_online_core_resets_then_deletes(svc: LocalService) -> No
         StepKind.RESET_STARTED,
         StepKind.DEPLOYMENT_SUCCEEDED,
         StepKind.DELETE_STARTED,
+        StepKind.INSPECTED,  # the protection tag, read again right before DeleteGroup
         StepKind.FINISHED,
     ]
     assert not svc.fleet.exists(gid)
@@ -267,3 +268,17 @@ def test_throttling_under_a_low_quota_loses_nothing() -> None:
             assert view.state is WorkflowState.DELETED, view.reason
         assert svc.fleet.calls[RESET_CALL] >= 40
         assert svc.ledger.active_groups() == []
+
+
+def test_a_protection_tag_added_while_the_workflow_waits_stops_the_forced_reset(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    svc.request_deletion(gid)
+    assert not svc.run_for(120)  # the normal reset is out, the core is silent
+    svc.simulator.client().tag_resource(
+        ResourceArn=svc.simulator.group_arn(gid), tags={"gg-reset:protect": "true"}
+    )
+    view = finish(svc, gid)
+    assert view.state is WorkflowState.REJECTED
+    assert "while the workflow ran; stopped before ResetDeployments(Force=True)" in view.reason
+    assert reset_forces(svc, gid) == [False]  # no forced reset, no deletion
+    assert svc.fleet.exists(gid)

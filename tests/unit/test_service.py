@@ -112,7 +112,8 @@ def test_a_deletion_runs_reset_then_delete_through_the_fakes() -> None:
     env.handle(success(env.workflow().deployment_id))
     assert env.workflow().state is WorkflowState.DELETED
     assert GROUP not in env.greengrass.groups
-    assert env.greengrass.calls == {"inspect_group": 1, "reset_deployments": 1, "delete_group": 1}
+    # inspected twice: once before the reset, once (the protection re-check) right before DeleteGroup
+    assert env.greengrass.calls == {"inspect_group": 2, "reset_deployments": 1, "delete_group": 1}
 
 
 def test_a_duplicated_success_while_deleting_does_not_call_delete_again() -> None:

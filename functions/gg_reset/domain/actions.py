@@ -10,6 +10,8 @@ from gg_reset.domain.model import WorkflowState
 @dataclass(frozen=True, slots=True)
 class InspectGroup:
     group_id: str
+    recheck: bool = False
+    """True for the re-check before a forced reset or a deletion (its answer goes to `RECHECK`)."""
 
 
 @dataclass(frozen=True, slots=True)

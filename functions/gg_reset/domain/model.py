@@ -60,6 +60,9 @@ class PendingCall(StrEnum):
     """The Greengrass call a workflow is waiting to make (or to see the answer of)."""
 
     INSPECT = "inspect"
+    RECHECK = "recheck"
+    """Read the group's tags again right before a forced reset or a deletion: a protection tag added
+    while the workflow waited still stops it."""
     RESET = "reset"
     FORCE_RESET = "force-reset"
     POLL = "poll"

@@ -15,6 +15,9 @@ State diagram (terminal states in capitals on the right):
     any step: throttling/5xx ─► retry with backoff, bounded; unknown error ─► bounded retries;
               bad request ─► FAILED; group not found ─► GONE
 
+Before the two irreversible writes, a forced reset and DeleteGroup, the group's tags are read again: a
+protection tag added while the workflow waited ends it REJECTED there.
+
 Other rules: one active workflow per group; a request whose id the group has seen is a no-op; a
 deletion request upgrades an active reset; a failed `NewDeployment`/`Redeployment` of the group opens a
 remediation (reset), capped per window; status events of other deployments, late or duplicated events
@@ -364,6 +367,8 @@ class _Builder:
         match event:
             case GroupInspected() if wf.pending is PendingCall.INSPECT:
                 self.on_inspected(wf, event)
+            case GroupInspected() if wf.pending is PendingCall.RECHECK:
+                self.on_rechecked(wf, event)
             case ResetAccepted() if wf.pending is (
                 PendingCall.FORCE_RESET if event.forced else PendingCall.RESET
             ):
@@ -412,6 +417,22 @@ class _Builder:
             return
         self.start_reset(wf, forced=forced)
 
+    def on_rechecked(self, wf: Workflow, event: GroupInspected) -> None:
+        write = "DeleteGroup" if wf.state is WorkflowState.DELETING else "ResetDeployments(Force=True)"
+        if not event.exists:
+            self.finish(wf, WorkflowState.GONE, f"group no longer exists (found missing before {write})")
+            return
+        if is_protected(event.tags):
+            key, value = PROTECT_TAG
+            reason = (
+                f"group was protected by tag {key}={value} while the workflow ran; stopped before {write}"
+            )
+            self.finish(wf, WorkflowState.REJECTED, reason)
+            return
+        call = PendingCall.DELETE if wf.state is WorkflowState.DELETING else PendingCall.FORCE_RESET
+        wf = replace(wf, pending=call, next_action_at=self.now, attempts=0)
+        self.set_active(self.step(wf, StepKind.INSPECTED, f"still exists and is not protected: {write}"))
+
     def plan(self, wf: Workflow) -> tuple[str, ...]:
         """The steps a real run takes from here: the same policy that `start_reset` and
         `reset_did_not_work` apply, spelled out."""
@@ -424,20 +445,22 @@ class _Builder:
             if policy is ForcePolicy.AUTO:
                 steps.append(
                     f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: "
-                    "ResetDeployments(Force=True)"
+                    "re-check the protection tag, then ResetDeployments(Force=True)"
                 )
             else:
                 steps.append(f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: FAILED")
         if wf.kind is RequestKind.DELETION:
+            steps.append("re-check the protection tag")
             steps.append("DeleteGroup")
         return tuple(steps)
 
-    def start_reset(self, wf: Workflow, *, forced: bool) -> None:
+    def start_reset(self, wf: Workflow, *, forced: bool, recheck: bool = False) -> None:
         timeout = self.policy.force_timeout_s if forced else self.policy.reset_timeout_s
+        call = PendingCall.FORCE_RESET if forced else PendingCall.RESET
         wf = replace(
             wf,
             state=WorkflowState.FORCE_RESETTING if forced else WorkflowState.RESETTING,
-            pending=PendingCall.FORCE_RESET if forced else PendingCall.RESET,
+            pending=PendingCall.RECHECK if recheck else call,
             next_action_at=self.now,
             deadline_at=self.now + timedelta(seconds=timeout),
             deployment_id=None,
@@ -452,7 +475,7 @@ class _Builder:
             wf = replace(
                 wf,
                 state=WorkflowState.DELETING,
-                pending=PendingCall.DELETE,
+                pending=PendingCall.RECHECK,
                 next_action_at=self.now,
                 deadline_at=None,
                 deployment_id=None,  # late news of the reset deployment must not touch the deletion
@@ -469,7 +492,7 @@ class _Builder:
             self.finish(wf, WorkflowState.FAILED, f"{why}; force=never, so no forced reset")
         else:
             wf = self.step(wf, StepKind.ESCALATED, f"{why}: escalating to ResetDeployments(Force=True)")
-            self.start_reset(wf, forced=True)
+            self.start_reset(wf, forced=True, recheck=True)
 
     def on_call_failed(self, wf: Workflow, event: CallFailed) -> None:
         error = f"{event.code}: {event.message}"
@@ -557,6 +580,8 @@ class _Builder:
         match wf.pending:
             case PendingCall.INSPECT:
                 action = InspectGroup(wf.group_id)
+            case PendingCall.RECHECK:
+                action = InspectGroup(wf.group_id, recheck=True)
             case PendingCall.RESET | PendingCall.FORCE_RESET:
                 force = wf.pending is PendingCall.FORCE_RESET
                 action = StartReset(wf.group_id, force=force, client_token=wf.client_token(force=force))

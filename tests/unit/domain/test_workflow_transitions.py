@@ -194,14 +194,25 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "FORCE_RESETTING waiting": lambda: apply(
         EMPTY, request(force=ForcePolicy.IMMEDIATELY), INSPECTED_OK, ResetAccepted(OWN, forced=True)
     ),
-    "DELETING": lambda: apply(
+    "FORCE_RESETTING recheck": lambda: apply(
+        EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.FAILURE)
+    ),
+    "DELETING recheck": lambda: apply(
         EMPTY, request(kind=RequestKind.DELETION), *_waiting, status(OWN, DeploymentStatus.SUCCESS)
+    ),
+    "DELETING": lambda: apply(
+        EMPTY,
+        request(kind=RequestKind.DELETION),
+        *_waiting,
+        status(OWN, DeploymentStatus.SUCCESS),
+        INSPECTED_OK,
     ),
     "DELETING transient-retry": lambda: apply(
         EMPTY,
         request(kind=RequestKind.DELETION),
         *_waiting,
         status(OWN, DeploymentStatus.SUCCESS),
+        INSPECTED_OK,
         failed(C.DELETE, E.SERVER_ERROR),
     ),
     "after RESET": lambda: apply(EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.SUCCESS)),
@@ -210,6 +221,7 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
         request(kind=RequestKind.DELETION),
         *_waiting,
         status(OWN, DeploymentStatus.SUCCESS),
+        INSPECTED_OK,
         GroupDeleted(),
     ),
     "after GONE": lambda: apply(EMPTY, request(), GroupInspected(exists=False)),
@@ -222,6 +234,7 @@ ACTIVE = [name for name in STATES if name not in IDLE]
 REQUESTED_STATES = [name for name in ACTIVE if name.startswith("REQUESTED")]
 WAITING = ["RESETTING waiting", "RESETTING waiting force=never", "RESETTING waiting deletion"]
 DELETING = ["DELETING", "DELETING transient-retry"]
+RECHECKING = ["FORCE_RESETTING recheck", "DELETING recheck"]
 RESET_PENDING = [
     "RESETTING starting",
     "RESETTING starting deletion",
@@ -267,6 +280,8 @@ SHAPES: dict[str, Shape] = {
     ),
     "FORCE_RESETTING starting": Shape(S.FORCE_RESETTING, C.FORCE_RESET, _lease, DEADLINE),
     "FORCE_RESETTING waiting": Shape(S.FORCE_RESETTING, C.POLL, _poll, DEADLINE, deployment_id=OWN),
+    "FORCE_RESETTING recheck": Shape(S.FORCE_RESETTING, C.RECHECK, _lease, DEADLINE),
+    "DELETING recheck": Shape(S.DELETING, C.RECHECK, _lease, kind=_del),
     "DELETING": Shape(S.DELETING, C.DELETE, _lease, kind=_del),
     "DELETING transient-retry": Shape(
         S.DELETING, C.DELETE, after_backoff(T0, 1), kind=_del, attempts=1,
@@ -560,8 +575,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
         table["RESETTING waiting deletion", f"own Success {source}"] = Expect(
             active=S.DELETING,
             steps=(K.DEPLOYMENT_SUCCEEDED, K.DELETE_STARTED),
-            actions=(DeleteGroup(GROUP),),
-            checks=(active_is(pending=C.DELETE, deadline_at=None, attempts=0), leased(NOW)),
+            actions=(InspectGroup(GROUP, recheck=True),),
+            checks=(active_is(pending=C.RECHECK, deadline_at=None, attempts=0), leased(NOW)),
         )
         table["FORCE_RESETTING waiting", f"own Success {source}"] = Expect(
             finished=S.RESET,
@@ -571,10 +586,10 @@ def build_table() -> dict[tuple[str, str], Expect]:
         escalated = Expect(
             active=S.FORCE_RESETTING,
             steps=(K.DEPLOYMENT_FAILED, K.ESCALATED),
-            actions=(StartReset(GROUP, force=True, client_token=token(True)),),
+            actions=(InspectGroup(GROUP, recheck=True),),
             checks=(
                 active_is(
-                    pending=C.FORCE_RESET,
+                    pending=C.RECHECK,
                     deployment_id=None,
                     forced=True,
                     deadline_at=NOW + timedelta(seconds=POLICY.force_timeout_s),
@@ -598,7 +613,7 @@ def build_table() -> dict[tuple[str, str], Expect]:
             steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
             actions=(notify(),),
         )
-        for s in DELETING:
+        for s in [*DELETING, "DELETING recheck"]:
             # Late/duplicated news of the reset that already completed must change nothing.
             table[s, f"own Success {source}"] = Expect(noop=True)
             table[s, f"own Failure {source}"] = Expect(noop=True)
@@ -610,8 +625,35 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 active_is(pending=C.POLL, next_action_at=NOW + timedelta(seconds=POLICY.poll_interval_s)),
             ),
         )
-    for s in DELETING:
+    for s in [*DELETING, "DELETING recheck"]:
         table[s, "own InProgress poll"] = Expect(noop=True)
+
+    # -- answers to the re-check before a forced reset or a deletion
+    for s in RECHECKING:
+        write = "DeleteGroup" if s.startswith("DELETING") else "ResetDeployments(Force=True)"
+        table[s, "inspected missing"] = Expect(
+            finished=S.GONE,
+            reason=f"group no longer exists (found missing before {write})",
+            steps=(K.FINISHED,),
+        )
+        table[s, "inspected protected"] = Expect(
+            finished=S.REJECTED,
+            reason="group was protected by tag gg-reset:protect=true while the workflow ran; "
+            f"stopped before {write}",
+            steps=(K.FINISHED,),
+        )
+    table["DELETING recheck", "inspected ok"] = Expect(
+        active=S.DELETING,
+        steps=(K.INSPECTED,),
+        actions=(DeleteGroup(GROUP),),
+        checks=(active_is(pending=C.DELETE, attempts=0), leased(NOW)),
+    )
+    table["FORCE_RESETTING recheck", "inspected ok"] = Expect(
+        active=S.FORCE_RESETTING,
+        steps=(K.INSPECTED,),
+        actions=(StartReset(GROUP, force=True, client_token=token(True)),),
+        checks=(active_is(pending=C.FORCE_RESET, attempts=0), leased(NOW)),
+    )
 
     # -- answers to InspectGroup
     for s in REQUESTED_STATES:
@@ -657,7 +699,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
         checks=(
             planned(
                 "ResetDeployments(Force=False) and wait for its Success",
-                "if it fails or the core is silent for 600s: ResetDeployments(Force=True)",
+                "if it fails or the core is silent for 600s: "
+                "re-check the protection tag, then ResetDeployments(Force=True)",
             ),
         ),
     )
@@ -731,7 +774,7 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     table[s, event] = Expect(
                         active=S.DELETING,
                         steps=(K.DELETE_STARTED,),
-                        actions=(DeleteGroup(GROUP),),
+                        actions=(InspectGroup(GROUP, recheck=True),),
                         checks=(step_detail(NOT_DEPLOYED_REASON), leased(NOW)),
                     )
                 else:
@@ -767,6 +810,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
         match wf.pending:
             case C.INSPECT:
                 due_action[s] = InspectGroup(GROUP)
+            case C.RECHECK:
+                due_action[s] = InspectGroup(GROUP, recheck=True)
             case C.RESET:
                 due_action[s] = StartReset(GROUP, force=False, client_token=token(False, wf.token_generation))
             case C.FORCE_RESET:
@@ -784,11 +829,11 @@ def build_table() -> dict[tuple[str, str], Expect]:
     table["RESETTING busy-retry", "tick at deadline"] = Expect(
         active=S.FORCE_RESETTING,
         steps=(K.ESCALATED,),
-        actions=(StartReset(GROUP, force=True, client_token=token(True, 0)),),
+        actions=(InspectGroup(GROUP, recheck=True),),
         checks=(
             step_detail("a deployment was still in progress at the deadline"),
             active_is(
-                pending=C.FORCE_RESET,
+                pending=C.RECHECK,
                 deadline_at=DEADLINE + timedelta(seconds=POLICY.force_timeout_s),
             ),
             leased(DEADLINE),
@@ -892,13 +937,13 @@ def assert_lease_taken(decision: Decision, now: datetime) -> None:
             "RESETTING waiting",
             S.FORCE_RESETTING,
             f"reset deployment {OWN} still InProgress at the deadline: escalating",
-            (StartReset(GROUP, force=True, client_token=token(True)),),
+            (InspectGroup(GROUP, recheck=True),),  # the protection tag is read again before Force
         ),
         (
             "RESETTING waiting deletion",
             S.FORCE_RESETTING,
             "still InProgress at the deadline: escalating",
-            (StartReset(GROUP, force=True, client_token=token(True)),),
+            (InspectGroup(GROUP, recheck=True),),
         ),
         (
             "RESETTING waiting force=never",
@@ -964,8 +1009,10 @@ def test_the_whole_escalation_path_by_deadline_with_the_events_lost() -> None:
     assert record.active is not None and record.active.state is S.FORCE_RESETTING
     assert polls == POLICY.reset_timeout_s // POLICY.poll_interval_s
     force = transition(record, Tick(), now, POLICY)
-    assert force.actions == ()  # the StartReset(force) was asked for with the escalation; lease held
-    record = apply(record, ResetAccepted("dep-force", forced=True), at=now)
+    assert force.actions == ()  # the re-check was asked for with the escalation; lease held
+    recheck = transition(record, INSPECTED_OK, now, POLICY)
+    assert recheck.actions == (StartReset(GROUP, force=True, client_token=token(True)),)
+    record = apply(recheck.record, ResetAccepted("dep-force", forced=True), at=now)
     done = transition(
         record, status("dep-force", DeploymentStatus.SUCCESS, DeploymentType.FORCE_RESET), now, POLICY
     )
@@ -1029,7 +1076,7 @@ def test_busy_at_the_deadline_escalates_or_fails(
     assert wf is not None and wf.state is expected
     assert fragment in decision.steps[-1][1].detail
     if expected is S.FORCE_RESETTING:
-        assert decision.actions == (StartReset(GROUP, force=True, client_token=token(True)),)
+        assert decision.actions == (InspectGroup(GROUP, recheck=True),)
     else:
         assert decision.actions == (notify(),)
 
@@ -1251,7 +1298,9 @@ def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
             RequestKind.DELETION,
             (
                 "ResetDeployments(Force=False) and wait for its Success",
-                "if it fails or the core is silent for 600s: ResetDeployments(Force=True)",
+                "if it fails or the core is silent for 600s: "
+                "re-check the protection tag, then ResetDeployments(Force=True)",
+                "re-check the protection tag",
                 "DeleteGroup",
             ),
         ),
@@ -1263,7 +1312,11 @@ def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
                 "if it fails or the core is silent for 600s: FAILED",
             ),
         ),
-        (ForcePolicy.IMMEDIATELY, RequestKind.DELETION, ("ResetDeployments(Force=True)", "DeleteGroup")),
+        (
+            ForcePolicy.IMMEDIATELY,
+            RequestKind.DELETION,
+            ("ResetDeployments(Force=True)", "re-check the protection tag", "DeleteGroup"),
+        ),
     ],
 )
 def test_a_dry_run_is_planned_without_any_greengrass_write(
@@ -1290,30 +1343,34 @@ def test_a_dry_run_of_a_protected_group_is_rejected_like_a_real_run() -> None:
 def test_deletion_path_reset_then_delete() -> None:
     record = STATES["RESETTING waiting deletion"]()
     d1 = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
-    assert d1.actions == (DeleteGroup(GROUP),)
-    d2 = transition(d1.record, GroupDeleted(), NOW, POLICY)
+    assert d1.actions == (InspectGroup(GROUP, recheck=True),)
+    recheck = transition(d1.record, INSPECTED_OK, NOW, POLICY)
+    assert recheck.actions == (DeleteGroup(GROUP),)
+    d2 = transition(recheck.record, GroupDeleted(), NOW, POLICY)
     last = d2.record.last
     assert last is not None and last.state is S.DELETED
-    assert [s.kind for _, s in (*d1.steps, *d2.steps)] == [
+    assert [s.kind for _, s in (*d1.steps, *recheck.steps, *d2.steps)] == [
         K.DEPLOYMENT_SUCCEEDED,
         K.DELETE_STARTED,
+        K.INSPECTED,
         K.FINISHED,
     ]
-    assert last.step_count == 6  # requested, inspected, reset-started, succeeded, delete-started, finished
+    # requested, inspected, reset-started, succeeded, delete-started, re-checked, finished
+    assert last.step_count == 7
 
 
 def test_a_deletion_upgrades_an_active_reset_which_then_deletes() -> None:
     record = apply(STATES["RESETTING waiting"](), request("r-del", RequestKind.DELETION), at=NOW)
     decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
     assert decision.record.active is not None and decision.record.active.state is S.DELETING
-    assert decision.actions == (DeleteGroup(GROUP),)
+    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
 
 
 def test_not_deployed_on_a_forced_deletion_goes_on_to_delete() -> None:
     record = STATES["REQUESTED force=immediately"]()
     record = apply(record, request("r-del", RequestKind.DELETION), INSPECTED_OK, at=NOW)
     decision = transition(record, failed(C.FORCE_RESET, E.NOT_DEPLOYED), NOW, POLICY)
-    assert decision.actions == (DeleteGroup(GROUP),)
+    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
     assert NOT_DEPLOYED_REASON in decision.steps[-1][1].detail
 
 
