@@ -294,15 +294,25 @@ def test_sweep_with_nothing_due_does_nothing() -> None:
     assert env.greengrass.calls == {"inspect_group": 1, "reset_deployments": 1}
 
 
-def test_a_transient_error_retried_by_the_sweeper_until_failed_is_bounded() -> None:
+@pytest.mark.parametrize(
+    ("kind", "limit"),
+    [
+        (ErrorKind.SERVER_ERROR, POLICY.max_transient_attempts),
+        (ErrorKind.THROTTLED, POLICY.max_throttled_attempts),  # throttling is retried longer, still bounded
+    ],
+)
+def test_errors_retried_by_the_sweeper_until_failed_are_bounded(kind: ErrorKind, limit: int) -> None:
     env = Env()
-    env.greengrass.script("reset_deployments", *[error(ErrorKind.SERVER_ERROR)] * 50)
+    env.greengrass.script("reset_deployments", *[error(kind)] * 100)
     env.handle(env.request())
     env.sweep_until_idle(step_s=POLICY.backoff_cap_s)
     wf = env.workflow()
     assert wf.state is WorkflowState.FAILED
-    assert f"failed {POLICY.max_transient_attempts} times" in wf.reason
-    assert env.greengrass.calls["reset_deployments"] == POLICY.max_transient_attempts
+    assert f"failed {limit} times" in wf.reason
+    assert env.greengrass.calls["reset_deployments"] == limit
+    assert len({token for _, _, token in env.greengrass.tokens}) == 1, (
+        "retries after a transient error reuse the token"
+    )
 
 
 # --- client tokens -----------------------------------------------------------------------------------
@@ -370,15 +380,3 @@ def test_time_does_not_matter_for_an_idle_group() -> None:
     assert env.handle(Tick()) == GroupRecord(GROUP)
     assert env.ledger.saves == 0
     assert env.clock.now() > EPOCH
-
-
-def test_throttling_is_retried_longer_than_server_errors_but_still_bounded() -> None:
-    env = Env()
-    env.greengrass.script("reset_deployments", *[error(ErrorKind.THROTTLED)] * 100)
-    env.handle(env.request())
-    env.sweep_until_idle(step_s=POLICY.backoff_cap_s)
-    wf = env.workflow()
-    assert wf.state is WorkflowState.FAILED
-    assert f"failed {POLICY.max_throttled_attempts} times" in wf.reason
-    assert env.greengrass.calls["reset_deployments"] == POLICY.max_throttled_attempts
-    assert len({token for _, _, token in env.greengrass.tokens}) == 1, "throttled retries reuse the token"
