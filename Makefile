@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 .PHONY: help venv node demo test lint format bench synth bootstrap deploy destroy clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gg-reset needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -36,7 +36,7 @@ node: $(NODE_STAMP) ## Install the CDK CLI and DynamoDB Local into node_modules/
 demo: $(PY_STAMP) ## Run the service locally on a simulated fleet (no AWS account needed)
 	$(BIN)/gg-reset demo $(DEMO_ARGS)
 
-lint: $(PY_STAMP) ## ruff (lint + format check) and mypy (strict on functions/)
+lint: $(PY_STAMP) ## ruff (lint + format check) and mypy --strict (functions/, infra/, app.py)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -28,7 +28,11 @@ UNPARSEABLE_GROUP = "_unparseable_"
 @dataclass(frozen=True, slots=True)
 class Intake:
     group_id: str
-    event: Event
+    event: Event | None
+    """None for a message that is no request and carries no usable news (see `dropped`)."""
+    dropped: str | None = None
+    """Why the message is only logged and counted: a malformed `aws.greengrass` status event is not a
+    request anyone waits for, so it gets no workflow of its own."""
 
     @property
     def correlation_id(self) -> str | None:
@@ -55,38 +59,41 @@ def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
 
 def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) -> Intake:
     detail_type = raw.get("detail-type")
-    try:
-        if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
+    if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
+        try:
             status = parse(event=raw, model=DeploymentStatusEvent)
-            d = status.detail
+        except ValidationError as exc:
             return Intake(
-                d.group_id,
-                DeploymentStatusReported(
-                    deployment_id=d.deployment_id,
-                    deployment_type=d.deployment_type,
-                    status=d.status,
-                    occurred_at=status.time,
-                ),
+                _group_id_of(raw), None, dropped=f"malformed deployment status event: {describe(exc)}"
             )
-        if detail_type in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
-            parsed = parse(event=raw, model=GroupRequestEvent)
-            detail = parsed.detail
-            request = Request(
-                request_id=detail.request_id or f"event:{parsed.id}",
-                kind=RequestKind.DELETION
-                if detail_type == DetailType.DELETION_REQUESTED
-                else RequestKind.RESET,
-                group_id=detail.group_id,
-                received_at=now,
-                requested_by=detail.requested_by,
-                reason=detail.reason,
-                force=detail.force,
-                dry_run=detail.dry_run,
-            )
-            return Intake(detail.group_id, RequestReceived(request))
+        d = status.detail
+        return Intake(
+            d.group_id,
+            DeploymentStatusReported(
+                deployment_id=d.deployment_id,
+                deployment_type=d.deployment_type,
+                status=d.status,
+                occurred_at=status.time,
+            ),
+        )
+    if detail_type not in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
+        return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)
+    try:
+        parsed = parse(event=raw, model=GroupRequestEvent)
     except ValidationError as exc:
         return _invalid(raw, describe(exc), fallback_id=fallback_id)
-    return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)
+    detail = parsed.detail
+    request = Request(
+        request_id=detail.request_id or f"event:{parsed.id}",
+        kind=RequestKind.DELETION if detail_type == DetailType.DELETION_REQUESTED else RequestKind.RESET,
+        group_id=detail.group_id,
+        received_at=now,
+        requested_by=detail.requested_by,
+        reason=detail.reason,
+        force=detail.force,
+        dry_run=detail.dry_run,
+    )
+    return Intake(detail.group_id, RequestReceived(request))
 
 
 def describe(exc: ValidationError) -> str:
@@ -98,11 +105,16 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _group_id_of(raw: dict[str, Any]) -> str:
+    detail = raw.get("detail")
+    group = detail.get("group-id") if isinstance(detail, dict) else None
+    return group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
+
+
 def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
     detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
     assert isinstance(detail, dict)
-    group = detail.get("group-id")
-    group_id = group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
+    group_id = _group_id_of(raw)
     request_id = detail.get("request-id")
     if not isinstance(request_id, str) or not request_id:
         event_id = raw.get("id")

@@ -121,10 +121,11 @@ class Monitoring(Construct):
                     metrics=[_outcome_metric(state) for state in TERMINAL_STATES],
                 ),
                 mc.CustomMetricGroup(
-                    title="Requests received and Force fallbacks (count)",
+                    title="Requests received, Force fallbacks, dropped status events (count)",
                     metrics=[
                         service_metric("RequestsReceived", label="Requests received"),
                         service_metric("ForceFallbacks", label="Force fallbacks"),
+                        service_metric("MalformedStatusEvents", label="Malformed status events dropped"),
                     ],
                 ),
                 mc.CustomMetricGroup(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -23,6 +24,7 @@ from gg_reset.wiring import service
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+MALFORMED_STATUS_EVENTS = "MalformedStatusEvents"
 TIME_RESERVE_MS = 15_000
 """A record is started only with this much of the invocation left (a group's calls fit in it)."""
 
@@ -43,6 +45,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         raise RetryLater("worker invocation almost out of time")
     svc = service()
     intake = from_message_body(record.body, message_id=record.message_id, now=svc.clock.now())
+    if intake.event is None:
+        # Not a request: nobody waits for an outcome. Logged with the error and counted (and alarmed on
+        # in the dashboard), never retried.
+        logger.warning("event dropped", extra={"group_id": intake.group_id, "reason": intake.dropped})
+        metrics.add_metric(name=MALFORMED_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
+        return
     logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)
     try:
         result = svc.handle(intake.group_id, intake.event)

@@ -204,3 +204,31 @@ def test_sweeper_stops_when_its_invocation_is_nearly_out_of_time(env) -> None:  
     clock.advance(WorkflowPolicy().reset_timeout_s + 1)
     assert sweeper.handler({}, NearlyOutOfTime("gg-reset-sweeper")) == {"swept": 0, "failed": []}
     assert ledger.due_groups(clock.now()) == ["g"]  # still due for the next sweep
+
+
+def test_a_malformed_status_event_is_dropped_and_counted_not_recorded(env, capfd) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, _ = env
+    body = json.dumps(
+        {
+            "version": "0",
+            "id": "evt-bad-status",
+            "detail-type": "Greengrass Deployment Status Change",
+            "source": "aws.greengrass",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "group-id": "g-s",
+                "deployment-id": "d",
+                "deployment-type": "Rollback",
+                "status": "Success",
+            },
+        }
+    )
+    response = worker.handler({"Records": [sqs_record("m", body)]}, LambdaContext("gg-reset-worker"))
+    assert response == {"batchItemFailures": []}
+    assert ledger.records == {}
+    assert greengrass.calls == {}
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(doc.get(worker.MALFORMED_STATUS_EVENTS) == [1.0] for doc in emitted)
