@@ -282,3 +282,20 @@ def test_a_protection_tag_added_while_the_workflow_waits_stops_the_forced_reset(
     assert "while the workflow ran; stopped before ResetDeployments(Force=True)" in view.reason
     assert reset_forces(svc, gid) == [False]  # no forced reset, no deletion
     assert svc.fleet.exists(gid)
+
+
+def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    original = svc.service.handle
+
+    def broken(group_id: str, event: object) -> object:
+        if group_id == gid:
+            raise RuntimeError("bug in the shell")
+        return original(group_id, event)  # type: ignore[arg-type]
+
+    svc.service.handle = broken  # type: ignore[method-assign]
+    svc.request_reset(gid)
+    svc.run_until_idle()
+    assert len(svc.dead_letters) == 1
+    assert gid in svc.dead_letters[0]
+    assert svc.stats.redeliveries == 4

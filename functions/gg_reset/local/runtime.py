@@ -57,6 +57,8 @@ TABLE_NAME = "gg-reset-ledger"
 WORK_QUEUE = "gg-reset-work"
 _deserializer = TypeDeserializer()
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_RECEIVE_COUNT = 5
+"""Deliveries before a failing message moves to the dead-letter queue: the stack's default."""
 VISIBILITY_TIMEOUT_S = 720
 """Simulated seconds before a failed message is delivered again: the stack's work queue default (six times
 the default worker timeout of 120 s)."""
@@ -290,6 +292,8 @@ class LocalService:
         self.stats = RunStats()
         self._stack = ExitStack()
         self._held: list[tuple[datetime, str]] = []  # (redeliver at, receipt handle)
+        self.dead_letters: list[str] = []
+        """Bodies of messages that failed `MAX_RECEIVE_COUNT` times (the work queue's DLQ)."""
         self._next_sweep: datetime | None = None
         self._requests_sent = 0
         self._active_cache: bool | None = None
@@ -491,7 +495,12 @@ class LocalService:
         self.stats.worker_invocations += 1
         self.stats.messages += len(received)
         for message in received:
-            if message["MessageId"] in failed:
+            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            if message["MessageId"] in failed and receives >= MAX_RECEIVE_COUNT:
+                # The stack's redrive policy: the message moves to the work queue's DLQ.
+                self.dead_letters.append(message["Body"])
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            elif message["MessageId"] in failed:
                 # SQS would make it visible again after the visibility timeout: hold it for that long.
                 self._held.append(
                     (self.clock.now() + timedelta(seconds=VISIBILITY_TIMEOUT_S), message["ReceiptHandle"])
