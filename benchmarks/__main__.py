@@ -42,6 +42,7 @@ def deletion_path(i: int) -> int:
         GroupInspected(exists=True),
         ResetAccepted(deployment_id=f"d{i}", forced=False),
         DeploymentStatusReported(f"d{i}", DeploymentType.RESET, DeploymentStatus.SUCCESS),
+        GroupInspected(exists=True),  # the protection re-check before DeleteGroup
         GroupDeleted(),
     ]
     for n, event in enumerate(events):
