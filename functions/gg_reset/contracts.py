@@ -7,7 +7,6 @@ rules, the emulator and the parser cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -96,17 +95,6 @@ class DeploymentStatusEvent(EventBridgeModel):
     detail_type: Literal["Greengrass Deployment Status Change"] = Field(alias="detail-type")
     source: Literal["aws.greengrass"]
     detail: DeploymentStatusDetail
-
-
-# --- the sweeper's tick, sent straight to the work queue ---------------------------------------------
-
-TICK_KEY = "gg-reset-tick"
-"""Top-level key of a tick message: the sweeper asks the worker to look at an overdue group."""
-
-
-def tick_message_body(group_id: str) -> str:
-    """The SQS body of a tick. Not an EventBridge event: it never crosses a bus, so it needs no rule."""
-    return json.dumps({TICK_KEY: {"group-id": group_id}})
 
 
 # --- EventBridge patterns -------------------------------------------------------------------------------

@@ -14,14 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
-from gg_reset.contracts import TICK_KEY, DeploymentStatusEvent, DetailType, GroupRequestEvent
-from gg_reset.domain.events import (
-    DeploymentStatusReported,
-    Event,
-    InvalidRequestReceived,
-    RequestReceived,
-    Tick,
-)
+from gg_reset.contracts import DeploymentStatusEvent, DetailType, GroupRequestEvent
+from gg_reset.domain.events import DeploymentStatusReported, Event, InvalidRequestReceived, RequestReceived
 from gg_reset.domain.model import Request, RequestKind
 
 _VALID_GROUP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -60,16 +54,7 @@ def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
         return _invalid({}, f"message body is not JSON ({exc.msg} at {exc.pos})", fallback_id=message_id)
     if not isinstance(raw, dict):
         return _invalid({}, "message body is not a JSON object", fallback_id=message_id)
-    if TICK_KEY in raw:
-        return _tick(raw[TICK_KEY], message_id=message_id)
     return from_eventbridge(raw, fallback_id=message_id, now=now)
-
-
-def _tick(body: Any, *, message_id: str) -> Intake:
-    group = body.get("group-id") if isinstance(body, dict) else None
-    if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group):
-        return Intake(group, Tick())
-    return Intake(UNPARSEABLE_GROUP, None, dropped=f"malformed tick message {message_id}: {body!r:.200}")
 
 
 def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) -> Intake:

@@ -136,14 +136,6 @@ class ResetService:
                 failed.append(group_id)
         return SweepReport(looked_at=tuple(looked_at), failed=tuple(failed))
 
-    def fan_out(self, send: Callable[[Sequence[str]], None], limit: int = 5000) -> SweepReport:
-        """Hand every due group to the workers as a tick (see `adapters.work_queue`) instead of driving
-        them here: the work queue's concurrency cap then paces polls and retries too."""
-        groups = tuple(self.ledger.due_groups(self.clock.now(), limit))
-        if groups:
-            send(groups)
-        return SweepReport(looked_at=groups, failed=())
-
     def _act(self, actions: Sequence[Action]) -> Event | None:
         answer: Event | None = None
         for action in actions:

@@ -26,7 +26,6 @@ ENV_REMEDIATION_CAP: Final = "REMEDIATION_CAP"
 ENV_REMEDIATION_WINDOW: Final = "REMEDIATION_WINDOW_SECONDS"
 ENV_RETENTION_DAYS: Final = "LEDGER_RETENTION_DAYS"
 ENV_GREENGRASS_ENDPOINT: Final = "GREENGRASS_ENDPOINT_URL"
-ENV_WORK_QUEUE_URL: Final = "WORK_QUEUE_URL"
 
 
 class ConfigurationError(RuntimeError):
@@ -52,8 +51,6 @@ class Settings:
     bus_name: str
     topic_arn: str | None
     policy: WorkflowPolicy
-    work_queue_url: str | None = None
-    """Where the sweeper sends ticks; without it, the sweeper drives the due groups itself."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,5 +73,4 @@ class Settings:
             bus_name=os.environ.get(ENV_BUS_NAME, DEFAULT_BUS_NAME),
             topic_arn=os.environ.get(ENV_TOPIC_ARN) or None,
             policy=policy,
-            work_queue_url=os.environ.get(ENV_WORK_QUEUE_URL) or None,
         )

@@ -135,11 +135,10 @@ class ResetFunctions(Construct):
         self.sweeper = self._function(
             "Sweeper",
             handler=SWEEPER_HANDLER,
-            description="gg-reset sweeper: queues a tick for every overdue workflow (the worker does it)",
+            description="gg-reset sweeper: polls overdue resets, escalates to Force, re-drives stalled work",
             timeout=Duration.seconds(min(config.sweep_interval_minutes * 60 - 5, 300)),
             code=code,
-            # Ticks go through the work queue, so polls and retries share the worker's concurrency cap.
-            environment={**environment, settings.ENV_WORK_QUEUE_URL: work_queue.queue_url},
+            environment=environment,
             config=config,
             retry_attempts=0,
         )
@@ -154,7 +153,6 @@ class ResetFunctions(Construct):
         for function in (self.worker, self.sweeper):
             table.grant_read_write_data(function)
             topic.grant_publish(function)
-        work_queue.grant_send_messages(self.sweeper)
         self.greengrass_policy = self._greengrass_policy([self.worker.role, self.sweeper.role])
         for function in (self.worker, self.sweeper):
             # Nothing runs before it may call Greengrass (CDK only orders the role's default policy).

@@ -230,25 +230,6 @@ def test_sweeper_runs_on_a_schedule_without_async_retries(synth: Synth, custom_s
     )
 
 
-def test_the_sweeper_sends_ticks_to_the_work_queue_and_the_worker_does_not(synth: Synth) -> None:
-    resources = synth.template_json["Resources"]
-    queue = synth.logical_id("EventIntake/WorkQueue")
-    sweeper_env = resources[synth.logical_id("ResetFunctions/Sweeper")]["Properties"]["Environment"]
-    worker_env = resources[synth.logical_id("ResetFunctions/Worker")]["Properties"]["Environment"]
-    assert sweeper_env["Variables"][settings.ENV_WORK_QUEUE_URL] == {"Ref": queue}
-    assert settings.ENV_WORK_QUEUE_URL not in worker_env["Variables"]
-    sends = [
-        statement
-        for resource in resources.values()
-        if resource["Type"] == "AWS::IAM::Policy"
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-        if "sqs:SendMessage"
-        in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-    ]
-    assert sends
-    assert all(statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]} for statement in sends)
-
-
 # --- ledger -----------------------------------------------------------------------------------------------
 
 

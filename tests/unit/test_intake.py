@@ -311,19 +311,3 @@ def test_only_the_first_five_validation_errors_are_reported_on_one_line() -> Non
     error = invalid(envelope(detail)).error
     assert "\n" not in error
     assert error.count("; ") == 4
-
-
-def test_a_tick_from_the_sweeper_becomes_a_tick_for_its_group() -> None:
-    from gg_reset.contracts import tick_message_body
-    from gg_reset.domain.events import Tick
-
-    intake = parse(tick_message_body("g-7"))
-    assert intake.group_id == "g-7"
-    assert intake.event == Tick()
-
-
-def test_a_malformed_tick_is_dropped() -> None:
-    intake = parse(json.dumps({"gg-reset-tick": {"group-id": "g 7"}}))
-    assert intake.event is None
-    assert intake.dropped is not None
-    assert "malformed tick" in intake.dropped

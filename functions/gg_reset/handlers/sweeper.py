@@ -1,9 +1,7 @@
-"""Sweeper Lambda, on a schedule: every workflow that is due gets looked at.
+"""Sweeper Lambda, on a schedule: drives every workflow that is due.
 
-Status events can be lost and calls can be left half-done by a crash; a tick polls overdue resets with
-GetDeploymentStatus, escalates to Force at the deadline and re-drives due retries. With a work queue
-configured (the stack does), the sweeper only sends the ticks and the workers do them, under the
-queue's concurrency cap; without one it drives the groups itself, as long as its time lasts.
+Status events can be lost and calls can be left half-done by a crash; the sweeper polls overdue resets
+with GetDeploymentStatus, escalates to Force at the deadline and re-drives due retries.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.observability import logger, metrics, tracer
-from gg_reset.wiring import service, work_queue
+from gg_reset.wiring import service
 
 TIME_RESERVE_MS = 15_000
 """Stop driving groups with this much of the invocation left: one group's calls fit in it, and what is
@@ -25,11 +23,7 @@ not reached stays due for the next sweep instead of the invocation timing out.""
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    queue = work_queue()
-    if queue is not None:
-        report = service().fan_out(queue.send_ticks)
-    else:
-        report = service().sweep(should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS)
+    report = service().sweep(should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS)
     metrics.add_metric(name="SweptWorkflows", unit=MetricUnit.Count, value=len(report.looked_at))
     if report.failed:
         metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=len(report.failed))

@@ -34,7 +34,6 @@ from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.telemetry import FORCE_FALLBACKS, PowertoolsTelemetry, outcome_metric
-from gg_reset.adapters.work_queue import SqsWorkQueue
 from gg_reset.codec import record_from_plain, step_from_plain, workflow_from_plain
 from gg_reset.contracts import REQUEST_PATTERN, ForcePolicy, deployment_status_pattern, request_entry
 from gg_reset.domain.actions import Notify
@@ -354,7 +353,7 @@ class LocalService:
             policy=self.policy,
             telemetry=PowertoolsTelemetry(metrics),
         )
-        wiring.install(self.service, SqsWorkQueue(self.sqs, self.queue_url))
+        wiring.install(self.service)
         self._stack.callback(wiring.install, None)
         from gg_reset.handlers import sweeper, worker  # imported late: the environment is set above
 

@@ -232,28 +232,3 @@ def test_a_malformed_status_event_is_dropped_and_counted_not_recorded(env, capfd
     assert greengrass.calls == {}
     emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert any(doc.get(worker.MALFORMED_STATUS_EVENTS) == [1.0] for doc in emitted)
-
-
-def test_with_a_work_queue_the_sweeper_only_sends_ticks_and_the_worker_does_them(env) -> None:  # type: ignore[no-untyped-def]
-    service, ledger, greengrass, clock = env
-    greengrass.add_group("g")
-    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, LambdaContext("w"))
-    clock.advance(WorkflowPolicy().reset_timeout_s + 1)
-    sent: list[str] = []
-
-    class RecordingQueue:
-        def send_ticks(self, group_ids: list[str]) -> None:
-            sent.extend(group_ids)
-
-    wiring.install(service, RecordingQueue())  # type: ignore[arg-type]
-    calls_before = sum(greengrass.calls.values())
-    assert sweeper.handler({}, LambdaContext("gg-reset-sweeper")) == {"swept": 1, "failed": []}
-    assert sent == ["g"]
-    assert sum(greengrass.calls.values()) == calls_before  # the sweeper itself called nothing
-
-    tick = sqs_record("t", json.dumps({"gg-reset-tick": {"group-id": "g"}}))
-    assert worker.handler({"Records": [tick]}, LambdaContext("w")) == {"batchItemFailures": []}
-    assert greengrass.calls["get_deployment_status"] == 1  # the worker polled before escalating
-    active = ledger.load("g").active
-    assert active is not None
-    assert active.state is WorkflowState.FORCE_RESETTING
