@@ -31,6 +31,10 @@ def group_partition(group_id: str) -> str:
     return f"GROUP#{group_id}"
 
 
+def group_id_of(partition: str) -> str:
+    return partition.removeprefix("GROUP#")
+
+
 def workflow_sort_key(workflow_id: str) -> str:
     return f"WF#{workflow_id}"
 

@@ -8,7 +8,7 @@ between two writes would leave a step without its state, or a state without its 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,22 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
+def _record_of(item: dict[str, Any]) -> GroupRecord:
+    return record_from_plain(json.loads(str(item["record"])))
+
+
+def _workflow_of(item: dict[str, Any]) -> Workflow:
+    return workflow_from_plain(json.loads(str(item["workflow"])))
+
+
+def _step_of(item: dict[str, Any]) -> Step:
+    return step_from_plain(json.loads(str(item["step"])))
+
+
+LedgerEntry = GroupRecord | Workflow | tuple[str, Step]
+"""One decoded item: a group's HEAD record, a finished workflow, or (workflow id, step)."""
+
+
 def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
@@ -63,7 +79,7 @@ class DynamoDBLedger:
         item = response.get("Item")
         if not item:
             return GroupRecord(group_id=group_id)
-        return record_from_plain(json.loads(str(_from_item(item)["record"])))
+        return _record_of(_from_item(item))
 
     def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
         groups: list[str] = []
@@ -80,8 +96,7 @@ class DynamoDBLedger:
         while len(groups) < limit:
             page = self.client.query(**kwargs, Limit=min(1000, limit - len(groups)))
             for item in page.get("Items", []):
-                partition = str(_from_item(item)[schema.PARTITION_KEY])
-                groups.append(partition.removeprefix("GROUP#"))
+                groups.append(schema.group_id_of(str(_from_item(item)[schema.PARTITION_KEY])))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -108,16 +123,30 @@ class DynamoDBLedger:
 
     def workflows(self, group_id: str) -> Sequence[Workflow]:
         finished = [
-            workflow_from_plain(json.loads(str(item["workflow"])))
-            for item in self._query_partition(group_id, "WF#")
-            if "workflow" in item
+            _workflow_of(item) for item in self._query_partition(group_id, "WF#") if "workflow" in item
         ]
         active = self.load(group_id).active
         return [*finished, *([active] if active else [])]
 
     def history(self, group_id: str, workflow_id: str) -> Sequence[Step]:
         items = self._query_partition(group_id, f"{schema.workflow_sort_key(workflow_id)}#STEP#")
-        return [step_from_plain(json.loads(str(item["step"]))) for item in items]
+        return [_step_of(item) for item in items]
+
+    def scan(self) -> Iterator[tuple[str, LedgerEntry]]:
+        """Every item of the table as (group id, entry), in no particular order: for reports over a whole
+        fleet, where one read per group would cost a query each."""
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
+            for raw in page["Items"]:
+                item = _from_item(raw)
+                group_id = schema.group_id_of(str(item[schema.PARTITION_KEY]))
+                if "record" in item:
+                    yield group_id, _record_of(item)
+                elif "workflow" in item:
+                    yield group_id, _workflow_of(item)
+                elif "step" in item:
+                    workflow_id = str(item[schema.SORT_KEY]).split("#")[1]
+                    yield group_id, (workflow_id, _step_of(item))
 
     # --- the one write -----------------------------------------------------------------------------------
 

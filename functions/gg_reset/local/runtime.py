@@ -24,17 +24,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
+from unittest.mock import patch
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
-from gg_reset import ledger_schema as schema
 from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.telemetry import FORCE_FALLBACKS, PowertoolsTelemetry, outcome_metric
-from gg_reset.codec import record_from_plain, step_from_plain, workflow_from_plain
 from gg_reset.contracts import REQUEST_PATTERN, ForcePolicy, deployment_status_pattern, request_entry
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
@@ -55,7 +53,6 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TABLE_NAME = "gg-reset-ledger"
 WORK_QUEUE = "gg-reset-work"
-_deserializer = TypeDeserializer()
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_RECEIVE_COUNT = 5
 """Deliveries before a failing message moves to the dead-letter queue: the stack's default."""
@@ -184,24 +181,17 @@ class LedgerReader:
     def all_workflows(self) -> dict[str, list[WorkflowView]]:
         """Every group's workflows with their histories, read in one scan (for reports over a fleet:
         moto answers each Query by walking the whole table, so per-group reads would be quadratic)."""
-        client, table = self._ledger.client, self._ledger.table_name
         workflows: dict[str, dict[str, Workflow]] = {}
         steps: dict[tuple[str, str], list[Step]] = {}
         heads: dict[str, GroupRecord] = {}
-        for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-            for raw in page["Items"]:
-                item = {k: _deserializer.deserialize(v) for k, v in raw.items()}
-                group_id = str(item[schema.PARTITION_KEY]).removeprefix("GROUP#")
-                if "record" in item:
-                    heads[group_id] = record_from_plain(json.loads(str(item["record"])))
-                elif "workflow" in item:
-                    wf = workflow_from_plain(json.loads(str(item["workflow"])))
-                    workflows.setdefault(group_id, {})[wf.workflow_id] = wf
-                elif "step" in item:
-                    workflow_id = str(item[schema.SORT_KEY]).split("#")[1]
-                    steps.setdefault((group_id, workflow_id), []).append(
-                        step_from_plain(json.loads(str(item["step"])))
-                    )
+        for group_id, entry in self._ledger.scan():
+            if isinstance(entry, GroupRecord):
+                heads[group_id] = entry
+            elif isinstance(entry, Workflow):
+                workflows.setdefault(group_id, {})[entry.workflow_id] = entry
+            else:
+                workflow_id, step = entry
+                steps.setdefault((group_id, workflow_id), []).append(step)
         for group_id, head in heads.items():
             if head.active is not None:
                 workflows.setdefault(group_id, {})[head.active.workflow_id] = head.active
@@ -301,7 +291,7 @@ class LocalService:
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        self._stack.enter_context(_patched_env(_QUIET_ENV))
+        self._stack.enter_context(patch.dict(os.environ, _QUIET_ENV))
         package_logger = logging.getLogger(PACKAGE_LOGGER)
         self._stack.callback(logger.setLevel, logger.log_level)
         self._stack.callback(package_logger.setLevel, package_logger.level)
@@ -566,23 +556,3 @@ def _lambda_sqs_record(message: Mapping[str, Any], queue_url: str) -> dict[str, 
         "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}",
         "awsRegion": REGION,
     }
-
-
-class _patched_env:  # noqa: N801 - used like contextlib helpers
-    """Set environment variables for the service's lifetime and restore them afterwards."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self.values = values
-        self.saved: dict[str, str | None] = {}
-
-    def __enter__(self) -> None:
-        for key, value in self.values.items():
-            self.saved[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def __exit__(self, *exc: object) -> None:
-        for key, value in self.saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
