@@ -26,6 +26,21 @@ ENV_REMEDIATION_CAP: Final = "REMEDIATION_CAP"
 ENV_REMEDIATION_WINDOW: Final = "REMEDIATION_WINDOW_SECONDS"
 ENV_RETENTION_DAYS: Final = "LEDGER_RETENTION_DAYS"
 ENV_GREENGRASS_ENDPOINT: Final = "GREENGRASS_ENDPOINT_URL"
+ENV_GREENGRASS_RPS: Final = "GREENGRASS_REQUESTS_PER_SECOND"
+"""The deployment's Greengrass request budget (requests per second, all invocations together)."""
+ENV_GREENGRASS_CALLERS: Final = "GREENGRASS_CONCURRENT_CALLERS"
+"""How many invocations may call Greengrass at once (worker max concurrency + the sweeper): each gets an
+equal share of the budget."""
+ENV_PROTECTION_FRESHNESS: Final = "PROTECTION_FRESHNESS_SECONDS"
+ENV_WORK_QUEUE_URL: Final = "WORK_QUEUE_URL"
+"""Where the workflow's timers go: delayed messages on the work queue."""
+
+DEFAULT_GREENGRASS_RPS: Final = 5.0
+"""A conservative share of an account's Greengrass V1 control-plane quota; raise it to what your account
+allows (minus what other tools use)."""
+SWEEP_GRACE_S: Final = 60
+"""The sweeper drives only workflows overdue by more than this: their timer message should have fired
+by then, so the sweeper is the safety net for lost timers and lost status events, not the engine."""
 
 
 class ConfigurationError(RuntimeError):

@@ -12,8 +12,9 @@ class WorkflowPolicy:
     """How long a normal reset may stay unanswered (or blocked by a running deployment) before Force."""
     force_timeout_s: int = 600
     """How long a forced reset may take before the request ends FAILED."""
-    poll_interval_s: int = 60
-    """How often the sweeper asks GetDeploymentStatus for a reset whose status event has not arrived."""
+    protection_freshness_s: int = 60
+    """A protection check (the group's tags) older than this is read again before a Greengrass write:
+    a reset delayed by throttling or a running deployment, a forced reset, a deletion."""
     busy_retry_s: int = 30
     """Wait before retrying a reset refused because another deployment is Building/InProgress."""
     max_transient_attempts: int = 6
