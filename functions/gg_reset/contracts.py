@@ -7,6 +7,8 @@ rules, the emulator and the parser cannot drift apart.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -104,18 +106,59 @@ REQUEST_PATTERN: dict[str, Any] = {"detail-type": list(REQUEST_DETAIL_TYPES)}
 """Requests on the service's own bus. The bus policy decides who may put them; any `source` is accepted."""
 
 
-def deployment_status_pattern(account: str) -> dict[str, Any]:
-    """Failed and finished Greengrass deployments on the default bus of `account`.
+REMEDIATED_DEPLOYMENT_TYPES = (DeploymentType.NEW.value, DeploymentType.REDEPLOYMENT.value)
+"""Deployments whose `Failure` opens a remediation."""
 
-    Matching the account keeps events forwarded from other accounts' buses from being processed twice.
-    Every status is delivered, not only `Failure`: the `Success` of a reset is what completes it.
+
+def deployment_status_pattern(account: str) -> dict[str, Any]:
+    """The status changes the worker acts on, on the default bus of `account`, and nothing else:
+
+    - `Failure` of a `NewDeployment`/`Redeployment` (opens a remediation);
+    - `Success`/`Failure` of a `ResetDeployment`/`ForceResetDeployment` (completes or fails a reset).
+
+    A fleet's routine successful deployments and every `Building`/`InProgress` change are filtered out by
+    EventBridge, so they never invoke the worker. Matching the account keeps events forwarded from other
+    accounts' buses from being processed twice.
     """
     return {
         "source": [GREENGRASS_SOURCE],
         "detail-type": [DetailType.DEPLOYMENT_STATUS_CHANGE.value],
         "account": [account],
-        "detail": {"status": [DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILURE.value]},
+        "detail": {
+            "$or": [
+                {
+                    "deployment-type": list(REMEDIATED_DEPLOYMENT_TYPES),
+                    "status": [DeploymentStatus.FAILURE.value],
+                },
+                {
+                    "deployment-type": sorted(t.value for t in RESET_DEPLOYMENT_TYPES),
+                    "status": [DeploymentStatus.SUCCESS.value, DeploymentStatus.FAILURE.value],
+                },
+            ]
+        },
     }
+
+
+# --- the workflow's own timers ----------------------------------------------------------------------------
+
+TIMER_KEY = "gg-reset-timer"
+"""The one top-level key of a timer message body. Timers are delayed SQS messages the service sends to
+its own work queue (never EventBridge events), so they cannot arrive through a rule."""
+
+
+class WorkflowTimer(BaseModel):
+    """A timer: look at `group-id` again at `due-at` (a retry, a reset deadline, a deferred call)."""
+
+    model_config = _KEBAB
+
+    group_id: str = Field(alias="group-id", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    due_at: datetime = Field(alias="due-at")
+
+
+def timer_message_body(group_id: str, due_at: datetime) -> str:
+    """The body of the delayed work-queue message that wakes the group's workflow at `due_at`."""
+    timer = WorkflowTimer.model_validate({"group-id": group_id, "due-at": due_at})
+    return json.dumps({TIMER_KEY: json.loads(timer.model_dump_json(by_alias=True))})
 
 
 def request_entry(

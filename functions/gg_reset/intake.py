@@ -14,8 +14,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 
-from gg_reset.contracts import DeploymentStatusEvent, DetailType, GroupRequestEvent
-from gg_reset.domain.events import DeploymentStatusReported, Event, InvalidRequestReceived, RequestReceived
+from gg_reset.contracts import TIMER_KEY, DeploymentStatusEvent, DetailType, GroupRequestEvent, WorkflowTimer
+from gg_reset.domain.events import (
+    DeploymentStatusReported,
+    Event,
+    InvalidRequestReceived,
+    RequestReceived,
+    Tick,
+)
 from gg_reset.domain.model import Request, RequestKind
 
 _VALID_GROUP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -33,6 +39,8 @@ class Intake:
     dropped: str | None = None
     """Why the message is only logged and counted: a malformed `aws.greengrass` status event is not a
     request anyone waits for, so it gets no workflow of its own."""
+    timer_for: datetime | None = None
+    """For a timer message: the due time it was armed for (see `ResetService.handle`)."""
 
     @property
     def correlation_id(self) -> str | None:
@@ -54,7 +62,20 @@ def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
         return _invalid({}, f"message body is not JSON ({exc.msg} at {exc.pos})", fallback_id=message_id)
     if not isinstance(raw, dict):
         return _invalid({}, "message body is not a JSON object", fallback_id=message_id)
+    if TIMER_KEY in raw:
+        return from_timer(raw[TIMER_KEY])
     return from_eventbridge(raw, fallback_id=message_id, now=now)
+
+
+def from_timer(raw: Any) -> Intake:
+    """A workflow timer (a delayed message the service sent itself): a tick for the group."""
+    try:
+        timer = WorkflowTimer.model_validate(raw)
+    except ValidationError as exc:
+        group = raw.get("group-id") if isinstance(raw, dict) else None
+        group_id = group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
+        return Intake(group_id, None, dropped=f"malformed timer: {describe(exc)}")
+    return Intake(timer.group_id, Tick(), timer_for=timer.due_at)
 
 
 def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) -> Intake:
