@@ -4,6 +4,8 @@ Alarms (all notify the notification topic):
 - each dead-letter queue (work queue DLQ and both rule-target DLQs) holds any message;
 - the worker or the sweeper reports a Lambda error (a crash: per-record failures go back to the queue);
 - any workflow ends `FAILED` (custom metric `Outcome_FAILED`);
+- a sweep could not drive some overdue workflows (custom metric `SweepFailures`: the sweeper catches the
+  error per group, so no Lambda error reports it);
 - the oldest work-queue message is older than `queueMaxAgeSeconds` (the worker is not keeping up).
 """
 
@@ -21,7 +23,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from gg_reset import settings
+from gg_reset import metric_names, settings
 from gg_reset.domain.model import WorkflowState
 
 # Terminal states the workflow reports as `Outcome_<STATE>` (count) metrics, from the domain model itself.
@@ -44,27 +46,36 @@ def service_metric(name: str, *, statistic: str = "Sum", label: str | None = Non
     )
 
 
-def _outcome_metric(state: str) -> cloudwatch.Metric | mc.CustomMetricWithAlarm:
-    """`Outcome_<state>`; the FAILED one carries the alarm: any FAILED outcome in 5 minutes."""
-    metric = service_metric(f"Outcome_{state}", label=state)
-    if state != FAILED_STATE:
-        return metric
+def _alarm_on_any(
+    metric: cloudwatch.Metric, friendly_name: str, description: str
+) -> mc.CustomMetricWithAlarm:
+    """`metric` charted with an alarm on its first occurrence in a period (no data is not an alarm)."""
     return mc.CustomMetricWithAlarm(
         metric=metric,
-        alarm_friendly_name="FailedOutcomes",
+        alarm_friendly_name=friendly_name,
         add_alarm={
             CRITICAL: mc.CustomThreshold(
                 threshold=0,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description_override=(
-                    "A gg-reset workflow ended FAILED: the ledger (sk WF#...) and the notification topic "
-                    "name the group and the reason."
-                ),
+                alarm_description_override=description,
                 datapoints_to_alarm=1,
                 evaluation_periods=1,
             )
         },
+    )
+
+
+def _outcome_metric(state: str) -> cloudwatch.Metric | mc.CustomMetricWithAlarm:
+    """`Outcome_<state>`; the FAILED one carries the alarm: any FAILED outcome in 5 minutes."""
+    metric = service_metric(metric_names.outcome_metric(state), label=state)
+    if state != FAILED_STATE:
+        return metric
+    return _alarm_on_any(
+        metric,
+        "FailedOutcomes",
+        "A gg-reset workflow ended FAILED: the ledger (sk WF#...) and the notification topic name the group "
+        "and the reason.",
     )
 
 
@@ -113,7 +124,10 @@ class Monitoring(Construct):
         facade.monitor_custom(
             human_readable_name="Workflow outcomes",
             alarm_friendly_name="Outcomes",
-            description="Requests received and terminal states by outcome; FAILED alarms at the first one.",
+            description=(
+                "Requests received, terminal states by outcome and sweeps; a FAILED outcome and a sweep "
+                "failure alarm at the first one."
+            ),
             metric_groups=[
                 mc.CustomMetricGroup(
                     title="Outcomes by terminal state (count)",
@@ -123,17 +137,31 @@ class Monitoring(Construct):
                 mc.CustomMetricGroup(
                     title="Requests received, Force fallbacks, dropped status events (count)",
                     metrics=[
-                        service_metric("RequestsReceived", label="Requests received"),
-                        service_metric("ForceFallbacks", label="Force fallbacks"),
-                        service_metric("MalformedStatusEvents", label="Malformed status events dropped"),
+                        service_metric(metric_names.REQUESTS_RECEIVED, label="Requests received"),
+                        service_metric(metric_names.FORCE_FALLBACKS, label="Force fallbacks"),
+                        service_metric(
+                            metric_names.MALFORMED_STATUS_EVENTS, label="Malformed status events dropped"
+                        ),
                     ],
                 ),
                 mc.CustomMetricGroup(
                     title="Workflow duration (seconds)",
                     metrics=[
-                        service_metric("WorkflowDurationSeconds", statistic="p50", label="p50"),
-                        service_metric("WorkflowDurationSeconds", statistic="p90", label="p90"),
-                        service_metric("WorkflowDurationSeconds", statistic="Maximum", label="max"),
+                        service_metric(metric_names.WORKFLOW_DURATION, statistic=stat, label=label)
+                        for stat, label in (("p50", "p50"), ("p90", "p90"), ("Maximum", "max"))
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Sweeps: overdue workflows driven, and failed (count)",
+                    metrics=[
+                        service_metric(metric_names.SWEPT_WORKFLOWS, label="Overdue workflows swept"),
+                        _alarm_on_any(
+                            service_metric(metric_names.SWEEP_FAILURES, label="Sweep failures"),
+                            "SweepFailures",
+                            "The gg-reset sweeper could not drive some overdue workflows (it caught the "
+                            "error, so no Lambda error alarm fires): its log group names the groups "
+                            "('sweep could not drive some groups').",
+                        ),
                     ],
                 ),
             ],

@@ -1,0 +1,30 @@
+"""Names of the custom metrics the Lambdas emit (namespace `settings.METRICS_NAMESPACE`, dimension `service`).
+
+One list for the code that emits them and the stack that charts and alarms on them (`infra/constructs/
+monitoring.py`), so a renamed metric cannot leave a dashboard or an alarm watching nothing. Standard library
+only: the CDK app imports it without the Lambda runtime's dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Workflow decisions (adapters/telemetry.py).
+REQUESTS_RECEIVED: Final = "RequestsReceived"
+FORCE_FALLBACKS: Final = "ForceFallbacks"
+WORKFLOW_DURATION: Final = "WorkflowDurationSeconds"
+OUTCOME_PREFIX: Final = "Outcome_"
+
+# Worker (handlers/worker.py).
+WORK_MESSAGES: Final = "WorkMessages"
+MALFORMED_STATUS_EVENTS: Final = "MalformedStatusEvents"
+
+# Sweeper (handlers/sweeper.py).
+SWEPT_WORKFLOWS: Final = "SweptWorkflows"
+SWEEP_FAILURES: Final = "SweepFailures"
+"""Groups a sweep tried to drive and could not (an exception, logged with the group ids)."""
+
+
+def outcome_metric(state: str) -> str:
+    """`Outcome_<STATE>`: one count per workflow that ended in that terminal state."""
+    return f"{OUTCOME_PREFIX}{state}"
