@@ -15,11 +15,30 @@ from typing import Any, Final
 
 from constructs import Node
 
+from gg_reset import settings
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.workflow import CALL_LEASE
 
 PREFIX: Final = "gg-reset:"
 
 _POLICY = WorkflowPolicy()
+
+CALL_LEASE_SECONDS: Final = int(CALL_LEASE.total_seconds())
+"""How long a Greengrass call claimed in the ledger stays claimed. After that the sweeper (or another
+worker) re-drives it, so no invocation that may claim a call may run this long (see `_check_lease`)."""
+SWEEP_END_MARGIN_SECONDS: Final = 5
+"""The sweeper stops this long before its next run starts and before a call lease it took can expire."""
+
+POWERTOOLS_LAYER_RELEASES: Final[dict[int, str]] = {27: "3.23.0"}
+"""Public Powertools for AWS Lambda (Python) v3 layer version -> the Powertools release it carries.
+
+The one place that says which Powertools runs in Lambda. The default layer version's release is the exact
+`aws-lambda-powertools` pin in pyproject.toml, so the tests run the Powertools the stack deploys
+(`tests/infra/test_infra_config.py` fails when the two drift apart). To move: add the new layer version
+here, make it the default, and pin pyproject.toml to its release.
+"""
+DEFAULT_POWERTOOLS_LAYER_VERSION: Final = 27
+TESTED_POWERTOOLS_VERSION: Final = POWERTOOLS_LAYER_RELEASES[DEFAULT_POWERTOOLS_LAYER_VERSION]
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:(root|role/.+|user/.+)$")
@@ -63,6 +82,12 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "How long a forced reset may take before the request ends `FAILED`.",
     ),
     ContextOption(
+        "protectionFreshnessSeconds",
+        _POLICY.protection_freshness_s,
+        "A protection check (the group's tags) older than this is read again right before a Greengrass "
+        "write (a delayed reset, a forced reset, DeleteGroup). 0 re-reads before every write.",
+    ),
+    ContextOption(
         "remediationCap",
         _POLICY.remediation_cap,
         "At most this many automatic remediations of one group's failed deployments per window.",
@@ -83,13 +108,21 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
     ContextOption(
         "workerMaxConcurrency",
         5,
-        "Most concurrent worker invocations the SQS event source starts (2-1000). Keeps bulk cleanups "
-        "under the Greengrass API request quota.",
+        "Most concurrent worker invocations the SQS event source starts (2-1000). Each invocation, and the "
+        "sweeper, gets an equal share of `greengrassRequestsPerSecond`.",
+    ),
+    ContextOption(
+        "greengrassRequestsPerSecond",
+        settings.DEFAULT_GREENGRASS_RPS,
+        "Greengrass V1 requests per second the whole deployment may make (worker invocations and the "
+        "sweeper share it equally; each paces its calls client side and absorbs a 429 by waiting). Set it "
+        "to the share of your account's Greengrass V1 API quota gg-reset may use.",
     ),
     ContextOption(
         "workerTimeoutSeconds",
         120,
-        "Worker Lambda timeout; the work queue's visibility timeout is six times this.",
+        f"Worker Lambda timeout (10-{CALL_LEASE_SECONDS - 1}: shorter than the {CALL_LEASE_SECONDS} s "
+        "lease on a claimed Greengrass call); the work queue's visibility timeout is six times this.",
     ),
     ContextOption("lambdaMemoryMb", 256, "Memory of the worker and sweeper Lambdas."),
     ContextOption(
@@ -100,7 +133,9 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
     ContextOption(
         "sweepIntervalMinutes",
         1,
-        "How often the sweeper runs (polls overdue resets, escalates to Force, re-drives stalled workflows).",
+        "How often the sweeper runs: the safety net behind the workflow timers, it drives workflows "
+        f"overdue by more than {settings.SWEEP_GRACE_S} s (a lost timer or status event, a crashed "
+        "worker's call).",
     ),
     ContextOption(
         "allowedPrincipals",
@@ -144,10 +179,11 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
     ),
     ContextOption(
         "powertoolsLayerVersion",
-        27,
+        DEFAULT_POWERTOOLS_LAYER_VERSION,
         "Version of the public Powertools for AWS Lambda (Python) v3 layer "
         "`arn:aws:lambda:<region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:<version>` "
-        "(27 is Powertools 3.23.0).",
+        f"({DEFAULT_POWERTOOLS_LAYER_VERSION} is Powertools {TESTED_POWERTOOLS_VERSION}, the version the "
+        "tests run; another version synthesises with a warning).",
     ),
     ContextOption(
         "powertoolsLayerArn",
@@ -168,13 +204,50 @@ def default_context() -> dict[str, Any]:
 def _as_int(key: str, raw: Any, low: int, high: int) -> int:
     if isinstance(raw, bool):
         raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a whole number")
+    if isinstance(raw, float) and not raw.is_integer():
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a whole number")
     try:
         value = int(raw)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a whole number") from exc
     if not low <= value <= high:
         raise ConfigError(f"{PREFIX}{key}={value}: must be between {low} and {high}")
     return value
+
+
+def _as_number(key: str, raw: Any, low: float, high: float) -> float:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a number")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: expected a number") from exc
+    if not low <= value <= high:  # also rejects nan
+        raise ConfigError(f"{PREFIX}{key}={raw!r}: must be between {low:g} and {high:g}")
+    return value
+
+
+def sweeper_timeout_seconds(sweep_interval_minutes: int) -> int:
+    """The sweeper's Lambda timeout: it ends before the next sweep starts and before a call lease it took
+    (a Greengrass call it claimed) can run out and be re-driven by someone else."""
+    return min(sweep_interval_minutes * 60, CALL_LEASE_SECONDS) - SWEEP_END_MARGIN_SECONDS
+
+
+def _check_lease(worker_timeout_seconds: int, sweep_interval_minutes: int) -> None:
+    """Every invocation that may claim a Greengrass call must end before the call's lease does."""
+    if worker_timeout_seconds >= CALL_LEASE_SECONDS:
+        raise ConfigError(
+            f"{PREFIX}workerTimeoutSeconds={worker_timeout_seconds}: must be at most "
+            f"{CALL_LEASE_SECONDS - 1}, shorter than the {CALL_LEASE_SECONDS} s lease on a claimed "
+            "Greengrass call (gg_reset.domain.workflow.CALL_LEASE): a call claimed by a worker that is "
+            "still running would be re-driven by another invocation and made twice"
+        )
+    sweeper_timeout = sweeper_timeout_seconds(sweep_interval_minutes)
+    if not 0 < sweeper_timeout < CALL_LEASE_SECONDS:  # holds for 1-60 minutes; guards CALL_LEASE changes
+        raise ConfigError(
+            f"{PREFIX}sweepIntervalMinutes={sweep_interval_minutes}: the sweeper's timeout "
+            f"({sweeper_timeout} s) must be positive and shorter than the {CALL_LEASE_SECONDS} s call lease"
+        )
 
 
 def _as_choice(key: str, raw: Any, choices: Sequence[str], *, upper: bool = False) -> str:
@@ -221,6 +294,8 @@ class GgResetConfig:
     ledger_retention_days: int
     worker_batch_size: int
     worker_max_concurrency: int
+    greengrass_requests_per_second: float
+    protection_freshness_seconds: int
     worker_timeout_seconds: int
     lambda_memory_mb: int
     max_receive_count: int
@@ -239,6 +314,17 @@ class GgResetConfig:
     @property
     def retain(self) -> bool:
         return self.removal_policy == "retain"
+
+    @property
+    def sweeper_timeout_seconds(self) -> int:
+        return sweeper_timeout_seconds(self.sweep_interval_minutes)
+
+    @property
+    def greengrass_callers(self) -> int:
+        """Invocations that may call Greengrass at once, each taking an equal share of the request budget:
+        every worker invocation the event source may run, plus the sweeper (one schedule, one run at a
+        time, since a sweep ends before the next starts)."""
+        return self.worker_max_concurrency + 1
 
     @classmethod
     def from_node(cls, node: Node) -> GgResetConfig:
@@ -276,6 +362,7 @@ class GgResetConfig:
             )
         worker_timeout = num("workerTimeoutSeconds", 10, 900)
         sweep_minutes = num("sweepIntervalMinutes", 1, 60)
+        _check_lease(worker_timeout, sweep_minutes)
         return cls(
             stack_name=stack_name,
             reset_timeout_seconds=num("resetTimeoutSeconds", 30, 86_400),
@@ -285,6 +372,10 @@ class GgResetConfig:
             ledger_retention_days=num("ledgerRetentionDays", 1, 3650),
             worker_batch_size=num("workerBatchSize", 1, 10),
             worker_max_concurrency=num("workerMaxConcurrency", 2, 1000),
+            greengrass_requests_per_second=_as_number(
+                "greengrassRequestsPerSecond", get("greengrassRequestsPerSecond"), 0.1, 10_000
+            ),
+            protection_freshness_seconds=num("protectionFreshnessSeconds", 0, 3600),
             worker_timeout_seconds=worker_timeout,
             lambda_memory_mb=num("lambdaMemoryMb", 128, 10_240),
             max_receive_count=num("maxReceiveCount", 1, 1000),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -19,6 +19,7 @@ from constructs import Construct
 
 from gg_reset import settings
 from infra.bundling import lambda_code
+from infra.config import POWERTOOLS_LAYER_RELEASES, TESTED_POWERTOOLS_VERSION
 from infra.nag import acknowledge
 
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_13
@@ -63,10 +64,14 @@ class FunctionSettings:
     log_level: str
     log_retention_days: int
     memory_mb: int
+    protection_freshness_seconds: int
+    greengrass_requests_per_second: float
+    greengrass_callers: int
     worker_timeout_seconds: int
     worker_batch_size: int
     worker_max_concurrency: int
     sweep_interval_minutes: int
+    sweeper_timeout_seconds: int
     powertools_layer_arn: str | None
     powertools_layer_version: int
     retain_logs: bool
@@ -94,6 +99,15 @@ class ResetFunctions(Construct):
         layer_arn = config.powertools_layer_arn or powertools_layer_arn(
             stack.region, config.powertools_layer_version
         )
+        if config.powertools_layer_arn is None:
+            deployed = POWERTOOLS_LAYER_RELEASES.get(config.powertools_layer_version)
+            if deployed != TESTED_POWERTOOLS_VERSION:
+                Annotations.of(self).add_warning_v2(
+                    "gg-reset:powertools-layer-untested",
+                    f"gg-reset:powertoolsLayerVersion={config.powertools_layer_version} carries Powertools "
+                    f"{deployed or '(unknown)'}, not {TESTED_POWERTOOLS_VERSION}, the version pinned in "
+                    "pyproject.toml and tested (see infra.config.POWERTOOLS_LAYER_RELEASES)",
+                )
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", layer_arn
         )
@@ -110,6 +124,14 @@ class ResetFunctions(Construct):
             settings.ENV_REMEDIATION_CAP: str(config.remediation_cap),
             settings.ENV_REMEDIATION_WINDOW: str(config.remediation_window_seconds),
             settings.ENV_RETENTION_DAYS: str(config.ledger_retention_days),
+            settings.ENV_PROTECTION_FRESHNESS: str(config.protection_freshness_seconds),
+            # The request budget is split equally between every invocation that may call Greengrass at
+            # once: the worker's event source runs at most workerMaxConcurrency invocations, and the
+            # sweeper (one schedule, a run ends before the next starts) takes one more share.
+            settings.ENV_GREENGRASS_RPS: str(config.greengrass_requests_per_second),
+            settings.ENV_GREENGRASS_CALLERS: str(config.greengrass_callers),
+            # The workflow's timers: delayed messages the Lambdas send to their own work queue.
+            settings.ENV_WORK_QUEUE_URL: work_queue.queue_url,
         }
 
         self.worker = self._function(
@@ -130,13 +152,14 @@ class ResetFunctions(Construct):
             )
         )
 
-        # A sweep ends before the next one starts; a failed sweep is not retried (the next run covers it).
+        # A sweep ends before the next one starts and before a call lease it took runs out (see
+        # infra.config.sweeper_timeout_seconds); a failed sweep is not retried (the next run covers it).
         sweep_every = Duration.minutes(config.sweep_interval_minutes)
         self.sweeper = self._function(
             "Sweeper",
             handler=SWEEPER_HANDLER,
-            description="gg-reset sweeper: polls overdue resets, escalates to Force, re-drives stalled work",
-            timeout=Duration.seconds(min(config.sweep_interval_minutes * 60 - 5, 300)),
+            description="gg-reset sweeper: drives overdue workflows (lost timers, lost status events)",
+            timeout=Duration.seconds(config.sweeper_timeout_seconds),
             code=code,
             environment=environment,
             config=config,
@@ -153,6 +176,8 @@ class ResetFunctions(Construct):
         for function in (self.worker, self.sweeper):
             table.grant_read_write_data(function)
             topic.grant_publish(function)
+            # Timers: both Lambdas send delayed messages to the work queue (and to no other queue).
+            work_queue.grant_send_messages(function)
         self.greengrass_policy = self._greengrass_policy([self.worker.role, self.sweeper.role])
         for function in (self.worker, self.sweeper):
             # Nothing runs before it may call Greengrass (CDK only orders the role's default policy).

@@ -35,6 +35,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "gg-reset:ledgerEncryption": "customer-managed",
     "gg-reset:queueMaxAgeSeconds": 600,
     "gg-reset:resetTimeoutSeconds": 300,
+    "gg-reset:greengrassRequestsPerSecond": "12.5",
+    "gg-reset:protectionFreshnessSeconds": 0,
     "gg-reset:powertoolsLayerArn": (
         "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
     ),

@@ -9,8 +9,10 @@ import pytest
 from aws_cdk import Token
 from aws_cdk.assertions import Match
 
-from gg_reset import contracts, ledger_schema, settings
+from gg_reset import contracts, ledger_schema, metric_names, settings
 from gg_reset.domain.model import WorkflowState
+from gg_reset.domain.workflow import CALL_LEASE
+from infra.bundling import FUNCTIONS_DIR
 from infra.testing import Synth
 
 pytestmark = pytest.mark.infra
@@ -41,6 +43,18 @@ def test_status_rule_pattern_is_the_contract_for_the_deploying_account_on_the_de
     rule = synth.template_json["Resources"][synth.logical_id("EventIntake/DeploymentStatusRule")]
     assert rule["Properties"]["EventPattern"] == contracts.deployment_status_pattern(ACCOUNT)  # type: ignore[arg-type]
     assert "EventBusName" not in rule["Properties"]  # the default bus, where aws.greengrass events land
+
+
+def test_status_rule_keeps_the_contracts_or_so_only_actionable_changes_reach_the_worker(synth: Synth) -> None:
+    """CDK's EventPattern passes EventBridge's `$or` through as it is (no renaming, no merging)."""
+    rule = synth.template_json["Resources"][synth.logical_id("EventIntake/DeploymentStatusRule")]
+    detail = rule["Properties"]["EventPattern"]["detail"]
+    assert set(detail) == {"$or"}
+    branches = {(tuple(branch["deployment-type"]), tuple(branch["status"])) for branch in detail["$or"]}
+    assert branches == {
+        (("NewDeployment", "Redeployment"), ("Failure",)),
+        (("ForceResetDeployment", "ResetDeployment"), ("Success", "Failure")),
+    }
 
 
 @pytest.mark.parametrize(
@@ -171,6 +185,10 @@ def test_lambdas_run_python_313_on_arm64_with_tracing_powertools_and_settings(
     assert variables[settings.ENV_REMEDIATION_CAP] == "3"
     assert variables[settings.ENV_REMEDIATION_WINDOW] == "86400"
     assert variables[settings.ENV_RETENTION_DAYS] == "90"
+    assert variables[settings.ENV_PROTECTION_FRESHNESS] == "60"
+    assert variables[settings.ENV_GREENGRASS_RPS] == "5.0"
+    assert variables[settings.ENV_GREENGRASS_CALLERS] == "6"  # 5 worker invocations + the sweeper
+    assert variables[settings.ENV_WORK_QUEUE_URL] == {"Ref": synth.logical_id("EventIntake/WorkQueue")}
     assert settings.ENV_GREENGRASS_ENDPOINT not in variables  # the real Greengrass endpoint in AWS
     log_group = synth.logical_id(f"{path}Logs")
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group}}
@@ -182,8 +200,34 @@ def test_settings_flow_from_context_to_the_lambdas(custom_synth: Synth) -> None:
     variables = worker["Properties"]["Environment"]["Variables"]
     assert variables[settings.ENV_RESET_TIMEOUT] == "300"
     assert variables["POWERTOOLS_LOG_LEVEL"] == "DEBUG"
+    assert variables[settings.ENV_GREENGRASS_RPS] == "12.5"
+    assert variables[settings.ENV_GREENGRASS_CALLERS] == "8"  # workerMaxConcurrency 7 + the sweeper
+    assert variables[settings.ENV_PROTECTION_FRESHNESS] == "0"
     assert worker["Properties"]["Layers"] == [CUSTOM_LAYER]
     assert worker["Properties"]["Timeout"] == 60
+
+
+@pytest.mark.parametrize("which", ["synth", "custom_synth"])
+@pytest.mark.parametrize("path", ["ResetFunctions/Worker", "ResetFunctions/Sweeper"])
+def test_the_lambda_code_reads_the_settings_the_stack_passes(
+    which: str, path: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Settings.from_env` on the Lambda's environment (references replaced by sample values)."""
+    synthesised: Synth = request.getfixturevalue(which)
+    function = synthesised.template_json["Resources"][synthesised.logical_id(path)]["Properties"]
+    variables = function["Environment"]["Variables"]
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else f"resolved-{name}")
+    loaded = settings.Settings.from_env()
+    config = synthesised.config
+    assert loaded.policy.reset_timeout_s == config.reset_timeout_seconds
+    assert loaded.policy.protection_freshness_s == config.protection_freshness_seconds
+    assert loaded.greengrass_rps == config.greengrass_requests_per_second
+    assert loaded.greengrass_callers == config.worker_max_concurrency + 1
+    assert loaded.invocation_rps == pytest.approx(
+        config.greengrass_requests_per_second / (config.worker_max_concurrency + 1)
+    )
+    assert loaded.work_queue_url == f"resolved-{settings.ENV_WORK_QUEUE_URL}"
 
 
 CUSTOM_LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
@@ -228,6 +272,42 @@ def test_sweeper_runs_on_a_schedule_without_async_retries(synth: Synth, custom_s
     custom_synth.template.has_resource_properties(
         "AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"}
     )
+
+
+def test_no_invocation_outlives_the_lease_on_a_call_it_claimed(synth: Synth, custom_synth: Synth) -> None:
+    """A claimed Greengrass call is re-driven once its lease runs out: its claimant must be gone by then."""
+    lease = CALL_LEASE.total_seconds()
+    for s in (synth, custom_synth):
+        for path in ("ResetFunctions/Worker", "ResetFunctions/Sweeper"):
+            assert s.template_json["Resources"][s.logical_id(path)]["Properties"]["Timeout"] < lease, path
+    sweeper = custom_synth.template_json["Resources"][custom_synth.logical_id("ResetFunctions/Sweeper")]
+    assert sweeper["Properties"]["Timeout"] == custom_synth.config.sweeper_timeout_seconds
+
+
+def _sqs_statements(s: Synth) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, policy in s.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("sqs:") for a in actions):
+                found.append((logical_id, {**statement, "Action": actions}))
+    return found
+
+
+def test_both_lambdas_may_send_their_timers_to_the_work_queue_and_to_no_other_queue(synth: Synth) -> None:
+    work_queue = _get_att(synth.logical_id("EventIntake/WorkQueue"))
+    senders = set()
+    for logical_id, statement in _sqs_statements(synth):
+        if "sqs:SendMessage" in statement["Action"]:
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] == work_queue, logical_id
+            senders.update(
+                r["Ref"] for r in synth.template_json["Resources"][logical_id]["Properties"]["Roles"]
+            )
+    assert senders == {
+        synth.logical_id("ResetFunctions/WorkerRole"),
+        synth.logical_id("ResetFunctions/SweeperRole"),
+    }
 
 
 # --- ledger -----------------------------------------------------------------------------------------------
@@ -350,6 +430,32 @@ def test_failed_outcomes_alarm(synth: Synth) -> None:
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
+def test_sweep_failures_alarm(synth: Synth) -> None:
+    """The sweeper catches a group's error and counts it: without this alarm nobody would hear of it."""
+    alarm = _find_alarm(synth, settings.METRICS_NAMESPACE, metric_names.SWEEP_FAILURES, settings.SERVICE_NAME)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": synth.logical_id("Notifications/Topic")}]
+
+
+def test_every_custom_metric_the_stack_watches_is_emitted_by_the_lambda_code() -> None:
+    """A metric name charted or alarmed on appears in the runtime package, as itself or as its constant."""
+    package = FUNCTIONS_DIR / "gg_reset"
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in package.rglob("*.py")
+        if path.name != "metric_names.py" and "local" not in path.relative_to(package).parts
+    )
+    constants = {
+        name: value
+        for name, value in vars(metric_names).items()
+        if name.isupper() and isinstance(value, str) and name != "OUTCOME_PREFIX"
+    }
+    for constant, value in constants.items():
+        assert f'"{value}"' in sources or constant in sources, f"{value} is charted but never emitted"
+
+
 def test_queue_age_alarm_threshold_comes_from_context(synth: Synth, custom_synth: Synth) -> None:
     for s, threshold in ((synth, 1800), (custom_synth, 600)):
         alarm = _find_alarm(
@@ -364,7 +470,7 @@ def test_queue_age_alarm_threshold_comes_from_context(synth: Synth, custom_synth
 def test_every_alarm_notifies_the_topic(synth: Synth) -> None:
     topic = {"Ref": synth.logical_id("Notifications/Topic")}
     alarms = synth.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) >= 7
+    assert len(alarms) >= 8
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [topic]
 
@@ -375,10 +481,13 @@ def test_dashboard_shows_outcomes_fallbacks_latency_and_queue_depth(synth: Synth
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     terminal = [state.value for state in WorkflowState if state.terminal]
     for metric in [
-        *(f"Outcome_{s}" for s in terminal),
-        "ForceFallbacks",
-        "WorkflowDurationSeconds",
-        "RequestsReceived",
+        *(metric_names.outcome_metric(s) for s in terminal),
+        metric_names.FORCE_FALLBACKS,
+        metric_names.WORKFLOW_DURATION,
+        metric_names.REQUESTS_RECEIVED,
+        metric_names.MALFORMED_STATUS_EVENTS,
+        metric_names.SWEPT_WORKFLOWS,
+        metric_names.SWEEP_FAILURES,
     ]:
         assert metric in body, metric
     assert "ApproximateNumberOfMessagesVisible" in body
