@@ -88,6 +88,8 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         plan=tuple(data.get("plan", ())),
         finished_at=_dt(data.get("finished_at")),
         step_count=int(data.get("step_count", 0)),
+        checked_at=_dt(data.get("checked_at")),
+        resume=PendingCall(data["resume"]) if data.get("resume") else None,
     )
 
 
@@ -109,4 +111,5 @@ def record_from_plain(data: dict[str, Any]) -> GroupRecord:
         last=workflow_from_plain(data["last"]) if data.get("last") else None,
         recent_request_ids=tuple(data.get("recent_request_ids", ())),
         remediations=tuple(_req_dt(t) for t in data.get("remediations", ())),
+        queued=tuple(request_from_plain(r) for r in data.get("queued", ())),
     )

@@ -5,6 +5,7 @@ All values are frozen: the workflow never mutates a record, it returns a new one
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -61,8 +62,9 @@ class PendingCall(StrEnum):
 
     INSPECT = "inspect"
     RECHECK = "recheck"
-    """Read the group's tags again right before a forced reset or a deletion: a protection tag added
-    while the workflow waited still stops it."""
+    """Read the group again right before a Greengrass write whose protection check has gone stale (see
+    `WorkflowPolicy.protection_freshness_s`), or to confirm that a group some call called missing is
+    really gone. The write to make afterwards is `Workflow.resume`."""
     RESET = "reset"
     FORCE_RESET = "force-reset"
     POLL = "poll"
@@ -133,6 +135,11 @@ class Workflow:
     plan: tuple[str, ...] = ()
     finished_at: datetime | None = None
     step_count: int = 0
+    checked_at: datetime | None = None
+    """When the group's protection tag was last read (inspection or re-check)."""
+    resume: PendingCall | None = None
+    """While `pending` is RECHECK: the call to make once the re-check finds the group there and
+    unprotected."""
 
     @property
     def terminal(self) -> bool:
@@ -148,8 +155,13 @@ class Workflow:
         return self.next_action_at or self.deadline_at
 
     def client_token(self, *, force: bool) -> str:
-        """`AmznClientToken` for this workflow's reset: a retry after a timeout or 5xx reuses it."""
-        return f"{self.workflow_id}-{'f' if force else 'n'}{self.token_generation}"
+        """`AmznClientToken` for this workflow's reset: a retry after a timeout or 5xx reuses it.
+
+        It names the group too (a digest of its id): two groups whose requests share a request id in the
+        same second have the same workflow id, and must still get different tokens.
+        """
+        group = hashlib.sha256(self.group_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return f"{self.workflow_id}-{group}-{'f' if force else 'n'}{self.token_generation}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +176,9 @@ class GroupRecord:
     recent_request_ids: tuple[str, ...] = ()
     remediations: tuple[datetime, ...] = field(default=())
     """When remediations of this group were opened (pruned to the cap window)."""
+    queued: tuple[Request, ...] = ()
+    """Remediations that arrived while a dry run was under way: started, in order, once it ends (a
+    failed deployment is not forgotten because someone was planning)."""
 
     @property
     def current(self) -> Workflow | None:

@@ -67,6 +67,26 @@ CALL_LEASE = timedelta(seconds=300)
 """Longer than a worker or sweeper invocation may run (the stack's worker timeout is 120 s): a call is
 re-driven only when the invocation that claimed it is certainly gone."""
 NOT_DEPLOYED_REASON = "group has not been deployed or has already been reset"
+WRITE_NAMES = {
+    PendingCall.RESET: "ResetDeployments",
+    PendingCall.FORCE_RESET: "ResetDeployments(Force=True)",
+    PendingCall.DELETE: "DeleteGroup",
+}
+"""The pending calls that change a group: each needs a fresh protection check."""
+
+_WRITE_OF_STATE = {
+    WorkflowState.RESETTING: PendingCall.RESET,
+    WorkflowState.FORCE_RESETTING: PendingCall.FORCE_RESET,
+    WorkflowState.DELETING: PendingCall.DELETE,
+}
+"""The write a re-check guards when the record does not name it (items written before `resume`)."""
+
+_STRICTNESS = (ForcePolicy.NEVER, ForcePolicy.AUTO, ForcePolicy.IMMEDIATELY)
+
+
+def stricter(a: ForcePolicy, b: ForcePolicy) -> ForcePolicy:
+    """The policy that allows less Force: never < auto < immediately. Merged requests get the stricter."""
+    return a if _STRICTNESS.index(a) <= _STRICTNESS.index(b) else b
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +103,8 @@ class Decision:
 
 def workflow_id_for(request_id: str, received_at: datetime) -> str:
     """Sortable by time, unique per request. (A replay is recognised by its request id, not by this.)"""
-    digest = hashlib.sha256(request_id.encode()).hexdigest()[:12]
+    # surrogatepass: a request id is whatever JSON carried, lone surrogates included.
+    digest = hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"{received_at:%Y%m%dT%H%M%S}-{digest}"
 
 
@@ -196,6 +217,10 @@ class _Builder:
         if active is not None:
             self.on_request_while_active(active, request)
             return
+        self.start(request)
+
+    def start(self, request: Request) -> None:
+        """Open a workflow for `request` on a group with none active."""
         if request.kind is RequestKind.REMEDIATION:
             window_start = self.now - timedelta(seconds=self.policy.remediation_window_s)
             recent = tuple(t for t in self.record.remediations if t > window_start)
@@ -215,6 +240,17 @@ class _Builder:
 
     def on_request_while_active(self, active: Workflow, request: Request) -> None:
         if request.dry_run != active.request.dry_run:
+            if request.kind is RequestKind.REMEDIATION:
+                # Nobody would send a failed deployment again: it waits for the dry run to end.
+                self.record = replace(self.record, queued=(*self.record.queued, request))
+                self.set_active(
+                    self.step(
+                        active,
+                        StepKind.MERGED,
+                        f"remediation {request.request_id} queued until this dry run ends",
+                    )
+                )
+                return
             wf = self.new_workflow(request, WorkflowState.REQUESTED)
             reason = (
                 f"group busy: workflow {active.workflow_id} ({active.kind}, {active.state}) is active; "
@@ -222,7 +258,26 @@ class _Builder:
             )
             self.finish(wf, WorkflowState.REJECTED, reason)
             return
-        merged = replace(active, request_ids=(*active.request_ids, request.request_id))
+        force = stricter(active.request.force, request.force)
+        if force is not active.request.force and active.forced:
+            wf = self.new_workflow(request, WorkflowState.REQUESTED)
+            reason = (
+                f"group busy: workflow {active.workflow_id} already used Force=True, which this request's "
+                f"force={request.force} does not allow; send it again once that workflow has finished"
+            )
+            self.finish(wf, WorkflowState.REJECTED, reason)
+            return
+        merged = replace(
+            active,
+            request_ids=(*active.request_ids, request.request_id),
+            request=replace(active.request, force=force),
+        )
+        if force is not active.request.force:
+            merged = self.step(
+                merged,
+                StepKind.MERGED,
+                f"request {request.request_id} asks force={request.force}: the stricter policy now applies",
+            )
         if request.kind is RequestKind.DELETION and active.kind is not RequestKind.DELETION:
             merged = replace(merged, kind=RequestKind.DELETION)
             merged = self.step(
@@ -320,21 +375,12 @@ class _Builder:
                     wf, f"reset deployment {event.deployment_id} still {event.status} at the deadline"
                 )
             else:
+                # Polled early (a re-driven call): the status event is still on its way; ask again only
+                # at the deadline.
                 self.set_active(
-                    replace(
-                        wf,
-                        pending=PendingCall.POLL,
-                        next_action_at=self.poll_time(wf),
-                        attempts=0,
-                    )
+                    replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, attempts=0)
                 )
         # An InProgress/Building *event* for our deployment tells us nothing new.
-
-    def poll_time(self, wf: Workflow) -> datetime:
-        next_poll = self.now + timedelta(seconds=self.policy.poll_interval_s)
-        if wf.deadline_at is not None and self.now < wf.deadline_at:
-            return min(next_poll, wf.deadline_at)
-        return next_poll
 
     # --- the sweeper's tick ----------------------------------------------------------------------------
 
@@ -345,9 +391,8 @@ class _Builder:
         if wf.state not in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING):
             return
         if wf.deployment_id is not None:
-            # Before giving up on a reset, ask once more: its Success event may have been lost.
-            # A pending poll is never later than the deadline (see `poll_time`), so it is due now or
-            # leased to a worker making it; anything else gets a poll now.
+            # Before giving up on a reset, ask once: its Success event may have been lost. A pending poll
+            # is due at the deadline (so now) or leased to a worker making it; anything else polls now.
             if wf.pending is not PendingCall.POLL:
                 self.set_active(replace(wf, pending=PendingCall.POLL, next_action_at=self.now))
             return
@@ -374,17 +419,19 @@ class _Builder:
             ):
                 what = "forced reset" if event.forced else "reset"
                 timeout = self.policy.force_timeout_s if event.forced else self.policy.reset_timeout_s
+                # The core gets its full time from the moment the reset exists, however long throttling
+                # or a running deployment delayed it. The status event normally ends the wait; the one
+                # poll at the deadline covers a lost event (and is what escalates a silent core).
+                deadline = self.now + timedelta(seconds=timeout)
                 wf = replace(
                     wf,
                     deployment_id=event.deployment_id,
                     forced=wf.forced or event.forced,
                     pending=PendingCall.POLL,
                     attempts=0,
-                    # The core gets its full time from the moment the reset exists, however long
-                    # throttling or a running deployment delayed it.
-                    deadline_at=self.now + timedelta(seconds=timeout),
+                    deadline_at=deadline,
+                    next_action_at=deadline,
                 )
-                wf = replace(wf, next_action_at=self.poll_time(wf))
                 wf = self.step(
                     wf, StepKind.RESET_STARTED, f"{what} started: deployment {event.deployment_id}"
                 )
@@ -394,9 +441,8 @@ class _Builder:
             case CallFailed() if wf.pending is event.call:
                 self.on_call_failed(wf, event)
             case CallDeferred() if wf.pending is event.call:
-                # Spread the deferred calls over the retry interval so they do not return as one herd.
-                spread = timedelta(seconds=self.policy.spread_s(wf.workflow_id, self.policy.busy_retry_s))
-                self.set_active(replace(wf, next_action_at=event.not_before + spread))
+                # The request budget paces the calls when they come back; no spreading needed.
+                self.set_active(replace(wf, next_action_at=event.not_before))
             case _:
                 pass  # an answer to a call this workflow no longer waits for
 
@@ -409,7 +455,9 @@ class _Builder:
             self.finish(wf, WorkflowState.REJECTED, f"group is protected by tag {key}={value}")
             return
         forced = wf.request.force is ForcePolicy.IMMEDIATELY
-        wf = self.step(wf, StepKind.INSPECTED, "group exists and is not protected")
+        wf = self.step(
+            replace(wf, checked_at=self.now), StepKind.INSPECTED, "group exists and is not protected"
+        )
         if wf.request.dry_run:
             self.finish(
                 replace(wf, plan=self.plan(wf)), WorkflowState.PLANNED, "dry run: no Greengrass write made"
@@ -418,9 +466,10 @@ class _Builder:
         self.start_reset(wf, forced=forced)
 
     def on_rechecked(self, wf: Workflow, event: GroupInspected) -> None:
-        write = "DeleteGroup" if wf.state is WorkflowState.DELETING else "ResetDeployments(Force=True)"
+        call = wf.resume or _WRITE_OF_STATE.get(wf.state, PendingCall.RESET)
+        write = WRITE_NAMES.get(call, str(call))
         if not event.exists:
-            self.finish(wf, WorkflowState.GONE, f"group no longer exists (found missing before {write})")
+            self.finish(wf, WorkflowState.GONE, f"group no longer exists (GetGroup, before {write})")
             return
         if is_protected(event.tags):
             key, value = PROTECT_TAG
@@ -429,8 +478,7 @@ class _Builder:
             )
             self.finish(wf, WorkflowState.REJECTED, reason)
             return
-        call = PendingCall.DELETE if wf.state is WorkflowState.DELETING else PendingCall.FORCE_RESET
-        wf = replace(wf, pending=call, next_action_at=self.now, attempts=0)
+        wf = replace(wf, pending=call, resume=None, checked_at=self.now, next_action_at=self.now)
         self.set_active(self.step(wf, StepKind.INSPECTED, f"still exists and is not protected: {write}"))
 
     def plan(self, wf: Workflow) -> tuple[str, ...]:
@@ -454,13 +502,13 @@ class _Builder:
             steps.append("DeleteGroup")
         return tuple(steps)
 
-    def start_reset(self, wf: Workflow, *, forced: bool, recheck: bool = False) -> None:
+    def start_reset(self, wf: Workflow, *, forced: bool) -> None:
         timeout = self.policy.force_timeout_s if forced else self.policy.reset_timeout_s
         call = PendingCall.FORCE_RESET if forced else PendingCall.RESET
         wf = replace(
             wf,
             state=WorkflowState.FORCE_RESETTING if forced else WorkflowState.RESETTING,
-            pending=PendingCall.RECHECK if recheck else call,
+            pending=call,
             next_action_at=self.now,
             deadline_at=self.now + timedelta(seconds=timeout),
             deployment_id=None,
@@ -475,7 +523,7 @@ class _Builder:
             wf = replace(
                 wf,
                 state=WorkflowState.DELETING,
-                pending=PendingCall.RECHECK,
+                pending=PendingCall.DELETE,
                 next_action_at=self.now,
                 deadline_at=None,
                 deployment_id=None,  # late news of the reset deployment must not touch the deletion
@@ -492,7 +540,7 @@ class _Builder:
             self.finish(wf, WorkflowState.FAILED, f"{why}; force=never, so no forced reset")
         else:
             wf = self.step(wf, StepKind.ESCALATED, f"{why}: escalating to ResetDeployments(Force=True)")
-            self.start_reset(wf, forced=True, recheck=True)
+            self.start_reset(wf, forced=True)
 
     def on_call_failed(self, wf: Workflow, event: CallFailed) -> None:
         error = f"{event.code}: {event.message}"
@@ -505,8 +553,12 @@ class _Builder:
                     self.finish(
                         wf, WorkflowState.DELETED, f"group deleted (DeleteGroup then answered {error})"
                     )
+                elif event.call in (PendingCall.INSPECT, PendingCall.RECHECK):
+                    # GetGroup itself answers "missing" as GroupInspected(exists=False); a not-found
+                    # here came from elsewhere and proves nothing about the group.
+                    self.retry(wf, event, self.policy.max_unknown_attempts, error)
                 else:
-                    self.finish(wf, WorkflowState.GONE, f"group no longer exists ({error})")
+                    self.confirm_missing(wf, event, error)
             case ErrorKind.NOT_DEPLOYED if event.call in (PendingCall.RESET, PendingCall.FORCE_RESET):
                 wf = replace(wf, pending=None, next_action_at=None)
                 self.after_reset(wf, NOT_DEPLOYED_REASON)
@@ -541,6 +593,24 @@ class _Builder:
             case ErrorKind.BAD_REQUEST:
                 self.finish(wf, WorkflowState.FAILED, f"{event.call} refused: {error}")
 
+    def confirm_missing(self, wf: Workflow, event: CallFailed, error: str) -> None:
+        """A call answered "not found": only GetGroup may say the group is gone, so ask it before
+        recording GONE. A group that is still there gets the call again, within the unknown-error
+        budget (an answer nobody recognises must not loop)."""
+        attempts = wf.attempts + 1
+        if attempts >= self.policy.max_unknown_attempts:
+            self.finish(
+                wf,
+                WorkflowState.FAILED,
+                f"{event.call} kept answering not found ({error}) while the group exists",
+            )
+            return
+        wf = replace(
+            wf, attempts=attempts, pending=PendingCall.RECHECK, resume=event.call, next_action_at=self.now
+        )
+        detail = f"{event.call} answered not found ({error}); confirming with GetGroup"
+        self.set_active(self.step(wf, StepKind.RETRY_SCHEDULED, detail))
+
     def retry(self, wf: Workflow, event: CallFailed, limit: int, error: str) -> None:
         attempts = wf.attempts + 1
         if attempts >= limit:
@@ -570,12 +640,23 @@ class _Builder:
         self.set_active(wf)
         if state is WorkflowState.FAILED:
             self.actions.append(Notify(wf.group_id, wf.workflow_id, state, reason))
+        if self.record.active is None and self.record.queued:
+            request, *rest = self.record.queued
+            self.record = replace(self.record, queued=tuple(rest))
+            self.start(request)
+
+    def stale(self, wf: Workflow) -> bool:
+        """Whether the protection check is too old to cover a Greengrass write now."""
+        fresh_for = timedelta(seconds=self.policy.protection_freshness_s)
+        return wf.checked_at is None or self.now - wf.checked_at > fresh_for
 
     def drive(self) -> None:
         """Ask for the pending call if it is due, and take the lease on it."""
         wf = self.record.active
         if wf is None or wf.pending is None or wf.next_action_at is None or wf.next_action_at > self.now:
             return
+        if wf.pending in WRITE_NAMES and self.stale(wf):
+            wf = replace(wf, pending=PendingCall.RECHECK, resume=wf.pending)
         action: Action
         match wf.pending:
             case PendingCall.INSPECT:
