@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from gg_reset.settings import METRICS_NAMESPACE, SERVICE_NAME
 
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
+# Read, never written: setting them here would leak into the environment of whoever imports gg-reset
+# (a test suite embedding the local runtime, say).
+_service = os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
+_namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+logger = Logger(service=_service)
+tracer = Tracer(service=_service)
+metrics = Metrics(service=_service, namespace=_namespace)
 
 PACKAGE_LOGGER = "gg_reset"
 # The shell's modules log through stdlib loggers under `gg_reset` (they also run outside Lambda); give
 # that parent the Powertools handler, so every line is the same structured JSON with the same keys.
 logging.getLogger(PACKAGE_LOGGER)
 copy_config_to_registered_loggers(source_logger=logger, include={PACKAGE_LOGGER})
-
-# A sweep or a batch with nothing to count is normal; Powertools would warn on every such invocation.
-warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

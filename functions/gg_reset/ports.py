@@ -8,6 +8,7 @@ list) is what lets another backend sit behind gg-reset after the V1 end of suppo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -59,7 +60,28 @@ class GreengrassPort(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def sleep(self, seconds: float) -> None:
+        """Wait: the Lambdas really sleep; the local runtime's simulated clock moves forward instead."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class TimerPort(Protocol):
+    """Wakes a group's workflow at a given time (a delayed message on the work queue, in AWS)."""
+
+    def schedule(self, group_id: str, due_at: datetime) -> None: ...
+
+
+class NoTimers:
+    """No timers: the sweeper alone drives due workflows (tests of the shell on its own)."""
+
+    def schedule(self, group_id: str, due_at: datetime) -> None:
+        return None

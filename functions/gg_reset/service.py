@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from gg_reset.budget import RequestBudget
 from gg_reset.contracts import DeploymentType
-from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
+from gg_reset.domain.actions import (
+    Action,
+    DeleteGroup,
+    GreengrassAction,
+    InspectGroup,
+    Notify,
+    PollDeployment,
+    StartReset,
+)
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.events import (
     CallDeferred,
@@ -29,7 +38,7 @@ from gg_reset.domain.model import GroupRecord, PendingCall
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import Decision, transition
 from gg_reset.ledger import LedgerPort, VersionConflict
-from gg_reset.ports import Clock, GreengrassPort
+from gg_reset.ports import Clock, GreengrassPort, NoTimers, TimerPort
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +65,17 @@ class NullTelemetry:
 @dataclass(frozen=True, slots=True)
 class HandleResult:
     record: GroupRecord
-    throttled: bool = False
-    """A call was throttled and a retry is scheduled: the worker hands the message back to SQS."""
 
 
 @dataclass(frozen=True, slots=True)
 class SweepReport:
     looked_at: tuple[str, ...]
     failed: tuple[str, ...]
+
+
+MAX_ABSORBED_THROTTLES = 10
+"""429s one call may absorb by waiting within an invocation before the workflow's own (ledger-kept,
+timer-driven) retry takes over."""
 
 
 class ResetService:
@@ -76,6 +88,8 @@ class ResetService:
         clock: Clock,
         policy: WorkflowPolicy,
         telemetry: Telemetry | None = None,
+        budget: RequestBudget | None = None,
+        timers: TimerPort | None = None,
     ) -> None:
         self.ledger = ledger
         self.greengrass = greengrass
@@ -83,20 +97,29 @@ class ResetService:
         self.clock = clock
         self.policy = policy
         self.telemetry = telemetry or NullTelemetry()
-        self._paced_until: datetime | None = None
+        self.budget = budget
+        """Paces Greengrass calls; None: unpaced (a 429 then goes straight to the workflow's retry)."""
+        self.timers: TimerPort = timers or NoTimers()
 
-    @property
-    def paced(self) -> bool:
-        """Greengrass throttled this worker moments ago: hold calls back instead of adding to the load."""
-        return self._paced_until is not None and self.clock.now() < self._paced_until
+    def handle(
+        self,
+        group_id: str,
+        event: Event,
+        *,
+        until: datetime | None = None,
+        timer_for: datetime | None = None,
+    ) -> HandleResult:
+        """Apply `event` to the group and carry out every call it leads to, saving before each call.
 
-    def handle(self, group_id: str, event: Event) -> HandleResult:
-        """Apply `event` to the group and carry out every call it leads to, saving before each call."""
+        `until`: when the invocation must be done with this group; a call the budget cannot fit before it
+        is deferred to the ledger (and its timer) instead. `timer_for`: the due time of the timer message
+        that brought this tick (see `_arm_timer`).
+        """
         record = self.ledger.load(group_id)
+        due_before = _due(record)
         current: Event | None = event
         conflicts = 0
         steps = 0
-        throttled = False
         while current is not None:
             steps += 1
             if steps > MAX_STEPS_PER_EVENT:
@@ -113,36 +136,62 @@ class ResetService:
                     record = self.ledger.load(group_id)
                     continue  # the same event, decided against the fresh record
                 self.telemetry.record(decision)
-            current = self._act(decision.actions)
-            if isinstance(current, CallFailed) and current.error is ErrorKind.THROTTLED:
-                throttled = True
-                self._paced_until = self.clock.now() + timedelta(seconds=self.policy.backoff_base_s)
-        return HandleResult(record=record, throttled=throttled)
+            current = self._act(decision.actions, until)
+        self._arm_timer(record, due_before, timer_for)
+        return HandleResult(record=record)
 
-    def sweep(self, limit: int = 500, should_stop: Callable[[], bool] | None = None) -> SweepReport:
-        """Tick every group whose workflow is due. One group's failure does not stop the others: it
-        stays due and is retried on the next sweep."""
-        groups = self.ledger.due_groups(self.clock.now(), limit)
+    def _arm_timer(
+        self, record: GroupRecord, due_before: datetime | None, timer_for: datetime | None
+    ) -> None:
+        """One timer per due time: whoever moves a workflow's due time arms the timer for the new one.
+
+        A timer that fires before its time (SQS delays at most 15 minutes) finds the due time it was
+        armed for unchanged and arms itself again; a stale timer (the due time moved meanwhile, so
+        someone else armed the new one) dies quietly, so timers never multiply.
+        """
+        due = _due(record)
+        if due is None:
+            return
+        early = timer_for is not None and due == timer_for and due > self.clock.now()
+        if due == due_before and not early:
+            return
+        try:
+            self.timers.schedule(record.group_id, due)
+        except Exception:
+            # The workflow is safe in the ledger; the sweeper drives it once it is overdue.
+            logger.exception("could not arm the workflow timer", extra={"group_id": record.group_id})
+
+    def sweep(
+        self,
+        limit: int = 500,
+        should_stop: Callable[[], bool] | None = None,
+        *,
+        grace: timedelta = timedelta(0),
+        until: datetime | None = None,
+    ) -> SweepReport:
+        """Tick every group whose workflow is overdue by more than `grace` (its timer should have fired by
+        then). One group's failure does not stop the others: it stays due and is retried next sweep."""
+        groups = self.ledger.due_groups(self.clock.now() - grace, limit)
         failed: list[str] = []
         looked_at: list[str] = []
         for group_id in groups:
-            if self.paced or (should_stop is not None and should_stop()):
-                break  # the rest stay due: the next sweep takes them (API recovered, fresh time budget)
+            if should_stop is not None and should_stop():
+                break  # the rest stay due: the next sweep takes them with a fresh time budget
             looked_at.append(group_id)
             try:
-                self.handle(group_id, Tick())
+                self.handle(group_id, Tick(), until=until)
             except Exception:
                 logger.exception("sweep failed for group", extra={"group_id": group_id})
                 failed.append(group_id)
         return SweepReport(looked_at=tuple(looked_at), failed=tuple(failed))
 
-    def _act(self, actions: Sequence[Action]) -> Event | None:
+    def _act(self, actions: Sequence[Action], until: datetime | None) -> Event | None:
         answer: Event | None = None
         for action in actions:
             if isinstance(action, Notify):
                 self._notify(action)
             else:
-                answer = self._call(action)
+                answer = self._paced_call(action, until)
         return answer
 
     def _notify(self, notice: Notify) -> None:
@@ -153,9 +202,29 @@ class ResetService:
             # notification must not undo or repeat the step.
             logger.exception("notification failed", extra={"group_id": notice.group_id})
 
-    def _call(self, action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> Event:
-        if self.paced and self._paced_until is not None:
-            return CallDeferred(call=pending_call_of(action), not_before=self._paced_until)
+    def _paced_call(self, action: GreengrassAction, until: datetime | None) -> Event:
+        """The call, at the pace of the request budget; a 429 is absorbed here by waiting for the budget
+        (which slows down), as long as the invocation has time left."""
+        if self.budget is None:
+            return self._call(action)
+        throttles = 0
+        while True:
+            wait = self.budget.reserve()
+            ready_at = self.clock.now() + timedelta(seconds=wait)
+            if until is not None and ready_at > until:
+                self.budget.release()
+                return CallDeferred(call=pending_call_of(action), not_before=ready_at)
+            self.clock.sleep(wait)
+            answer = self._call(action)
+            if not (isinstance(answer, CallFailed) and answer.error is ErrorKind.THROTTLED):
+                self.budget.on_success()
+                return answer
+            self.budget.on_throttled()
+            throttles += 1
+            if throttles >= MAX_ABSORBED_THROTTLES or (until is not None and self.clock.now() >= until):
+                return answer  # the workflow schedules the retry (ledger + timer)
+
+    def _call(self, action: GreengrassAction) -> Event:
         try:
             match action:
                 case InspectGroup(group_id=gid):
@@ -196,7 +265,11 @@ class ResetService:
             )
 
 
-def pending_call_of(action: InspectGroup | StartReset | PollDeployment | DeleteGroup) -> PendingCall:
+def _due(record: GroupRecord) -> datetime | None:
+    return record.active.due_at if record.active is not None else None
+
+
+def pending_call_of(action: GreengrassAction) -> PendingCall:
     match action:
         case InspectGroup(recheck=True):
             return PendingCall.RECHECK

@@ -47,7 +47,7 @@ class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the message names the variable and what to set."""
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, *, allow_zero: bool = False) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -55,7 +55,22 @@ def _int_env(name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name}={raw!r} is not a whole number of seconds/items") from exc
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigurationError(
+            f"{name} must be {'zero or more' if allow_zero else 'positive'}, got {value}"
+        )
+    return value
+
+
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from exc
+    if not value > 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
     return value
 
@@ -66,6 +81,16 @@ class Settings:
     bus_name: str
     topic_arn: str | None
     policy: WorkflowPolicy
+    greengrass_rps: float = DEFAULT_GREENGRASS_RPS
+    """The deployment's Greengrass request budget."""
+    greengrass_callers: int = 1
+    """Invocations that may call Greengrass at once; each paces itself at `invocation_rps`."""
+    work_queue_url: str | None = None
+
+    @property
+    def invocation_rps(self) -> float:
+        """This invocation's share of the budget."""
+        return self.greengrass_rps / self.greengrass_callers
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,10 +107,16 @@ class Settings:
             remediation_cap=_int_env(ENV_REMEDIATION_CAP, defaults.remediation_cap),
             remediation_window_s=_int_env(ENV_REMEDIATION_WINDOW, defaults.remediation_window_s),
             retention_s=_int_env(ENV_RETENTION_DAYS, defaults.retention_s // 86400) * 86400,
+            protection_freshness_s=_int_env(
+                ENV_PROTECTION_FRESHNESS, defaults.protection_freshness_s, allow_zero=True
+            ),
         )
         return cls(
             table_name=table,
             bus_name=os.environ.get(ENV_BUS_NAME, DEFAULT_BUS_NAME),
             topic_arn=os.environ.get(ENV_TOPIC_ARN) or None,
             policy=policy,
+            greengrass_rps=_float_env(ENV_GREENGRASS_RPS, DEFAULT_GREENGRASS_RPS),
+            greengrass_callers=_int_env(ENV_GREENGRASS_CALLERS, 1),
+            work_queue_url=os.environ.get(ENV_WORK_QUEUE_URL) or None,
         )

@@ -14,6 +14,8 @@ from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
 from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
+from gg_reset.adapters.timers import SqsTimers
+from gg_reset.budget import RequestBudget
 from gg_reset.observability import metrics
 from gg_reset.ports import SystemClock
 from gg_reset.service import Notifier, ResetService
@@ -27,6 +29,7 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
     notifier: Notifier = (
         SnsNotifier(session.client("sns"), settings.topic_arn) if settings.topic_arn else LogNotifier()
     )
+    clock = SystemClock()
     return ResetService(
         ledger=DynamoDBLedger(
             session.client("dynamodb"),
@@ -35,9 +38,13 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
         ),
         greengrass=Boto3Greengrass(make_greengrass_client(session)),
         notifier=notifier,
-        clock=SystemClock(),
+        clock=clock,
         policy=settings.policy,
         telemetry=PowertoolsTelemetry(metrics),
+        budget=RequestBudget(settings.invocation_rps, clock),
+        timers=SqsTimers(session.client("sqs"), settings.work_queue_url, clock)
+        if settings.work_queue_url
+        else None,
     )
 
 

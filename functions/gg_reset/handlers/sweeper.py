@@ -1,20 +1,23 @@
 """Sweeper Lambda, on a schedule: drives every workflow that is due.
 
-Status events can be lost and calls can be left half-done by a crash; the sweeper polls overdue resets
-with GetDeploymentStatus, escalates to Force at the deadline and re-drives due retries.
+Timers (delayed messages on the work queue) drive every workflow at its due time; the sweeper is the
+safety net behind them. It takes the workflows overdue by more than `SWEEP_GRACE_S` (a lost timer, a
+worker that crashed holding a call's lease, a status event that never came) and drives them.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.observability import logger, metrics, tracer
+from gg_reset.settings import SWEEP_GRACE_S
 from gg_reset.wiring import service
 
-TIME_RESERVE_MS = 15_000
+TIME_RESERVE_MS = 30_000
 """Stop driving groups with this much of the invocation left: one group's calls fit in it, and what is
 not reached stays due for the next sweep instead of the invocation timing out."""
 
@@ -23,7 +26,13 @@ not reached stays due for the next sweep instead of the invocation timing out.""
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = service().sweep(should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS)
+    svc = service()
+    until = svc.clock.now() + timedelta(milliseconds=context.get_remaining_time_in_millis() - TIME_RESERVE_MS)
+    report = svc.sweep(
+        should_stop=lambda: context.get_remaining_time_in_millis() < TIME_RESERVE_MS,
+        grace=timedelta(seconds=SWEEP_GRACE_S),
+        until=until,
+    )
     metrics.add_metric(name="SweptWorkflows", unit=MetricUnit.Count, value=len(report.looked_at))
     if report.failed:
         metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=len(report.failed))

@@ -1,12 +1,15 @@
 """Worker Lambda: an SQS batch of EventBridge events (requests and Greengrass status changes).
 
-Each message is one event; failures are reported per message (partial batch response), so one bad
-message never holds back the others. Invalid messages are recorded `REJECTED` and succeed; throttled
-calls hand their message back to SQS for a later retry (the ledger also schedules one for the sweeper).
+Each message is one event (a request, a Greengrass status change, or one of the service's own timers);
+failures are reported per message (partial batch response), so one bad message never holds back the
+others. Invalid messages are recorded `REJECTED` and succeed. A throttled call waits for the request
+budget within the invocation; what cannot be done before the invocation ends is kept in the ledger and
+comes back with its timer, so no message is handed back to SQS for throttling.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,35 +18,39 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gg_reset.adapters.greengrass import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from gg_reset.intake import from_message_body
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.wiring import service
 
-# A batch where every message was throttled is normal under a bulk cleanup, not a Lambda error: report
-# every item as failed instead of raising, so the worker-errors alarm means real errors.
+# A batch handed back whole (the invocation ran out of time) is not a Lambda error: report every item as
+# failed instead of raising, so the worker-errors alarm means real errors.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 MALFORMED_STATUS_EVENTS = "MalformedStatusEvents"
-TIME_RESERVE_MS = 15_000
-"""A record is started only with this much of the invocation left (a group's calls fit in it)."""
-
-RETRY_LATER_RECEIVES = 3
-"""A throttled message goes back to SQS for its first few deliveries only: the retry itself is in the
-ledger and the sweeper drives it regardless, so a long throttling episode never pushes a message into
-the dead-letter queue (whose alarm means "a message gg-reset could not process")."""
+WORK_MESSAGES = "WorkMessages"
+TIME_RESERVE_MS = 30_000
+"""A record is started only with this much of the invocation left."""
+CALL_MARGIN = timedelta(seconds=CONNECT_TIMEOUT_S + READ_TIMEOUT_S)
+"""The longest one Greengrass call may take: no call starts later than this before the invocation ends
+(what the request budget cannot fit before then is deferred to the ledger and its timer)."""
 
 
 class RetryLater(Exception):
-    """Raised for a message whose group was throttled: SQS redelivers it after the visibility timeout."""
+    """Raised for a message the invocation has no time left for: SQS redelivers it later."""
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
-    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
-        # Hand the rest of the batch back rather than be cut off in the middle of a group's calls.
-        raise RetryLater("worker invocation almost out of time")
     svc = service()
+    until = None
+    if lambda_context is not None:
+        remaining_ms = lambda_context.get_remaining_time_in_millis()
+        if remaining_ms < TIME_RESERVE_MS:
+            # Hand the rest of the batch back rather than be cut off in the middle of a group's calls.
+            raise RetryLater("worker invocation almost out of time")
+        until = svc.clock.now() + timedelta(milliseconds=remaining_ms) - CALL_MARGIN
     intake = from_message_body(record.body, message_id=record.message_id, now=svc.clock.now())
     if intake.event is None:
         # Not a request: nobody waits for an outcome. Logged with the error and counted (and alarmed on
@@ -53,7 +60,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         return
     logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)
     try:
-        result = svc.handle(intake.group_id, intake.event)
+        result = svc.handle(intake.group_id, intake.event, until=until, timer_for=intake.timer_for)
         current = result.record.current
         logger.info(
             "event handled",
@@ -62,8 +69,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
                 "state": current.state.value if current else None,
             },
         )
-        if result.throttled and int(record.attributes.approximate_receive_count) < RETRY_LATER_RECEIVES:
-            raise RetryLater(f"group {intake.group_id}: Greengrass throttled; retry scheduled")
     finally:
         logger.remove_keys(["group_id", "request_id"])
 
@@ -72,6 +77,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    metrics.add_metric(name=WORK_MESSAGES, unit=MetricUnit.Count, value=len(event.get("Records", [])))
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -39,6 +39,11 @@ class SimulatedClock:
         self._now += timedelta(seconds=seconds)
         return self._now
 
+    def sleep(self, seconds: float) -> None:
+        """What a sleeping caller sees: simulated time passes (satisfies `gg_reset.ports.Clock`)."""
+        if seconds > 0:
+            self.advance(seconds)
+
     def advance_to(self, when: datetime) -> datetime:
         """Move the clock forward to `when`; a time already passed is a no-op, not an error.
 
