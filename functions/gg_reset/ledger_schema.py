@@ -8,11 +8,13 @@ Items, all under the group's partition `GROUP#<group id>`:
   `attribute_not_exists` so a replayed step can never be recorded twice.
 
 The sparse index `due-index` holds only HEAD items with an active workflow (`sweep_bucket` is removed
-when the workflow ends), ordered by `due_at`, so the sweeper reads exactly the overdue workflows.
+when the workflow ends), ordered by `due_at`, so the sweeper reads exactly the overdue workflows; its
+partition key is sharded (`due_bucket`) so no single partition takes every write of a bulk cleanup.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Final
 
 PARTITION_KEY: Final = "pk"
@@ -23,8 +25,22 @@ DUE_INDEX_NAME: Final = "due-index"
 DUE_INDEX_PARTITION_KEY: Final = "sweep_bucket"
 DUE_INDEX_SORT_KEY: Final = "due_at"
 ACTIVE_BUCKET: Final = "ACTIVE"
+DUE_INDEX_SHARDS: Final = 16
+"""The due index's partition key is spread over this many values (`ACTIVE#00`..`ACTIVE#15`, by a hash of
+the group id): thousands of workflows in flight write their due times to 16 partitions, not one hot one.
+The sweeper queries each shard and merges."""
 
 HEAD_SORT_KEY: Final = "HEAD"
+
+
+def due_bucket(group_id: str) -> str:
+    """The due index partition of a group's HEAD item (stable: a hash of the id)."""
+    digest = hashlib.sha256(group_id.encode("utf-8", "surrogatepass")).digest()
+    return f"{ACTIVE_BUCKET}#{int.from_bytes(digest[:4], 'big') % DUE_INDEX_SHARDS:02d}"
+
+
+def due_buckets() -> tuple[str, ...]:
+    return tuple(f"{ACTIVE_BUCKET}#{shard:02d}" for shard in range(DUE_INDEX_SHARDS))
 
 
 def group_partition(group_id: str) -> str:

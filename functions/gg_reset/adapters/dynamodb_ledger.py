@@ -82,25 +82,36 @@ class DynamoDBLedger:
         return _record_of(_from_item(item))
 
     def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
-        groups: list[str] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": schema.DUE_INDEX_NAME,
-            "KeyConditionExpression": "#b = :b AND #d <= :now",
-            "ExpressionAttributeNames": {
-                "#b": schema.DUE_INDEX_PARTITION_KEY,
-                "#d": schema.DUE_INDEX_SORT_KEY,
-            },
-            "ExpressionAttributeValues": {":b": _av(schema.ACTIVE_BUCKET), ":now": _av(_epoch(now))},
-        }
-        while len(groups) < limit:
-            page = self.client.query(**kwargs, Limit=min(1000, limit - len(groups)))
-            for item in page.get("Items", []):
-                groups.append(schema.group_id_of(str(_from_item(item)[schema.PARTITION_KEY])))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return groups
+        """Each shard of the due index holds its groups in due order: read up to `limit` from each, then
+        keep the `limit` most overdue of all."""
+        due: list[tuple[int, str]] = []
+        for bucket in schema.due_buckets():
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": schema.DUE_INDEX_NAME,
+                "KeyConditionExpression": "#b = :b AND #d <= :now",
+                "ExpressionAttributeNames": {
+                    "#b": schema.DUE_INDEX_PARTITION_KEY,
+                    "#d": schema.DUE_INDEX_SORT_KEY,
+                },
+                "ExpressionAttributeValues": {":b": _av(bucket), ":now": _av(_epoch(now))},
+            }
+            found = 0
+            while found < limit:
+                page = self.client.query(**kwargs, Limit=min(1000, limit - found))
+                for raw in page.get("Items", []):
+                    item = _from_item(raw)
+                    due.append(
+                        (
+                            int(item[schema.DUE_INDEX_SORT_KEY]),
+                            schema.group_id_of(str(item[schema.PARTITION_KEY])),
+                        )
+                    )
+                    found += 1
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [group for _, group in sorted(due)[:limit]]
 
     def _query_partition(self, group_id: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -221,7 +232,7 @@ class DynamoDBLedger:
             due = active.due_at
             if due is not None:
                 # Only active, due-able records carry the index keys: that is what keeps the index sparse.
-                item[schema.DUE_INDEX_PARTITION_KEY] = _av(schema.ACTIVE_BUCKET)
+                item[schema.DUE_INDEX_PARTITION_KEY] = _av(schema.due_bucket(record.group_id))
                 item[schema.DUE_INDEX_SORT_KEY] = _av(_epoch(due))
         else:
             last = record.last
