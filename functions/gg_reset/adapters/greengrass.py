@@ -17,7 +17,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gg_reset.adapters.greengrass_errors import (
     ERROR_RULES,
-    LIST_TAGS_OPERATION,
     ErrorRule,
     classify_error,
     greengrass_error,
@@ -113,10 +112,12 @@ class Boto3Greengrass:
         self._client = client
 
     def inspect_group(self, group_id: str) -> GroupFacts:
-        """Existence, identity and tags, read fresh every time because protection depends on them.
+        """Existence, identity and tags in one `GetGroup`, read fresh every time because protection
+        depends on them.
 
-        Tags come from `ListTagsForResource`, the API AWS documents for them, and a failure there is
-        raised, never read as "no tags": a group whose tags cannot be read must not look unprotected.
+        `GetGroup` returns the group's `tags` (a map in the API model; absent when the group has none), so
+        one call is one protection check. A response without `Arn` or `Id` is not a group description, and
+        raised rather than read as "no tags": a group we cannot describe must not look unprotected.
         """
         try:
             with _translated("GetGroup"):
@@ -126,10 +127,11 @@ class Boto3Greengrass:
                 return GroupFacts(group_id=group_id, exists=False)
             raise
         arn = group.get("Arn")
-        if not arn:
-            raise _malformed("GetGroup", f"group {group_id} has no Arn, so its tags cannot be read")
-        with _translated(LIST_TAGS_OPERATION):
-            tags = self._client.list_tags_for_resource(ResourceArn=arn).get("tags") or {}
+        if not arn or not group.get("Id"):
+            raise _malformed("GetGroup", f"the answer for group {group_id} does not describe a group")
+        tags = group.get("tags") or {}
+        if not isinstance(tags, dict):
+            raise _malformed("GetGroup", f"group {group_id} has tags that are not a map: {tags!r}")
         return GroupFacts(group_id=group_id, exists=True, arn=arn, name=group.get("Name"), tags=dict(tags))
 
     def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
