@@ -10,6 +10,7 @@ a due retry, the sweeper's schedule), so ten simulated minutes of a silent core 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -33,15 +34,30 @@ from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.telemetry import FORCE_FALLBACKS, PowertoolsTelemetry, outcome_metric
-from gg_reset.contracts import REQUEST_PATTERN, ForcePolicy, deployment_status_pattern, request_entry
+from gg_reset.budget import RequestBudget
+from gg_reset.contracts import (
+    REQUEST_PATTERN,
+    ForcePolicy,
+    deployment_status_pattern,
+    request_entry,
+    timer_message_body,
+)
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.ledger_schema import create_table_kwargs
+from gg_reset.ledger_schema import (
+    DUE_INDEX_SORT_KEY,
+    HEAD_SORT_KEY,
+    PARTITION_KEY,
+    SORT_KEY,
+    create_table_kwargs,
+    group_id_of,
+)
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.cores import CoreProfile
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
+from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.service import ResetService
 from gg_reset.settings import DEFAULT_BUS_NAME
@@ -56,6 +72,12 @@ WORK_QUEUE = "gg-reset-work"
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_RECEIVE_COUNT = 5
 """Deliveries before a failing message moves to the dead-letter queue: the stack's default."""
+WORKER_TIMEOUT_S = 120
+"""The stack's default worker timeout: the simulated remaining time a worker invocation starts with."""
+SWEEPER_TIMEOUT_S = 55
+"""The stack's sweeper timeout with the default one-minute schedule."""
+PUMP_EVERY = 10
+"""Events put between two moves from moto's queue to the local one (see `LocalService._pump`)."""
 VISIBILITY_TIMEOUT_S = 720
 """Simulated seconds before a failed message is delivered again: the stack's work queue default (six times
 the default worker timeout of 120 s)."""
@@ -83,11 +105,39 @@ class SequentialWriteLedger(DynamoDBLedger):
     against DynamoDB Local (tests/integration/ledger).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._due: dict[str, int] = {}
+        """The due index, kept here as the HEAD items are written (see `due_groups`)."""
+
     def _write(self, writes: list[Any]) -> None:
         for write in writes:
             put = write["Put"]
             kwargs = {k: v for k, v in put.items() if k != "ConditionExpression" or v}
             self.client.put_item(**kwargs)
+            self._index(put["Item"])
+
+    def _index(self, item: Mapping[str, Any]) -> None:
+        if item[SORT_KEY]["S"] != HEAD_SORT_KEY:
+            return
+        group_id = group_id_of(item[PARTITION_KEY]["S"])
+        if DUE_INDEX_SORT_KEY in item:
+            self._due[group_id] = int(item[DUE_INDEX_SORT_KEY]["N"])
+        else:
+            self._due.pop(group_id, None)
+
+    def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
+        """The same answer as the due index (tested against the GSI on DynamoDB Local), from memory:
+        moto answers an index query by walking the whole table, which made every sweep of a local run
+        cost O(table)."""
+        cutoff = int(now.timestamp())
+        due = sorted((at, group) for group, at in self._due.items() if at <= cutoff)
+        return [group for _, group in due[:limit]]
+
+    @property
+    def active_count(self) -> int:
+        """Groups with an active workflow (every active workflow has a due time)."""
+        return len(self._due)
 
 
 class IdleTimeout(RuntimeError):
@@ -96,9 +146,13 @@ class IdleTimeout(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class LambdaContext:
-    """The part of the Lambda context object the Powertools decorators read."""
+    """The part of the Lambda context object the handlers and the Powertools decorators read; the
+    remaining time runs on the simulated clock, from the function's timeout."""
 
     function_name: str
+    clock: SimulatedClock
+    timeout_s: int
+    started_at: datetime
     memory_limit_in_mb: int = 256
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -107,7 +161,19 @@ class LambdaContext:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        ends = self.started_at + timedelta(seconds=self.timeout_s)
+        return max(0, int((ends - self.clock.now()).total_seconds() * 1000))
+
+
+class _LocalTimers:
+    """`TimerPort` for the local runtime: a delayed message on the local work queue (simulated time).
+    In AWS the same body goes to SQS with `DelaySeconds` (`gg_reset.adapters.timers.SqsTimers`)."""
+
+    def __init__(self, queue: LocalWorkQueue) -> None:
+        self._queue = queue
+
+    def schedule(self, group_id: str, due_at: datetime) -> None:
+        self._queue.send(timer_message_body(group_id, due_at), visible_at=due_at)
 
 
 @dataclass
@@ -162,7 +228,7 @@ class WorkflowView:
 class LedgerReader:
     """Read-only view of the local ledger (the same DynamoDB adapter the Lambdas write with)."""
 
-    def __init__(self, ledger: DynamoDBLedger) -> None:
+    def __init__(self, ledger: SequentialWriteLedger) -> None:
         self._ledger = ledger
 
     def get(self, group_id: str) -> WorkflowView | None:
@@ -211,7 +277,7 @@ class LedgerReader:
 
     def active_groups(self) -> Sequence[str]:
         """Groups with a workflow still under way."""
-        return self._ledger.due_groups(_END_OF_TIME, limit=1_000_000)
+        return self._ledger.due_groups(_END_OF_TIME, limit=self._ledger.active_count)
 
 
 class _CollectingNotifier:
@@ -271,7 +337,11 @@ class LocalService:
         batch_size: int = 10,
         sweep_interval_s: int = 60,
         log_level: str = "WARNING",
+        greengrass_rps: float | None = None,
     ) -> None:
+        """`greengrass_rps`: the service's own request budget (`gg-reset:greengrassRequestsPerSecond`);
+        None leaves calls unpaced. The local runtime runs one invocation at a time, so that invocation
+        gets the whole budget. `faults.requests_per_second` is the simulated API's quota."""
         self.seed = seed
         self.policy = policy or WorkflowPolicy()
         self.faults = faults or FaultProfile()
@@ -280,13 +350,22 @@ class LocalService:
         self.log_level = log_level
         self.clock = SimulatedClock()
         self.stats = RunStats()
+        self.greengrass_rps = greengrass_rps
         self._stack = ExitStack()
-        self._held: list[tuple[datetime, str]] = []  # (redeliver at, receipt handle)
-        self.dead_letters: list[str] = []
-        """Bodies of messages that failed `MAX_RECEIVE_COUNT` times (the work queue's DLQ)."""
+        self.work_queue = LocalWorkQueue(
+            self.clock,
+            visibility_timeout_s=VISIBILITY_TIMEOUT_S,
+            max_receive_count=MAX_RECEIVE_COUNT,
+            rng=random.Random(seed),
+        )
         self._next_sweep: datetime | None = None
         self._requests_sent = 0
-        self._active_cache: bool | None = None
+        self._unpumped = 0
+
+    @property
+    def dead_letters(self) -> list[str]:
+        """Bodies of messages that failed `MAX_RECEIVE_COUNT` times (the work queue's DLQ)."""
+        return self.work_queue.dead_letters
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -342,6 +421,8 @@ class LocalService:
             clock=self.clock,
             policy=self.policy,
             telemetry=PowertoolsTelemetry(metrics),
+            budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
+            timers=_LocalTimers(self.work_queue),
         )
         wiring.install(self.service)
         self._stack.callback(wiring.install, None)
@@ -399,6 +480,26 @@ class LocalService:
         response = self.events.put_events(Entries=[entry])  # type: ignore[list-item]
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused the entry: {response['Entries']}")
+        self._unpumped += 1
+        if self._unpumped >= PUMP_EVERY:
+            self._pump()
+
+    def _pump(self) -> None:
+        """Move what EventBridge delivered to moto's SQS work queue onto the local work queue (see
+        `gg_reset.local.work_queue`), so moto's queue never holds more than a few messages."""
+        self._unpumped = 0
+        while True:
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not received:
+                return
+            for message in received:
+                self.work_queue.send(message["Body"], message_id=message["MessageId"])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
+            )
 
     def _publish(self, entries: Sequence[Mapping[str, Any]]) -> None:
         for entry in entries:
@@ -429,11 +530,13 @@ class LocalService:
 
     def _run(self, until: datetime, on_progress: Callable[[RunStats], None] | None) -> bool:
         while True:
-            self._release_held()
+            self._pump()
+            self.work_queue.release_due()
             if self._drain_queue(on_progress):
                 continue
             self.simulator.run_due()
-            if self._queue_has_messages():
+            self._pump()
+            if len(self.work_queue):
                 continue
             active = self._has_active_workflows()
             if self._next_sweep is None and active:
@@ -445,7 +548,11 @@ class LocalService:
                 )
                 continue
             upcoming = [t for t in (self.simulator.next_due(), self._next_sweep) if t is not None]
-            upcoming += [t for t, _ in self._held]
+            next_message = self.work_queue.next_visible_at()
+            # Timers of workflows that have all finished cannot start anything: a run with nothing else
+            # left is idle even if some are still waiting (they fire, harmlessly, if the run goes on).
+            if next_message is not None and (active or self.work_queue.redeliveries_waiting):
+                upcoming.append(next_message)
             if not upcoming:
                 if active:
                     raise IdleTimeout("active workflows remain but nothing is scheduled to drive them")
@@ -456,77 +563,44 @@ class LocalService:
                 return False
             self.clock.advance_to(next_time)
 
-    def _queue_has_messages(self) -> bool:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]
-        return int(attributes.get("ApproximateNumberOfMessages", "0")) > 0
-
     def _has_active_workflows(self) -> bool:
-        # Only a handler invocation can change the ledger; moto answers this index query by sorting the
-        # whole table, so ask again only after one ran.
-        if self._active_cache is None:
-            self._active_cache = bool(self.ledger_adapter.due_groups(_END_OF_TIME, limit=1))
-        return self._active_cache
+        return self.ledger_adapter.active_count > 0
 
     def _drain_queue(self, on_progress: Callable[[RunStats], None] | None) -> bool:
-        """One batch from the queue to the worker handler; False when the queue is empty."""
-        received = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self.batch_size,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        """One batch from the work queue to the worker handler; False when no message is visible."""
+        received = self.work_queue.receive(self.batch_size)
         if not received:
             return False
         event = {"Records": [_lambda_sqs_record(m, self.queue_url) for m in received]}
-        response = self._invoke(self._worker, event, "gg-reset-worker")
+        response = self._invoke(self._worker, event, "gg-reset-worker", WORKER_TIMEOUT_S)
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         self.stats.worker_invocations += 1
         self.stats.messages += len(received)
         for message in received:
-            receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            if message["MessageId"] in failed and receives >= MAX_RECEIVE_COUNT:
-                # The stack's redrive policy: the message moves to the work queue's DLQ.
-                self.dead_letters.append(message["Body"])
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            elif message["MessageId"] in failed:
-                # SQS would make it visible again after the visibility timeout: hold it for that long.
-                self._held.append(
-                    (self.clock.now() + timedelta(seconds=VISIBILITY_TIMEOUT_S), message["ReceiptHandle"])
-                )
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=36_000
-                )
-            else:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            self.work_queue.settle(message, failed=message.message_id in failed)
+        self.stats.redeliveries = self.work_queue.redeliveries
         if on_progress is not None:
             on_progress(self.stats)
         return True
 
-    def _release_held(self) -> None:
-        now = self.clock.now()
-        due = [h for h in self._held if h[0] <= now]
-        self._held = [h for h in self._held if h[0] > now]
-        for _, receipt in due:
-            self.stats.redeliveries += 1
-            self.sqs.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-            )
-
     def _sweep(self) -> None:
         self.stats.sweeps += 1
         self._invoke(
-            self._sweeper, {"source": "aws.events", "detail-type": "Scheduled Event"}, "gg-reset-sweeper"
+            self._sweeper,
+            {"source": "aws.events", "detail-type": "Scheduled Event"},
+            "gg-reset-sweeper",
+            SWEEPER_TIMEOUT_S,
         )
 
-    def _invoke(self, handler: Callable[[Any, Any], Any], event: dict[str, Any], function_name: str) -> Any:
+    def _invoke(
+        self, handler: Callable[[Any, Any], Any], event: dict[str, Any], function_name: str, timeout_s: int
+    ) -> Any:
         """Call a Lambda handler as Lambda would, and read its stdout as CloudWatch would: EMF documents
         become metrics, the rest (log lines at or above `log_level`) is passed through."""
-        self._active_cache = None
         captured = io.StringIO()
+        context = LambdaContext(function_name, self.clock, timeout_s, self.clock.now())
         with contextlib.redirect_stdout(captured):
-            response = handler(event, LambdaContext(function_name))
+            response = handler(event, context)
         for line in captured.getvalue().splitlines():
             if line.startswith('{"_aws"'):
                 self._collect_metrics(json.loads(line))
@@ -542,16 +616,24 @@ class LocalService:
                 self.stats.metrics[metric["Name"]] += total
 
 
-def _lambda_sqs_record(message: Mapping[str, Any], queue_url: str) -> dict[str, Any]:
+def _lambda_sqs_record(message: QueuedMessage, queue_url: str) -> dict[str, Any]:
     """An SQS message as Lambda's event source mapping hands it to the function."""
     queue_name = queue_url.rsplit("/", 1)[-1]
+    sent = int(message.sent_at.timestamp() * 1000)
+    first = int((message.first_received_at or message.sent_at).timestamp() * 1000)
     return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": dict(message.get("Attributes", {})),
-        "messageAttributes": dict(message.get("MessageAttributes", {})),
-        "md5OfBody": message.get("MD5OfBody", ""),
+        "messageId": message.message_id,
+        "receiptHandle": f"local-{message.message_id}-{message.receives}",
+        "body": message.body,
+        "attributes": {
+            "ApproximateReceiveCount": str(message.receives),
+            "SentTimestamp": str(sent),
+            "SenderId": ACCOUNT,
+            "ApproximateFirstReceiveTimestamp": str(first),
+            **message.attributes,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(message.body.encode("utf-8", "surrogatepass")).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue_name}",
         "awsRegion": REGION,
