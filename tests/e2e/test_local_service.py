@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -57,11 +58,11 @@ def test_deletion_of_an_online_core_resets_then_deletes(svc: LocalService) -> No
         StepKind.INSPECTED,
         StepKind.RESET_STARTED,
         StepKind.DEPLOYMENT_SUCCEEDED,
-        StepKind.DELETE_STARTED,
-        StepKind.INSPECTED,  # the protection tag, read again right before DeleteGroup
+        StepKind.DELETE_STARTED,  # the inspection is seconds old: fresh enough for DeleteGroup
         StepKind.FINISHED,
     ]
     assert not svc.fleet.exists(gid)
+    assert svc.fleet.calls == {"GetGroup": 1, "ResetDeployments": 1, "DeleteGroup": 1}
 
 
 def test_offline_core_is_forced_after_the_timeout(svc: LocalService) -> None:
@@ -199,7 +200,7 @@ def test_duplicated_and_delayed_status_events_change_nothing() -> None:
         assert svc.fleet.calls[RESET_CALL] == 5
 
 
-def test_lost_status_event_is_recovered_by_the_sweeper() -> None:
+def test_lost_status_event_is_recovered_by_the_one_poll_at_the_deadline() -> None:
     with LocalService(seed=5, faults=FaultProfile(drop_event_rate=1.0)) as svc:
         gid = svc.fleet.add_group(core="online")
         svc.request_reset(gid)
@@ -208,8 +209,73 @@ def test_lost_status_event_is_recovered_by_the_sweeper() -> None:
         assert view is not None
         assert view.state is WorkflowState.RESET
         assert not view.forced  # the poll saw the Success: no needless Force
-        assert any("(poll)" in s.detail for s in view.history)
-        assert svc.stats.sweeps >= 1
+        (polled,) = [s for s in view.history if "(poll)" in s.detail]
+        started = next(s for s in view.history if s.kind is StepKind.RESET_STARTED)
+        assert polled.at - started.at == timedelta(seconds=svc.policy.reset_timeout_s)  # its timer
+        assert svc.fleet.calls["GetDeploymentStatus"] == 1
+        assert svc.stats.metrics["SweptWorkflows"] == 0  # the sweeper had nothing to catch
+
+
+def test_routine_successful_deployments_never_reach_the_worker(svc: LocalService) -> None:
+    gids = [svc.fleet.add_group(core="online") for _ in range(5)]
+    for gid in gids:
+        svc.simulator.deploy(gid)
+    svc.run_until_idle()
+    assert len(svc.simulator.published_events) == 15  # Building, InProgress, Success of each
+    assert svc.stats.messages == 0  # the status rule passes none of them
+
+
+def test_a_bulk_cleanup_under_the_budget_is_not_throttled_and_loses_nothing() -> None:
+    faults = FaultProfile(requests_per_second=5, latency_s=0.05)
+    with LocalService(seed=9, faults=faults, greengrass_rps=5) as svc:
+        gids = [svc.fleet.add_group(core="offline" if n % 5 == 0 else "online") for n in range(40)]
+        for gid in gids:
+            svc.request_deletion(gid)
+        started = svc.clock.now()
+        svc.run_until_idle()
+        for gid in gids:
+            view = svc.ledger.get(gid)
+            assert view is not None and view.state is WorkflowState.DELETED, view
+        assert svc.simulator.throttled_count == 0
+        calls = sum(svc.fleet.calls.values())
+        # Running at the budget: the first 80 calls (inspect + reset of every group) take 80 / 5 s.
+        first_resets = max(
+            next(s.at for s in svc.ledger.get(gid).history if s.kind is StepKind.RESET_STARTED)  # type: ignore[union-attr]
+            for gid in gids
+        )
+        assert first_resets - started <= timedelta(seconds=2 * len(gids) / 5 + 1)
+        assert calls <= 4.5 * len(gids)
+        assert svc.dead_letters == [] and svc.stats.redeliveries == 0
+        assert svc.simulator.orphaned_cores == []
+
+
+def test_a_tag_added_while_a_reset_waits_for_a_running_deployment_stops_that_reset() -> None:
+    with LocalService(seed=4) as svc:
+        gid = svc.fleet.add_group(core="offline")
+        svc.simulator.deploy(gid)  # stays InProgress: the normal reset is refused and retried
+        svc.request_reset(gid, force=ForcePolicy.NEVER)
+        assert not svc.run_for(20)
+        svc.simulator.client().tag_resource(
+            ResourceArn=svc.simulator.group_arn(gid), tags={"gg-reset:protect": "true"}
+        )
+        view = finish(svc, gid)
+        assert view.state is WorkflowState.REJECTED, view.reason
+        assert "stopped before ResetDeployments" in view.reason
+        assert reset_forces(svc, gid) == []  # refused while busy, then never made
+
+
+def test_a_lost_reset_response_is_retried_with_the_same_token_and_resets_once() -> None:
+    faults = FaultProfile(lost_response_rate=0.5)
+    with LocalService(seed=2, faults=faults) as svc:
+        gids = [svc.fleet.add_group(core="online") for _ in range(20)]
+        for gid in gids:
+            svc.request_reset(gid)
+        svc.run_until_idle()
+        for gid in gids:
+            view = svc.ledger.get(gid)
+            assert view is not None and view.state in (WorkflowState.RESET, WorkflowState.FAILED), view
+            assert svc.simulator.reset_count(gid) <= 1
+        assert svc.simulator.server_error_count > 0
 
 
 def test_failed_deployment_is_remediated_once_and_own_resets_are_not(svc: LocalService) -> None:
@@ -288,10 +354,10 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(svc: LocalSe
     gid = svc.fleet.add_group(core="online")
     original = svc.service.handle
 
-    def broken(group_id: str, event: object) -> object:
+    def broken(group_id: str, event: object, **options: object) -> object:
         if group_id == gid:
             raise RuntimeError("bug in the shell")
-        return original(group_id, event)  # type: ignore[arg-type]
+        return original(group_id, event, **options)  # type: ignore[arg-type]
 
     svc.service.handle = broken  # type: ignore[method-assign]
     svc.request_reset(gid)

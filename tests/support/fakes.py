@@ -29,6 +29,20 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
 
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.advance(seconds)
+
+
+@dataclass
+class RecordingTimers:
+    """`TimerPort` that remembers what was armed: (group id, due time), in order."""
+
+    armed: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def schedule(self, group_id: str, due_at: datetime) -> None:
+        self.armed.append((group_id, due_at))
+
 
 @dataclass
 class InMemoryLedger:

@@ -6,16 +6,25 @@ from datetime import timedelta
 
 import pytest
 
+from gg_reset.budget import RequestBudget
 from gg_reset.contracts import DeploymentStatus, DeploymentType, ForcePolicy
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import DeploymentStatusReported, Event, RequestReceived, Tick
-from gg_reset.domain.model import GroupRecord, Request, RequestKind, StepKind, WorkflowState
+from gg_reset.domain.model import GroupRecord, PendingCall, Request, RequestKind, StepKind, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import Decision
 from gg_reset.ledger import VersionConflict
 from gg_reset.service import ResetService
-from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
+from support.fakes import (
+    EPOCH,
+    FakeGreengrass,
+    InMemoryLedger,
+    ManualClock,
+    RecordingNotifier,
+    RecordingTimers,
+    error,
+)
 
 POLICY = WorkflowPolicy()
 GROUP = "g-1"
@@ -112,8 +121,29 @@ def test_a_deletion_runs_reset_then_delete_through_the_fakes() -> None:
     env.handle(success(env.workflow().deployment_id))
     assert env.workflow().state is WorkflowState.DELETED
     assert GROUP not in env.greengrass.groups
-    # inspected twice: once before the reset, once (the protection re-check) right before DeleteGroup
+    # inspected once: the check is still fresh when DeleteGroup comes right after the reset
+    assert env.greengrass.calls == {"inspect_group": 1, "reset_deployments": 1, "delete_group": 1}
+
+
+def test_a_deletion_whose_reset_took_longer_than_the_freshness_is_rechecked_before_delete() -> None:
+    env = Env()
+    env.handle(env.request(kind=RequestKind.DELETION))
+    env.clock.advance(POLICY.protection_freshness_s + 1)
+    env.handle(success(env.workflow().deployment_id))
+    assert env.workflow().state is WorkflowState.DELETED
     assert env.greengrass.calls == {"inspect_group": 2, "reset_deployments": 1, "delete_group": 1}
+
+
+def test_a_tag_added_while_a_reset_waited_for_a_running_deployment_is_honoured() -> None:
+    env = Env()
+    env.greengrass.script("reset_deployments", error(ErrorKind.DEPLOYMENT_IN_PROGRESS))
+    env.handle(env.request())
+    env.greengrass.add_group(GROUP, {"gg-reset:protect": "true"})
+    env.advance_to_next_action()  # 30 s later: within the freshness, so no re-check yet
+    env.clock.advance(POLICY.protection_freshness_s)
+    env.service.sweep()
+    assert env.workflow().state is WorkflowState.REJECTED
+    assert env.greengrass.calls == {"inspect_group": 2, "reset_deployments": 1}
 
 
 def test_a_duplicated_success_while_deleting_does_not_call_delete_again() -> None:
@@ -135,9 +165,10 @@ def test_the_sweeper_escalates_a_silent_core_to_a_forced_reset() -> None:
     assert report.looked_at == (GROUP,) and report.failed == ()
     wf = env.workflow()
     assert env.greengrass.tokens == [
-        (GROUP, False, f"{wf.workflow_id}-n0"),
-        (GROUP, True, f"{wf.workflow_id}-f0"),
+        (GROUP, False, wf.client_token(force=False)),
+        (GROUP, True, wf.client_token(force=True)),
     ]
+    assert env.greengrass.calls["inspect_group"] == 2  # the protection re-check before Force
     assert env.greengrass.calls["get_deployment_status"] == 1  # polled once before escalating
     assert wf.state is WorkflowState.FORCE_RESETTING and wf.deployment_id == "dep-2"
     env.handle(success("dep-2", DeploymentType.FORCE_RESET))
@@ -339,16 +370,128 @@ def test_client_token_changes_after_deployment_in_progress() -> None:
     (_, _, t1), (_, _, t2) = env.greengrass.tokens
     assert t1 != t2
     assert t1.endswith("-n0") and t2.endswith("-n1")
+    assert GROUP not in t1  # the group is in the token as a digest
     assert env.workflow().deployment_id == "dep-1"
 
 
-def test_a_throttled_call_is_reported_so_the_worker_can_back_off() -> None:
+def test_without_a_budget_a_throttled_call_becomes_the_workflows_retry() -> None:
     env = Env()
     env.greengrass.script("inspect_group", error(ErrorKind.THROTTLED, "GetGroup"))
-    result = env.service.handle(GROUP, env.request())
-    assert result.throttled
-    assert result.record.active is not None and result.record.active.attempts == 1
-    assert not env.service.handle(GROUP, Tick()).throttled
+    record = env.service.handle(GROUP, env.request()).record
+    assert record.active is not None and record.active.attempts == 1
+    assert env.greengrass.calls["inspect_group"] == 1
+
+
+# --- the request budget ------------------------------------------------------------------------------------
+
+
+def budgeted(rate: float = 2.0) -> tuple[Env, RecordingTimers]:
+    env = Env()
+    timers = RecordingTimers()
+    env.service.budget = RequestBudget(rate, env.clock)
+    env.service.timers = timers
+    return env, timers
+
+
+def test_calls_are_paced_at_the_budget() -> None:
+    env, _ = budgeted(rate=2.0)
+    for n in range(6):
+        gid = env.greengrass.add_group(f"g{n}")
+        env.handle(env.request(f"r{n}", group=gid), group=gid)
+    # 12 calls (inspect + reset each) at 2 per second, the first 2 from the full bucket: 5 s
+    assert sum(env.greengrass.calls.values()) == 12
+    assert env.clock.now() - EPOCH == timedelta(seconds=5)
+
+
+def test_a_429_is_absorbed_within_the_invocation_by_waiting_for_the_budget() -> None:
+    env, _ = budgeted()
+    env.greengrass.script("inspect_group", error(ErrorKind.THROTTLED, "GetGroup"))
+    record = env.service.handle(GROUP, env.request()).record
+    assert record.active is not None
+    assert record.active.state is WorkflowState.RESETTING and record.active.attempts == 0
+    assert env.greengrass.calls == {"inspect_group": 2, "reset_deployments": 1}
+    assert env.service.budget is not None and env.service.budget.throttles == 1
+    assert env.service.budget.rate < env.service.budget.max_rate  # slowed down after the 429
+    assert StepKind.RETRY_SCHEDULED not in env.history()
+
+
+def test_a_429_that_outlasts_the_invocation_is_left_to_its_timer() -> None:
+    env, timers = budgeted()
+    env.greengrass.script("inspect_group", *[error(ErrorKind.THROTTLED, "GetGroup")] * 5)
+    until = env.clock.now() + timedelta(seconds=2)
+    record = env.service.handle(GROUP, env.request(), until=until).record
+    assert env.clock.now() <= until
+    assert 1 < env.greengrass.calls["inspect_group"] < 5  # waited, retried, then stopped in time
+    assert record.active is not None and record.active.pending is PendingCall.INSPECT
+    assert record.active.next_action_at is not None and record.active.next_action_at > until
+    assert timers.armed == [(GROUP, record.active.next_action_at)]
+
+
+def test_a_call_the_budget_cannot_fit_before_the_invocation_ends_is_deferred_not_made() -> None:
+    env, timers = budgeted(rate=1.0)
+    env.handle(env.request("r0", group=env.greengrass.add_group("first")), group="first")  # bucket empty
+    until = env.clock.now()
+    record = env.service.handle(GROUP, env.request(), until=until).record
+    assert env.greengrass.calls["inspect_group"] == 1  # only the first group's
+    assert record.active is not None and record.active.attempts == 0
+    assert record.active.next_action_at is not None and record.active.next_action_at > until
+    assert timers.armed[-1] == (GROUP, record.active.next_action_at)
+
+
+# --- timers ------------------------------------------------------------------------------------------------
+
+
+def test_each_new_due_time_arms_one_timer_and_a_timer_tick_drives_the_call() -> None:
+    env, timers = budgeted(rate=100)
+    record = env.handle(env.request())
+    assert record.active is not None and record.active.deadline_at is not None
+    assert timers.armed == [(GROUP, record.active.deadline_at)]  # the one poll, at the deadline
+    env.clock.current = record.active.deadline_at
+    env.service.handle(GROUP, Tick(), timer_for=record.active.deadline_at)
+    assert env.greengrass.calls["get_deployment_status"] == 1
+    assert env.workflow().state is WorkflowState.FORCE_RESETTING
+    assert len(timers.armed) == 2  # the forced reset's own deadline
+
+
+def test_an_early_timer_rearms_itself_and_a_stale_one_dies() -> None:
+    env, timers = budgeted(rate=100)
+    record = env.handle(env.request())
+    assert record.active is not None and record.active.deadline_at is not None
+    due = record.active.deadline_at
+    env.clock.current = due - timedelta(seconds=1)  # SQS delays at most 15 minutes: it may come early
+    env.service.handle(GROUP, Tick(), timer_for=due)
+    assert timers.armed == [(GROUP, due), (GROUP, due)]
+    env.service.handle(GROUP, Tick(), timer_for=due - timedelta(seconds=30))  # armed for a past due time
+    assert len(timers.armed) == 2
+
+
+def test_a_finished_workflow_arms_no_timer() -> None:
+    env, timers = budgeted(rate=100)
+    env.greengrass.add_group(GROUP, {"gg-reset:protect": "true"})
+    env.handle(env.request())
+    assert env.workflow().state is WorkflowState.REJECTED
+    assert timers.armed == []
+
+
+def test_a_failing_timer_does_not_fail_the_event() -> None:
+    env = Env()
+
+    class BrokenTimers:
+        def schedule(self, group_id: str, due_at: object) -> None:
+            raise RuntimeError("SQS is down")
+
+    env.service.timers = BrokenTimers()
+    record = env.handle(env.request())
+    assert record.active is not None and record.active.state is WorkflowState.RESETTING
+
+
+def test_the_sweeper_leaves_workflows_within_the_grace_to_their_timers() -> None:
+    env = Env()
+    env.handle(env.request())
+    env.clock.advance(POLICY.reset_timeout_s + 30)
+    assert env.service.sweep(grace=timedelta(seconds=60)).looked_at == ()
+    env.clock.advance(31)
+    assert env.service.sweep(grace=timedelta(seconds=60)).looked_at == (GROUP,)
 
 
 def test_telemetry_sees_every_saved_decision_once() -> None:

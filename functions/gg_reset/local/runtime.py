@@ -59,6 +59,7 @@ from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
+from gg_reset.ports import Clock
 from gg_reset.service import ResetService
 from gg_reset.settings import DEFAULT_BUS_NAME
 
@@ -150,7 +151,7 @@ class LambdaContext:
     remaining time runs on the simulated clock, from the function's timeout."""
 
     function_name: str
-    clock: SimulatedClock
+    clock: Clock
     timeout_s: int
     started_at: datetime
     memory_limit_in_mb: int = 256

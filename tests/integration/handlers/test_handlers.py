@@ -12,25 +12,39 @@ from typing import Any
 import pytest
 
 from gg_reset import wiring
-from gg_reset.contracts import request_entry
+from gg_reset.budget import RequestBudget
+from gg_reset.contracts import request_entry, timer_message_body
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.handlers import sweeper, worker
 from gg_reset.local.runtime import LambdaContext
 from gg_reset.service import ResetService
-from support.fakes import FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
+from gg_reset.settings import SWEEP_GRACE_S
+from support.fakes import (
+    FakeGreengrass,
+    InMemoryLedger,
+    ManualClock,
+    RecordingNotifier,
+    RecordingTimers,
+    error,
+)
+
+CLOCK: list[ManualClock] = [ManualClock()]
+"""The clock of the current test's service (for `ctx`)."""
 
 
 @pytest.fixture
 def env() -> Iterator[tuple[ResetService, InMemoryLedger, FakeGreengrass, ManualClock]]:
     ledger, greengrass, clock = InMemoryLedger(), FakeGreengrass(), ManualClock()
+    CLOCK[0] = clock
     service = ResetService(
         ledger=ledger,
         greengrass=greengrass,
         notifier=RecordingNotifier(),
         clock=clock,
         policy=WorkflowPolicy(),
+        timers=RecordingTimers(),
     )
     wiring.install(service)
     yield service, ledger, greengrass, clock
@@ -74,82 +88,62 @@ def sqs_record(message_id: str, body: str, receive_count: int = 1) -> dict[str, 
     }
 
 
-def test_batch_reports_only_the_throttled_message_as_failed(env) -> None:  # type: ignore[no-untyped-def]
+def ctx(name: str = "gg-reset-worker", remaining_s: int = 120) -> LambdaContext:
+    """A Lambda context whose remaining time runs on the tests' clock."""
+    return LambdaContext(name, CLOCK[0], remaining_s, CLOCK[0].now())
+
+
+def test_a_poison_message_is_recorded_and_the_rest_of_the_batch_is_processed(env) -> None:  # type: ignore[no-untyped-def]
     _, ledger, greengrass, _ = env
     greengrass.add_group("g-ok")
-    greengrass.add_group("g-throttled")
-    greengrass.script(
-        "inspect_group",
-        *[],
-    )
-    original = greengrass.inspect_group
-
-    def inspect(group_id: str):  # type: ignore[no-untyped-def]
-        if group_id == "g-throttled":
-            raise error(ErrorKind.THROTTLED, "GetGroup")
-        return original(group_id)
-
-    greengrass.inspect_group = inspect  # type: ignore[method-assign]
     event = {
         "Records": [
             sqs_record("m-ok", eventbridge_body("g-ok")),
             sqs_record("m-poison", "{not json"),
-            sqs_record("m-throttled", eventbridge_body("g-throttled")),
         ]
     }
-    response = worker.handler(event, LambdaContext("gg-reset-worker"))
-
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}
+    assert worker.handler(event, ctx()) == {"batchItemFailures": []}
     assert ledger.load("g-ok").active is not None
-    poison = ledger.load("_unparseable_").last
-    assert poison is not None
-    assert poison.state is WorkflowState.REJECTED
-    assert "not JSON" in poison.reason
-    throttled = ledger.load("g-throttled").active
-    assert throttled is not None
-    assert throttled.attempts == 1  # the retry is in the ledger too
+    poisoned = [r.last for gid, r in ledger.records.items() if gid.startswith("_unparseable_")]
+    assert len(poisoned) == 1 and poisoned[0] is not None
+    assert poisoned[0].state is WorkflowState.REJECTED
+    assert "not JSON" in poisoned[0].reason
 
 
-def test_throttled_message_is_not_handed_back_forever(env) -> None:  # type: ignore[no-untyped-def]
-    _, _, greengrass, _ = env
+def test_a_throttled_message_is_never_handed_back_to_sqs(env) -> None:  # type: ignore[no-untyped-def]
+    service, ledger, greengrass, _ = env
+    service.budget = RequestBudget(5, service.clock)
     greengrass.add_group("g")
-    greengrass.script("inspect_group", error(ErrorKind.THROTTLED, "GetGroup"))
-    event = {"Records": [sqs_record("m", eventbridge_body("g"), receive_count=worker.RETRY_LATER_RECEIVES)]}
-    assert worker.handler(event, LambdaContext("gg-reset-worker")) == {"batchItemFailures": []}
+    greengrass.script("inspect_group", *[error(ErrorKind.THROTTLED, "GetGroup")] * 50)
+    event = {"Records": [sqs_record("m", eventbridge_body("g"))]}
+    assert worker.handler(event, ctx()) == {"batchItemFailures": []}
+    active = ledger.load("g").active
+    assert active is not None and active.next_action_at is not None  # its retry is in the ledger
+    assert service.timers.armed[-1] == ("g", active.next_action_at)  # ... and on its timer
 
 
-def test_a_batch_where_every_message_is_throttled_is_not_a_lambda_error(env) -> None:  # type: ignore[no-untyped-def]
-    _, _, greengrass, _ = env
-    greengrass.add_group("a")
-    greengrass.script("inspect_group", error(ErrorKind.THROTTLED))
-    response = worker.handler({"Records": [sqs_record("m-a", eventbridge_body("a"))]}, LambdaContext("w"))
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-a"}]}
-
-
-def test_after_a_throttle_the_rest_of_the_batch_is_deferred_in_the_ledger(env) -> None:  # type: ignore[no-untyped-def]
-    _, ledger, greengrass, clock = env
-    for gid in ("a", "b"):
-        greengrass.add_group(gid)
-    greengrass.script("inspect_group", error(ErrorKind.THROTTLED))
-    event = {"Records": [sqs_record("m-a", eventbridge_body("a")), sqs_record("m-b", eventbridge_body("b"))]}
-    response = worker.handler(event, LambdaContext("gg-reset-worker"))
-
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-a"}]}
-    assert greengrass.calls["inspect_group"] == 1  # b was not sent into the throttle
-    deferred = ledger.load("b").active
-    assert deferred is not None
-    assert deferred.attempts == 0
-    assert deferred.next_action_at is not None
-    assert deferred.next_action_at > clock.now()
+def test_a_timer_message_drives_the_due_call(env) -> None:  # type: ignore[no-untyped-def]
+    service, ledger, greengrass, clock = env
+    greengrass.add_group("g")
+    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, ctx())
+    (_, due), *_ = service.timers.armed
+    clock.current = due
+    body = timer_message_body("g", due)
+    assert worker.handler({"Records": [sqs_record("t", body)]}, ctx()) == {"batchItemFailures": []}
+    assert greengrass.calls["get_deployment_status"] == 1  # the poll at the deadline
+    active = ledger.load("g").active
+    assert active is not None and active.state is WorkflowState.FORCE_RESETTING
 
 
 def test_sweeper_drives_overdue_workflows_and_reports_counts(env) -> None:  # type: ignore[no-untyped-def]
     _, ledger, greengrass, clock = env
     greengrass.add_group("g")
-    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, LambdaContext("w"))
-    assert sweeper.handler({}, LambdaContext("gg-reset-sweeper")) == {"swept": 0, "failed": []}
-    clock.advance(WorkflowPolicy().reset_timeout_s + 1)
-    assert sweeper.handler({}, LambdaContext("gg-reset-sweeper")) == {"swept": 1, "failed": []}
+    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, ctx())
+    assert sweeper.handler({}, ctx("gg-reset-sweeper", 55)) == {"swept": 0, "failed": []}
+    clock.advance(WorkflowPolicy().reset_timeout_s + 1)  # due, but its timer has the grace to fire
+    assert sweeper.handler({}, ctx("gg-reset-sweeper", 55)) == {"swept": 0, "failed": []}
+    clock.advance(SWEEP_GRACE_S)  # the timer was lost: the sweeper is the safety net
+    assert sweeper.handler({}, ctx("gg-reset-sweeper", 55)) == {"swept": 1, "failed": []}
     active = ledger.load("g").active
     assert active is not None
     assert active.state is WorkflowState.FORCE_RESETTING
@@ -169,7 +163,7 @@ def test_worker_logs_carry_group_and_request_id(env) -> None:  # type: ignore[no
     try:
         worker.handler(
             {"Records": [sqs_record("m", eventbridge_body("g-log", **{"request-id": "ticket-9"}))]},
-            LambdaContext("gg-reset-worker"),
+            ctx(),
         )
     finally:
         logger.setLevel(previous)
@@ -182,16 +176,11 @@ def test_worker_logs_carry_group_and_request_id(env) -> None:  # type: ignore[no
     assert handled[0]["function_name"] == "gg-reset-worker"
 
 
-class NearlyOutOfTime(LambdaContext):
-    def get_remaining_time_in_millis(self) -> int:
-        return 5_000
-
-
 def test_worker_hands_back_records_it_has_no_time_left_for(env) -> None:  # type: ignore[no-untyped-def]
     _, ledger, greengrass, _ = env
     greengrass.add_group("late")
     event = {"Records": [sqs_record("m-late", eventbridge_body("late"))]}
-    response = worker.handler(event, NearlyOutOfTime("gg-reset-worker"))
+    response = worker.handler(event, ctx(remaining_s=5))
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-late"}]}
     assert ledger.load("late").active is None  # not started: nothing half-done
     assert greengrass.calls == {}
@@ -200,9 +189,9 @@ def test_worker_hands_back_records_it_has_no_time_left_for(env) -> None:  # type
 def test_sweeper_stops_when_its_invocation_is_nearly_out_of_time(env) -> None:  # type: ignore[no-untyped-def]
     _, ledger, greengrass, clock = env
     greengrass.add_group("g")
-    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, LambdaContext("w"))
-    clock.advance(WorkflowPolicy().reset_timeout_s + 1)
-    assert sweeper.handler({}, NearlyOutOfTime("gg-reset-sweeper")) == {"swept": 0, "failed": []}
+    worker.handler({"Records": [sqs_record("m", eventbridge_body("g", deletion=False))]}, ctx())
+    clock.advance(WorkflowPolicy().reset_timeout_s + SWEEP_GRACE_S + 1)
+    assert sweeper.handler({}, ctx("gg-reset-sweeper", 5)) == {"swept": 0, "failed": []}
     assert ledger.due_groups(clock.now()) == ["g"]  # still due for the next sweep
 
 
@@ -226,7 +215,7 @@ def test_a_malformed_status_event_is_dropped_and_counted_not_recorded(env, capfd
             },
         }
     )
-    response = worker.handler({"Records": [sqs_record("m", body)]}, LambdaContext("gg-reset-worker"))
+    response = worker.handler({"Records": [sqs_record("m", body)]}, ctx())
     assert response == {"batchItemFailures": []}
     assert ledger.records == {}
     assert greengrass.calls == {}

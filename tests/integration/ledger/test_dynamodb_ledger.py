@@ -14,6 +14,7 @@ from gg_reset.domain.model import GroupRecord, Request, RequestKind, WorkflowSta
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
 from gg_reset.ledger import VersionConflict
+from gg_reset.local.runtime import SequentialWriteLedger
 from gg_reset.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, RecordingNotifier
 
@@ -110,10 +111,48 @@ def test_due_index_holds_only_active_workflows_and_orders_by_due_time(ledger: Dy
         service.handle(gid, RequestReceived(request(f"r-{gid}", group=gid)))
 
     assert ledger.load("protected").last is not None
-    assert ledger.due_groups(EPOCH) == []  # the resets wait for their first poll
-    later = EPOCH + timedelta(seconds=POLICY.poll_interval_s)
+    assert ledger.due_groups(EPOCH) == []  # the resets wait for their one poll, at the deadline
+    later = EPOCH + timedelta(seconds=POLICY.reset_timeout_s)
     assert sorted(ledger.due_groups(later)) == ["g1", "g2"]
     assert ledger.due_groups(later, limit=1) in (["g1"], ["g2"])
+
+
+def test_the_sharded_due_index_merges_its_shards_most_overdue_first(
+    ledger: DynamoDBLedger,
+    dynamodb_local_client,
+    ledger_table_name,  # type: ignore[no-untyped-def]
+) -> None:
+    clock = ManualClock()
+    groups = [f"g{n:02d}" for n in range(40)]
+    service = ResetService(
+        ledger=ledger,
+        greengrass=_fleet(*groups),
+        notifier=RecordingNotifier(),
+        clock=clock,
+        policy=POLICY,
+    )
+    for gid in groups:  # one second apart: due times one second apart, in this order
+        service.handle(gid, RequestReceived(request(f"r-{gid}", group=gid)))
+        clock.advance(1)
+    assert len({schema.due_bucket(gid) for gid in groups}) > 1  # spread over several shards
+    deadline_of_last = EPOCH + timedelta(seconds=POLICY.reset_timeout_s + len(groups))
+    assert ledger.due_groups(deadline_of_last) == groups
+    assert ledger.due_groups(deadline_of_last, limit=5) == groups[:5]
+
+    # The local runtime's in-memory copy of the index answers exactly as the GSI does.
+    local = SequentialWriteLedger(dynamodb_local_client, ledger_table_name, retention=timedelta(days=90))
+    local_service = ResetService(
+        ledger=local,
+        greengrass=_fleet(*groups),
+        notifier=RecordingNotifier(),
+        clock=clock,
+        policy=POLICY,
+    )
+    for gid in groups[:10]:
+        local_service.handle(gid, Tick())  # nothing due: no write, nothing indexed yet
+        local_service.handle(gid, RequestReceived(request(f"r2-{gid}", kind=RequestKind.RESET, group=gid)))
+    for at in (clock.now(), deadline_of_last, clock.now() + timedelta(days=1)):
+        assert local.due_groups(at) == [g for g in ledger.due_groups(at) if g in groups[:10]]
 
 
 def test_finished_workflow_is_stored_alone_with_ttl(ledger: DynamoDBLedger, dynamodb_local_client) -> None:  # type: ignore[no-untyped-def]
