@@ -54,7 +54,18 @@ def demo(
     ] = None,
     quota: Annotated[
         float | None,
-        typer.Option(help="Greengrass API quota in requests per simulated second (throttles above it)."),
+        typer.Option(
+            min=0.01,
+            help="Greengrass API quota in requests per simulated second (the simulator throttles above it).",
+        ),
+    ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="gg-reset's own request budget (gg-reset:greengrassRequestsPerSecond), in requests per "
+            "simulated second; defaults to --quota, as a deployment configured for its account would be.",
+        ),
     ] = None,
     server_errors: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Fraction of Greengrass calls answered with a 500.")
@@ -89,7 +100,14 @@ def demo(
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = run_demo(groups=groups, seed=seed, mix=weights, faults=faults, on_progress=on_progress)
+        result = run_demo(
+            groups=groups,
+            seed=seed,
+            mix=weights,
+            faults=faults,
+            greengrass_rps=budget,
+            on_progress=on_progress,
+        )
 
     console.print()
     console.print(_outcome_table(result.entries))

@@ -39,7 +39,8 @@ LOG_RETENTION: Final = {
 }  # fmt: skip
 
 # Exactly the Greengrass V1 calls the code makes (service authorization reference, "AWS IoT Greengrass").
-GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListTagsForResource")
+# GetGroup returns the group's tags (API model), so one call is the whole protection check.
+GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup",)
 GREENGRASS_STATUS_ACTIONS: Final = ("greengrass:GetDeploymentStatus",)  # needs group* and deployment*
 GREENGRASS_WRITE_ACTIONS: Final = ("greengrass:ResetDeployments", "greengrass:DeleteGroup")
 GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level

@@ -156,12 +156,17 @@ def run_demo(
     seed: int = 7,
     mix: Mapping[str, int] | None = None,
     faults: FaultProfile | None = None,
+    greengrass_rps: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
+    """`greengrass_rps`: the service's request budget; by default the simulated API's quota (a
+    deployment configured for its account's quota), unpaced when there is none."""
     rng = random.Random(seed)
+    if greengrass_rps is None and faults is not None:
+        greengrass_rps = faults.requests_per_second
     kinds = fleet_kinds(groups, mix or DEFAULT_MIX, rng)
     started = time.perf_counter()
-    with LocalService(seed=seed, faults=faults, log_level="ERROR") as svc:
+    with LocalService(seed=seed, faults=faults, log_level="ERROR", greengrass_rps=greengrass_rps) as svc:
         epoch = svc.clock.now()
         planned: list[PlannedRequest] = []
         protected_groups: list[str] = []
