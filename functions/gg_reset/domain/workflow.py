@@ -10,18 +10,21 @@ State diagram (terminal states in capitals on the right):
                    │                                          Failure / deadline ► FAILED
     RESETTING: "not deployed / already reset" ─► RESET, or DELETING for deletions
                deployment in progress ─► wait and retry until the deadline, then escalate
-               Failure, or no Success by the deadline ─► FORCE_RESETTING (force=auto) / FAILED (never)
-    DELETING ──DeleteGroup──► DELETED (GONE if someone else deleted it first)
+               Failure, or no Success by the deadline (one poll, at the deadline) ─►
+                   FORCE_RESETTING (force=auto) / FAILED (never)
+    DELETING ──DeleteGroup──► DELETED
     any step: throttling/5xx ─► retry with backoff, bounded; unknown error ─► bounded retries;
-              bad request ─► FAILED; group not found ─► GONE
+              bad request ─► FAILED; "not found" ─► GetGroup confirms ─► GONE (or the call again, bounded)
 
-Before the two irreversible writes, a forced reset and DeleteGroup, the group's tags are read again: a
+Before every Greengrass write (a reset, a forced reset, DeleteGroup) whose protection check is older than
+`WorkflowPolicy.protection_freshness_s`, the group is read again (pending RECHECK, `resume` = the write): a
 protection tag added while the workflow waited ends it REJECTED there.
 
-Other rules: one active workflow per group; a request whose id the group has seen is a no-op; a
-deletion request upgrades an active reset; a failed `NewDeployment`/`Redeployment` of the group opens a
-remediation (reset), capped per window; status events of other deployments, late or duplicated events
-change nothing.
+Other rules: one active workflow per group; a request whose id the group has seen is a no-op; a request
+joining the active workflow brings the stricter force policy (or is REJECTED busy if Force was already
+used against its policy); a deletion request upgrades an active reset; a failed
+`NewDeployment`/`Redeployment` of the group opens a remediation (reset), capped per window, queued behind a
+dry run; status events of other deployments, late or duplicated events change nothing.
 
 Calls are claimed with a lease: a decision that asks for a Greengrass call also pushes `next_action_at`
 forward, and the shell saves that (conditionally) before it calls, so two workers never make the same
