@@ -4,6 +4,9 @@ Greengrass V1 simulator, and the real worker and sweeper handlers. One test per 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -365,3 +368,27 @@ def test_a_message_that_keeps_failing_ends_in_the_dead_letter_queue(svc: LocalSe
     assert len(svc.dead_letters) == 1
     assert gid in svc.dead_letters[0]
     assert svc.stats.redeliveries == 4
+
+
+LEAK_PROBE = """
+import json, os, warnings
+warnings.simplefilter("error")  # a Powertools "No application metrics" warning fails the probe
+from gg_reset.local import LocalService
+with LocalService(seed=1) as svc:
+    gid = svc.fleet.add_group(core="offline")
+    svc.request_reset(gid)
+    svc.run_until_idle()  # sweeps with nothing due: invocations with nothing to count
+    sweeps = svc.stats.sweeps
+print(json.dumps({"sweeps": sweeps, "env": {k: v for k, v in os.environ.items() if "POWERTOOLS" in k}}))
+"""
+
+
+def test_local_service_leaves_no_environment_and_no_powertools_warning_behind() -> None:
+    env = {k: v for k, v in os.environ.items() if "POWERTOOLS" not in k}
+    done = subprocess.run(
+        [sys.executable, "-c", LEAK_PROBE], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["sweeps"] > 0
+    assert probe["env"] == {}
