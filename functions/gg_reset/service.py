@@ -229,7 +229,7 @@ class ResetService:
             match action:
                 case InspectGroup(group_id=gid):
                     facts = self.greengrass.inspect_group(gid)
-                    return GroupInspected(exists=facts.exists, tags=dict(facts.tags))
+                    return GroupInspected(exists=facts.exists, tags=dict(facts.tags), name=facts.name)
                 case StartReset(group_id=gid, force=force, client_token=token):
                     deployment_id = self.greengrass.reset_deployments(gid, force=force, client_token=token)
                     return ResetAccepted(deployment_id=deployment_id, forced=force)

@@ -348,6 +348,7 @@ def test_a_protection_tag_added_while_the_workflow_waits_stops_the_forced_reset(
     )
     view = finish(svc, gid)
     assert view.state is WorkflowState.REJECTED
+    assert "protected by tag" in view.reason
     assert "while the workflow ran; stopped before ResetDeployments(Force=True)" in view.reason
     assert reset_forces(svc, gid) == [False]  # no forced reset, no deletion
     assert svc.fleet.exists(gid)

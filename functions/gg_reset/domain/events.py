@@ -46,6 +46,7 @@ class DeploymentStatusReported:
 class GroupInspected:
     exists: bool
     tags: Mapping[str, str] = field(default_factory=dict)
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

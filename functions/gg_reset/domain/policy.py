@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from gg_reset.domain.safety import SafetyRules
+
 
 @dataclass(frozen=True, slots=True)
 class WorkflowPolicy:
@@ -33,6 +35,8 @@ class WorkflowPolicy:
     """Finished workflows and their history expire (DynamoDB TTL) this long after they end."""
     recent_request_ids: int = 50
     """How many request ids a group remembers to recognise replays."""
+    safety: SafetyRules = SafetyRules()  # noqa: RUF009 - frozen, so one shared default is safe
+    """Account guard, deny and allow lists (the protection tag is always checked)."""
 
     def spread_s(self, key: str, window_s: int) -> int:
         """A whole number of seconds in [1, window_s], fixed by `key`: spreads retries of many groups."""

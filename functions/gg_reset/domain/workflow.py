@@ -34,7 +34,6 @@ call and a crashed worker's call is re-driven by the sweeper once the lease runs
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -64,8 +63,8 @@ from gg_reset.domain.model import (
     WorkflowState,
 )
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.safety import PROTECT_TAG, is_protected  # noqa: F401 - part of this module's API
 
-PROTECT_TAG = ("gg-reset:protect", "true")
 CALL_LEASE = timedelta(seconds=300)
 """Longer than a worker or sweeper invocation may run (the stack's worker timeout is 120 s): a call is
 re-driven only when the invocation that claimed it is certainly gone."""
@@ -113,11 +112,6 @@ def workflow_id_for(request_id: str, received_at: datetime) -> str:
 
 def remediation_request_id(deployment_id: str) -> str:
     return f"deployment-failure:{deployment_id}"
-
-
-def is_protected(tags: Mapping[str, str]) -> bool:
-    key, value = PROTECT_TAG
-    return tags.get(key, "").strip().lower() == value
 
 
 def transition(record: GroupRecord, event: Event, now: datetime, policy: WorkflowPolicy) -> Decision:
@@ -453,9 +447,9 @@ class _Builder:
         if not event.exists:
             self.finish(wf, WorkflowState.GONE, "group does not exist")
             return
-        if is_protected(event.tags):
-            key, value = PROTECT_TAG
-            self.finish(wf, WorkflowState.REJECTED, f"group is protected by tag {key}={value}")
+        refusal = self.policy.safety.refusal(wf.group_id, event.name, event.tags)
+        if refusal is not None:
+            self.finish(wf, WorkflowState.REJECTED, refusal)
             return
         forced = wf.request.force is ForcePolicy.IMMEDIATELY
         wf = self.step(
@@ -474,11 +468,9 @@ class _Builder:
         if not event.exists:
             self.finish(wf, WorkflowState.GONE, f"group no longer exists (GetGroup, before {write})")
             return
-        if is_protected(event.tags):
-            key, value = PROTECT_TAG
-            reason = (
-                f"group was protected by tag {key}={value} while the workflow ran; stopped before {write}"
-            )
+        refusal = self.policy.safety.refusal(wf.group_id, event.name, event.tags)
+        if refusal is not None:
+            reason = f"{refusal}, found while the workflow ran; stopped before {write}"
             self.finish(wf, WorkflowState.REJECTED, reason)
             return
         wf = replace(wf, pending=call, resume=None, checked_at=self.now, next_action_at=self.now)
