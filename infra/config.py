@@ -138,6 +138,24 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "worker's call).",
     ),
     ContextOption(
+        "allowList",
+        [],
+        "Group ids or name patterns (shell globs such as `lab-*`) gg-reset may act on; empty: every "
+        "group. A request for any other group ends `REJECTED` with the reason.",
+    ),
+    ContextOption(
+        "denyList",
+        [],
+        "Group ids or name patterns gg-reset must never act on; wins over `allowList`. Checked for every "
+        "request, and again before every write.",
+    ),
+    ContextOption(
+        "allowedAccounts",
+        [],
+        "The AWS account ids this deployment may act in: deployed anywhere else, every request ends "
+        "`REJECTED` (account guard). Empty: no account guard.",
+    ),
+    ContextOption(
         "allowedPrincipals",
         [],
         "Other AWS account ids or IAM role/user ARNs allowed to put requests on the service bus "
@@ -301,6 +319,9 @@ class GgResetConfig:
     max_receive_count: int
     sweep_interval_minutes: int
     allowed_principals: tuple[str, ...]
+    allow_list: tuple[str, ...]
+    deny_list: tuple[str, ...]
+    allowed_accounts: tuple[str, ...]
     organization_id: str | None
     alarm_email: str | None
     log_retention_days: int
@@ -344,6 +365,10 @@ class GgResetConfig:
         def num(key: str, low: int, high: int) -> int:
             return _as_int(key, get(key), low, high)
 
+        allowed_accounts = _as_str_list("allowedAccounts", get("allowedAccounts"))
+        for account in allowed_accounts:
+            if not _ACCOUNT_ID.match(account):
+                raise ConfigError(f"{PREFIX}allowedAccounts: {account!r} is not a 12-digit account id")
         principals = _as_str_list("allowedPrincipals", get("allowedPrincipals"))
         for principal in principals:
             if not (_ACCOUNT_ID.match(principal) or _PRINCIPAL_ARN.match(principal)):
@@ -381,6 +406,9 @@ class GgResetConfig:
             max_receive_count=num("maxReceiveCount", 1, 1000),
             sweep_interval_minutes=sweep_minutes,
             allowed_principals=tuple(dict.fromkeys(principals)),
+            allow_list=tuple(_as_str_list("allowList", get("allowList"))),
+            deny_list=tuple(_as_str_list("denyList", get("denyList"))),
+            allowed_accounts=tuple(dict.fromkeys(allowed_accounts)),
             organization_id=_as_optional_str(
                 "organizationId",
                 values.get("organizationId"),

@@ -7,8 +7,8 @@ list) is what lets another backend sit behind gg-reset after the V1 end of suppo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol

@@ -6,11 +6,13 @@ a handler cannot tell which of the two it runs in.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Final
 
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.safety import SafetyRules
 
 SERVICE_NAME: Final = "gg-reset"
 METRICS_NAMESPACE: Final = "GgReset"
@@ -33,6 +35,14 @@ ENV_GREENGRASS_CALLERS: Final = "GREENGRASS_CONCURRENT_CALLERS"
 equal share of the budget."""
 ENV_PROTECTION_FRESHNESS: Final = "PROTECTION_FRESHNESS_SECONDS"
 ENV_WORK_QUEUE_URL: Final = "WORK_QUEUE_URL"
+ENV_ALLOW_LIST: Final = "GROUP_ALLOW_LIST"
+"""JSON list of group id or name patterns gg-reset may act on (empty: every group)."""
+ENV_DENY_LIST: Final = "GROUP_DENY_LIST"
+"""JSON list of group id or name patterns gg-reset must never act on (wins over the allow list)."""
+ENV_ALLOWED_ACCOUNTS: Final = "ALLOWED_ACCOUNTS"
+"""JSON list of the AWS account ids this deployment may act in (empty: no account guard)."""
+ENV_DEPLOYED_ACCOUNT: Final = "DEPLOYED_ACCOUNT"
+"""The account the stack was deployed in (CloudFormation's AWS::AccountId)."""
 """Where the workflow's timers go: delayed messages on the work queue."""
 
 DEFAULT_GREENGRASS_RPS: Final = 5.0
@@ -75,6 +85,28 @@ def _float_env(name: str, default: float) -> float:
     return value
 
 
+def _list_env(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a JSON list of strings") from exc
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigurationError(f"{name}={raw!r} is not a JSON list of strings")
+    return tuple(value)
+
+
+def safety_from_env() -> SafetyRules:
+    return SafetyRules(
+        allow=_list_env(ENV_ALLOW_LIST),
+        deny=_list_env(ENV_DENY_LIST),
+        accounts=_list_env(ENV_ALLOWED_ACCOUNTS),
+        account=os.environ.get(ENV_DEPLOYED_ACCOUNT) or None,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     table_name: str
@@ -110,6 +142,7 @@ class Settings:
             protection_freshness_s=_int_env(
                 ENV_PROTECTION_FRESHNESS, defaults.protection_freshness_s, allow_zero=True
             ),
+            safety=safety_from_env(),
         )
         return cls(
             table_name=table,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Final
 
@@ -67,6 +68,9 @@ class FunctionSettings:
     memory_mb: int
     protection_freshness_seconds: int
     greengrass_requests_per_second: float
+    allow_list: tuple[str, ...]
+    deny_list: tuple[str, ...]
+    allowed_accounts: tuple[str, ...]
     greengrass_callers: int
     worker_timeout_seconds: int
     worker_batch_size: int
@@ -133,6 +137,11 @@ class ResetFunctions(Construct):
             settings.ENV_GREENGRASS_CALLERS: str(config.greengrass_callers),
             # The workflow's timers: delayed messages the Lambdas send to their own work queue.
             settings.ENV_WORK_QUEUE_URL: work_queue.queue_url,
+            # The safety layers the workflow applies to every request.
+            settings.ENV_ALLOW_LIST: json.dumps(list(config.allow_list)),
+            settings.ENV_DENY_LIST: json.dumps(list(config.deny_list)),
+            settings.ENV_ALLOWED_ACCOUNTS: json.dumps(list(config.allowed_accounts)),
+            settings.ENV_DEPLOYED_ACCOUNT: stack.account,
         }
 
         self.worker = self._function(
