@@ -7,14 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from gg_reset.domain.model import StepKind
 from gg_reset.domain.workflow import Decision
-
-REQUESTS_RECEIVED = "RequestsReceived"
-FORCE_FALLBACKS = "ForceFallbacks"
-WORKFLOW_DURATION = "WorkflowDurationSeconds"
-
-
-def outcome_metric(state: str) -> str:
-    return f"Outcome_{state}"
+from gg_reset.metric_names import FORCE_FALLBACKS, REQUESTS_RECEIVED, WORKFLOW_DURATION, outcome_metric
 
 
 class PowertoolsTelemetry:

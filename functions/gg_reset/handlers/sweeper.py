@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gg_reset.metric_names import SWEEP_FAILURES, SWEPT_WORKFLOWS
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.settings import SWEEP_GRACE_S
 from gg_reset.wiring import service
@@ -33,8 +34,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         grace=timedelta(seconds=SWEEP_GRACE_S),
         until=until,
     )
-    metrics.add_metric(name="SweptWorkflows", unit=MetricUnit.Count, value=len(report.looked_at))
+    metrics.add_metric(name=SWEPT_WORKFLOWS, unit=MetricUnit.Count, value=len(report.looked_at))
     if report.failed:
-        metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=len(report.failed))
+        metrics.add_metric(name=SWEEP_FAILURES, unit=MetricUnit.Count, value=len(report.failed))
         logger.error("sweep could not drive some groups", extra={"groups": list(report.failed)})
     return {"swept": len(report.looked_at), "failed": list(report.failed)}

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.adapters.greengrass import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from gg_reset.intake import from_message_body
+from gg_reset.metric_names import MALFORMED_STATUS_EVENTS, WORK_MESSAGES
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.wiring import service
 
@@ -28,8 +29,6 @@ from gg_reset.wiring import service
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-MALFORMED_STATUS_EVENTS = "MalformedStatusEvents"
-WORK_MESSAGES = "WorkMessages"
 TIME_RESERVE_MS = 30_000
 """A record is started only with this much of the invocation left."""
 CALL_MARGIN = timedelta(seconds=CONNECT_TIMEOUT_S + READ_TIMEOUT_S)

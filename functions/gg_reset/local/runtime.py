@@ -33,7 +33,7 @@ from moto import mock_aws
 from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
-from gg_reset.adapters.telemetry import FORCE_FALLBACKS, PowertoolsTelemetry, outcome_metric
+from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.budget import RequestBudget
 from gg_reset.contracts import (
     REQUEST_PATTERN,
@@ -58,6 +58,7 @@ from gg_reset.local.cores import CoreProfile
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
+from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.ports import Clock
 from gg_reset.service import ResetService
