@@ -6,8 +6,14 @@ the botocore model does not know (`IdNotFoundException`, `ResourceNotFoundExcept
 API gateway in front of every AWS service adds throttling and 5xx of its own. So classification looks at
 the code, the message, the HTTP status and (once) the operation, in that table order, first match wins.
 
+"Not found" must be *recognised*, never inferred: it ends a deletion `GONE`, so a 404 that only says 404 (an
+HTML page from a proxy, an empty body, a wrong endpoint, an API past its end of support) is `UNKNOWN`, which
+the workflow retries a bounded number of times. Only a Greengrass not-found code, or a generic code with a
+message naming a Greengrass group, deployment, definition or version, means `NOT_FOUND`.
+
 The table is data so that it can be quoted in the project notes and tested row by row: every row says
-where its evidence came from, and the tests prove each row is reachable (no earlier row shadows it).
+where its evidence came from, and the tests prove each row is reachable (no earlier row shadows it). The
+facts behind it, with their sources, are in docs/greengrass-v1.md ("Errors").
 """
 
 from __future__ import annotations
@@ -76,8 +82,20 @@ _IN_PROGRESS_PATTERN = (
     r"|\b(?:another|ongoing|active|pending|concurrent) deployment\b"
 )
 
-_NOT_FOUND_PATTERN = (
-    r"\bdoes not exist\b|\bnot found\b|\bcould not be found\b|\bcannot be found\b|\bno such\b"
+# A not-found message counts only when it names what Greengrass keeps: "That Group Definition does not
+# exist.", "Deployment '<id>' does not exist.", "Version <v> of Group Definition <id> does not exist." (moto,
+# whose authors recorded AWS's answers). A bare "Not Found" is what any web server, proxy or gateway says of
+# a path it does not serve, so it says nothing about the group.
+_GREENGRASS_NOT_FOUND_PATTERN = (
+    r"\b(?:group|deployment|definition|version)\b.*?"
+    r"\b(?:does not exist|not found|could not be found|cannot be found)\b"
+)
+
+# Codes only the Greengrass dialect uses for a missing group, deployment or version (moto, the simulator).
+_GREENGRASS_NOT_FOUND_CODES = _codes(
+    "IdNotFoundException",
+    "ResourceNotFoundException",
+    "VersionNotFoundException",
 )
 
 # Access denied and friends: decided BAD_REQUEST (terminal), not UNKNOWN (bounded retries) or transient.
@@ -103,8 +121,8 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     # --- "nothing to reset": first, because moto sends it as a 404 ResourceNotFoundException ------------
     ErrorRule(
         ErrorKind.NOT_DEPLOYED,
-        "DESIGN.md (AWS V1 docs: 400 'Group id: <id> has not been deployed or has already been reset.'); "
-        "a third-party V1 cleanup tool (Java SDK) matches the same text; moto sends it as "
+        "docs/greengrass-v1.md ('Nothing to reset'): 400 'Group id: <id> has not been deployed or has "
+        "already been reset.'; AWS Labs' Java V1 helpers match the same text; moto sends it as "
         "ResourceNotFoundException 404",
         message=_NOT_DEPLOYED_PATTERN,
         example="Group id: 4f1e-example has not been deployed or has already been reset.",
@@ -144,7 +162,8 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(
         ErrorKind.THROTTLED,
         "botocore retries/standard.py ThrottledRetryableChecker (minus DynamoDB's "
-        "TransactionInProgressException); DESIGN.md names ThrottlingException/TooManyRequestsException",
+        "TransactionInProgressException); docs/greengrass-v1.md ('Errors'): the V1 model has no "
+        "throttling error, so expect the common ThrottlingException/TooManyRequestsException",
         codes=_codes(
             "Throttling",
             "ThrottlingException",
@@ -213,39 +232,45 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     # --- another deployment is running: wait and retry ----------------------------------------------------
     ErrorRule(
         ErrorKind.DEPLOYMENT_IN_PROGRESS,
-        "assumption: DESIGN.md says a reset cannot start while a deployment is Building/InProgress, but no "
+        "assumption: docs/greengrass-v1.md ('A reset cannot start while a deployment is running'), but no "
         "document gives the 400's wording; matches the status names and common phrasings",
         message=_IN_PROGRESS_PATTERN,
         statuses=(400, 499),
         example="Cannot reset group: a deployment is InProgress.",
     ),
-    # --- the group or deployment does not exist ------------------------------------------------------------
+    # --- the group or deployment does not exist: only when positively recognised ---------------------------
     ErrorRule(
         ErrorKind.NOT_FOUND,
-        "moto greengrass/exceptions.py (IdNotFoundException, ResourceNotFoundException, "
-        "VersionNotFoundException, 404); AWS common NotFoundException",
-        codes=_codes(
-            "IdNotFoundException",
-            "ResourceNotFoundException",
-            "VersionNotFoundException",
-            "NotFoundException",
-            "NotFound",
-            "404",
-        ),
+        "moto greengrass/exceptions.py and models.py (IdNotFoundException, ResourceNotFoundException, "
+        "VersionNotFoundException, all 404, for a missing group, group version or deployment target); the "
+        "simulator answers the same; docs/greengrass-v1.md ('Errors')",
+        codes=_GREENGRASS_NOT_FOUND_CODES,
+        statuses=(400, 499),
+        example="That Group Definition does not exist.",
     ),
     ErrorRule(
         ErrorKind.NOT_FOUND,
-        "moto: GetDeploymentStatus answers InvalidInputException 400 \"Deployment '<id>' does not exist.\"; "
-        "moto and third-party V1 cleanup tools match 'does not exist' for AWS's BadRequestException",
-        message=_NOT_FOUND_PATTERN,
+        "moto and the simulator: GetDeploymentStatus answers InvalidInputException 400 \"Deployment '<id>' "
+        'does not exist."; AWS models every V1 client error as BadRequestException 400, so the same words '
+        "under that code; the message must name a group, deployment, definition or version",
+        codes=_codes("BadRequestException", "InvalidInputException"),
+        message=_GREENGRASS_NOT_FOUND_PATTERN,
         statuses=(400, 499),
         example="Deployment '7b0b-example' does not exist.",
     ),
     ErrorRule(
         ErrorKind.NOT_FOUND,
-        "HTTP 404",
-        statuses=(404, 404),
+        "AWS common NotFoundException: generic, so (unlike the Greengrass codes) only with a message "
+        "naming a Greengrass group, deployment, definition or version; a bare 'Not Found' is any "
+        "gateway's answer",
+        codes=_codes("NotFoundException", "NotFound"),
+        message=_GREENGRASS_NOT_FOUND_PATTERN,
+        statuses=(400, 499),
+        example="Group 4f1e-example not found.",
     ),
+    # No row for a bare 404 (botocore's code "404": an HTML or empty body, or JSON without a code): it falls
+    # through to UNKNOWN. A proxy, a wrong endpoint or an API past its end of support answers exactly that
+    # while the group still exists, and reading it as "gone" would end a deletion GONE with the group alive.
     # --- terminal client errors ----------------------------------------------------------------------------
     ErrorRule(
         ErrorKind.BAD_REQUEST,

@@ -3,18 +3,23 @@
 moto answers with its own codes (IdNotFoundException, 404 "Not yet implemented" for tags, ...), so the
 moto tests double as proof that the classifier copes with moto's dialect; the Stubber tests feed the
 dialect of real AWS (BadRequestException/InternalServerErrorException and throttling from the front door).
+Answers no AWS service would give (an HTML or empty 404 from a proxy or a retired endpoint) come as raw
+HTTP responses from a `before-send` hook, so botocore parses them exactly as it would off the wire.
 Transport failures are produced for real against 127.0.0.1 or raised from a `before-send` hook.
-Nothing here leaves the machine.
+Nothing here leaves the machine. The API facts these tests rely on are in docs/greengrass-v1.md.
 """
 
 from __future__ import annotations
 
+import io
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError, ConnectTimeoutError
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -120,15 +125,19 @@ def test_inspect_unknown_group_reports_it_absent(moto_client: GreengrassClient) 
     assert facts.tags == {}
 
 
-def test_inspect_refuses_to_guess_tags_when_tagging_is_not_implemented(moto_client: GreengrassClient) -> None:
-    # moto has no route for /tags/{arn} and answers 404 "Not yet implemented": that must not read as
-    # "no tags" (the group would look unprotected) nor as "group not found".
-    group_id = moto_client.create_group(Name="untaggable")["Id"]
+def test_moto_get_group_drops_tags_so_protection_is_tested_elsewhere(moto_client: GreengrassClient) -> None:
+    # The API model's GetGroupResponse has `tags`; moto stores none and returns none (and answers 404 "Not yet
+    # implemented" for ListTagsForResource). So under moto every group looks untagged: the protection tag is
+    # tested with the Stubber below and with the simulator. If a moto upgrade starts returning tags, this
+    # fails, and the moto tests can cover protection too.
+    group_id = moto_client.create_group(Name="tagged", tags={"gg-reset:protect": "true"})["Id"]
 
-    with _raises(ErrorKind.UNKNOWN, LIST_TAGS_OPERATION) as caught:
-        Boto3Greengrass(moto_client).inspect_group(group_id)
+    facts = Boto3Greengrass(moto_client).inspect_group(group_id)
 
-    assert "Not yet implemented" in caught.value.message
+    assert facts.exists is True
+    assert facts.tags == {}
+    with pytest.raises(ClientError, match="Not yet implemented"):
+        moto_client.list_tags_for_resource(ResourceArn=str(facts.arn))
 
 
 def test_reset_then_status_then_already_reset(moto_client: GreengrassClient) -> None:
@@ -199,15 +208,19 @@ def test_list_groups_returns_more_than_one_page_worth(moto_client: GreengrassCli
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_inspect_returns_identity_and_tags(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+def test_inspect_returns_identity_and_tags_from_one_get_group(
+    stubbed: tuple[Boto3Greengrass, Stubber],
+) -> None:
     adapter, stubber = stubbed
     stubber.add_response(
-        "get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID, "Name": "line-7"}, {"GroupId": GROUP_ID}
-    )
-    stubber.add_response(
-        "list_tags_for_resource",
-        {"tags": {"gg-reset:protect": "true", "team": "edge"}},
-        {"ResourceArn": GROUP_ARN},
+        "get_group",
+        {
+            "Arn": GROUP_ARN,
+            "Id": GROUP_ID,
+            "Name": "line-7",
+            "tags": {"gg-reset:protect": "true", "team": "edge"},
+        },
+        {"GroupId": GROUP_ID},
     )
 
     facts = adapter.inspect_group(GROUP_ID)
@@ -218,9 +231,9 @@ def test_inspect_returns_identity_and_tags(stubbed: tuple[Boto3Greengrass, Stubb
 
 
 def test_inspect_of_untagged_group_has_empty_tags(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:
+    # GetGroup leaves `tags` out when the group has none.
     adapter, stubber = stubbed
     stubber.add_response("get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID}, {"GroupId": GROUP_ID})
-    stubber.add_response("list_tags_for_resource", {}, {"ResourceArn": GROUP_ARN})
 
     assert adapter.inspect_group(GROUP_ID).tags == {}
 
@@ -230,25 +243,6 @@ def test_inspect_of_group_without_arn_does_not_skip_tags(stubbed: tuple[Boto3Gre
     stubber.add_response("get_group", {"Id": GROUP_ID}, {"GroupId": GROUP_ID})
 
     with _raises(ErrorKind.UNKNOWN, "GetGroup"):
-        adapter.inspect_group(GROUP_ID)
-
-
-@pytest.mark.parametrize(
-    ("code", "message", "status"),
-    [
-        ("BadRequestException", "Tagging is not supported for this resource type.", 400),
-        ("ResourceNotFoundException", "The resource does not exist.", 404),
-    ],
-    ids=["unsupported", "not-found-after-get-group"],
-)
-def test_tagging_failure_is_unknown_never_no_tags(
-    stubbed: tuple[Boto3Greengrass, Stubber], code: str, message: str, status: int
-) -> None:
-    adapter, stubber = stubbed
-    stubber.add_response("get_group", {"Arn": GROUP_ARN, "Id": GROUP_ID}, {"GroupId": GROUP_ID})
-    stubber.add_client_error("list_tags_for_resource", code, message, status)
-
-    with _raises(ErrorKind.UNKNOWN, LIST_TAGS_OPERATION):
         adapter.inspect_group(GROUP_ID)
 
 
@@ -368,6 +362,28 @@ def test_list_groups_stops_on_a_repeated_token(stubbed: tuple[Boto3Greengrass, S
             id="gone",
         ),
         pytest.param(
+            "ResourceNotFoundException",
+            "That Group Definition does not exist.",
+            404,
+            ErrorKind.NOT_FOUND,
+            id="gone-moto-dialect",
+        ),
+        pytest.param(
+            "NotFoundException",
+            f"Group {GROUP_ID} not found.",
+            404,
+            ErrorKind.NOT_FOUND,
+            id="gone-generic-code",
+        ),
+        pytest.param("NotFoundException", "Not Found", 404, ErrorKind.UNKNOWN, id="generic-not-found"),
+        pytest.param(
+            "BadRequestException",
+            "The resource was not found.",
+            400,
+            ErrorKind.BAD_REQUEST,
+            id="vague-not-found",
+        ),
+        pytest.param(
             "BadRequestException", "Invalid group id format.", 400, ErrorKind.BAD_REQUEST, id="bad-request"
         ),
         pytest.param(
@@ -388,6 +404,101 @@ def test_service_errors_are_classified(
     assert (caught.value.code, caught.value.message) == (code, message)
     assert caught.value.kind.transient is (kind in (ErrorKind.THROTTLED, ErrorKind.SERVER_ERROR))
     assert isinstance(caught.value.__cause__, ClientError)  # the botocore error stays attached
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Answers only a proxy, a wrong endpoint or a retired API gives: raw HTTP, parsed by botocore as off the wire
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _RawBody(io.BytesIO):
+    """What botocore reads a response body from (it calls `.stream()`)."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        chunk = self.read()
+        if chunk:
+            yield chunk
+
+
+def _raw_answer_client(status: int, body: bytes, content_type: str) -> GreengrassClient:
+    """A gg-reset client whose every request gets this raw HTTP answer instead of reaching a socket."""
+    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9", max_attempts=0)
+
+    def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        headers = HTTPHeaders()
+        headers["Content-Type"] = content_type
+        headers["Content-Length"] = str(len(body))
+        return AWSResponse(request.url, status, headers, _RawBody(body))
+
+    client.meta.events.register("before-send.greengrass", answer)
+    return client
+
+
+UNRECOGNISED_404S = [
+    pytest.param(b"<html><body><h1>404 Not Found</h1></body></html>", "text/html", id="html"),
+    pytest.param(b"", "application/json", id="empty-body"),
+    pytest.param(b"Not Found", "text/plain", id="plain-text"),
+    pytest.param(b'{"message": "Not Found"}', "application/json", id="json-without-code"),
+    pytest.param(
+        b'<?xml version="1.0"?><Error><Code>NoSuchKey</Code></Error>',
+        "application/xml",
+        id="xml-from-elsewhere",
+    ),
+]
+
+CALLS: list[tuple[str, Callable[[Boto3Greengrass], object]]] = [
+    ("ResetDeployments", lambda a: a.reset_deployments(GROUP_ID, force=False, client_token="t")),
+    ("ResetDeployments", lambda a: a.reset_deployments(GROUP_ID, force=True, client_token="t")),
+    ("GetDeploymentStatus", lambda a: a.get_deployment_status(GROUP_ID, DEPLOYMENT_ID)),
+    ("DeleteGroup", lambda a: a.delete_group(GROUP_ID)),
+    ("GetGroup", lambda a: a.inspect_group(GROUP_ID)),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), UNRECOGNISED_404S)
+@pytest.mark.parametrize(
+    ("operation", "call"), CALLS, ids=["reset", "force-reset", "status", "delete", "inspect"]
+)
+def test_an_unrecognised_404_is_unknown_never_gone(
+    body: bytes, content_type: str, operation: str, call: Callable[[Boto3Greengrass], object]
+) -> None:
+    """Regression: a bare HTML 404 on ResetDeployments ended a deletion GONE while the group still existed.
+
+    botocore gives such an answer the code "404"; nothing in it says which group, if any, is missing.
+    `inspect_group` in particular must raise, not report the group absent.
+    """
+    adapter = Boto3Greengrass(_raw_answer_client(404, body, content_type))
+
+    with _raises(ErrorKind.UNKNOWN, operation) as caught:
+        call(adapter)
+
+    assert caught.value.code == "404"
+    assert isinstance(caught.value.__cause__, ClientError)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"Message": "Not Found"}', id="bare-not-found"),
+        pytest.param(b'{"Message": "The requested API is no longer available."}', id="retired"),
+        pytest.param(b"{}", id="no-message"),
+    ],
+)
+def test_a_generic_not_found_code_without_a_greengrass_message_is_unknown(body: bytes) -> None:
+    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9", max_attempts=0)
+
+    def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/json"
+        headers["x-amzn-ErrorType"] = "NotFoundException"
+        return AWSResponse(request.url, 404, headers, _RawBody(body))
+
+    client.meta.events.register("before-send.greengrass", answer)
+
+    with _raises(ErrorKind.UNKNOWN, "ResetDeployments") as caught:
+        Boto3Greengrass(client).reset_deployments(GROUP_ID, force=False, client_token="t")
+
+    assert caught.value.code == "NotFoundException"
 
 
 def _closed_port() -> int:
@@ -461,6 +572,16 @@ def test_every_row_says_where_it_came_from() -> None:
     assert all(rule.codes or rule.message or rule.statuses for rule in ERROR_RULES)
 
 
+def test_not_found_needs_a_recognised_code_never_a_status_or_message_alone() -> None:
+    not_found_rows = [rule for rule in ERROR_RULES if rule.kind is ErrorKind.NOT_FOUND]
+
+    assert not_found_rows
+    for rule in not_found_rows:
+        assert rule.codes, f"a NOT_FOUND row without codes: {rule.source}"
+        # botocore's code for an answer it could not parse is the bare HTTP status.
+        assert not any(code.isdigit() for code in rule.codes), rule.source
+
+
 @pytest.mark.parametrize(
     ("operation", "code", "message", "status", "kind"),
     [
@@ -490,7 +611,39 @@ def test_every_row_says_where_it_came_from() -> None:
         # Codes are compared case-insensitively; a bare status still means something.
         ("GetGroup", "throttlingexception", "", 400, ErrorKind.THROTTLED),
         ("GetGroup", "", "", 502, ErrorKind.SERVER_ERROR),
-        ("GetGroup", "", "", 404, ErrorKind.NOT_FOUND),
+        # A 404 is "not found" only when the answer says what is missing (see the raw-HTTP tests above).
+        ("GetGroup", "", "", 404, ErrorKind.UNKNOWN),
+        ("GetGroup", "404", "Not Found", 404, ErrorKind.UNKNOWN),
+        (
+            "ResetDeployments",
+            "404",
+            "<html><body><h1>404 Not Found</h1></body></html>",
+            404,
+            ErrorKind.UNKNOWN,
+        ),
+        ("DeleteGroup", "NotFound", "Not Found", 404, ErrorKind.UNKNOWN),
+        (
+            "ResetDeployments",
+            "ResourceNotFoundException",
+            "That Group Definition does not exist.",
+            503,
+            ErrorKind.SERVER_ERROR,
+        ),
+        # Exactly what moto and the simulator answer for a deployment of another (or no) group.
+        (
+            "GetDeploymentStatus",
+            "InvalidInputException",
+            "Deployment 'd-1' does not exist.",
+            400,
+            ErrorKind.NOT_FOUND,
+        ),
+        (
+            "GetGroup",
+            "VersionNotFoundException",
+            "Version v of Group Definition g does not exist.",
+            404,
+            ErrorKind.NOT_FOUND,
+        ),
         # "Building" alone is not a deployment state.
         (
             "ResetDeployments",
