@@ -4,6 +4,7 @@ moto's Greengrass V1 backend cannot carry gg-reset's tests (it ignores `Force`, 
 `InProgress`, emits no events, checks "already reset" against *any* group, pages nothing and tags
 nothing), so this module simulates the service instead. It is served to a real boto3 client (see
 `gg_reset.local.greengrass_http`), driven by a `SimulatedClock`, and deterministic for a given seed.
+The facts it models, with their sources, and what moto gets wrong are in docs/greengrass-v1.md.
 
 What it models (each point has a conformance test named after it):
 
@@ -15,34 +16,49 @@ What it models (each point has a conformance test named after it):
 * A normal reset is refused (400 `BadRequestException`) while the group has a deployment `Building` or
   `InProgress`.
 * A reset of a group that was never deployed, or whose newest deployment is a successful (forced)
-  reset, is refused with 400 `BadRequestException` and the message
-  `Group id: <id> has not been deployed or has already been reset.`, judged on *that* group only.
-* The same `AmznClientToken` on a repeated `ResetDeployments`/`CreateDeployment`/`CreateGroup` returns
-  the original result instead of acting twice (a different request with a used token is a 400).
+  reset, is refused with the message `Group id: <id> has not been deployed or has already been reset.`,
+  judged on *that* group only.
+* The same `AmznClientToken` on a repeated `CreateDeployment`/`CreateGroup` returns the original result
+  instead of acting twice (a different request with a used token is a 400); `ResetDeployments` does the
+  same unless `ContestedBehaviour.replay_client_tokens` is off.
 * Every status change publishes an AWS-shaped "Greengrass Deployment Status Change" event.
 * Tags on groups (by ARN), and `ListGroups`/`ListDeployments` paging with string `MaxResults`.
 * Faults on demand (`FaultProfile`): a request quota with 429s, 5xx before or after the effect,
   latency, dropped, duplicated and delayed events.
 
-Decisions where the documentation is silent (each is deliberate; change it here, not in callers):
+Contested decisions: where AWS documents nothing and a reasonable reading goes either way, the simulator
+does not pick one answer for good. Each is a switch of `ContestedBehaviour` (passed as `contested=`), whose
+defaults are the answers below, and `ContestedBehaviour.combinations()` lists every setting, so callers
+can prove they work under all of them:
 
-* **Force=True while a deployment is in progress is accepted.** The guide only says a reset "cannot
-  start" while a deployment is `Building`/`InProgress`, and `--force` exists for cores that are lost,
-  stolen or destroyed. A normal reset stuck `InProgress` on such a core could then never be forced,
-  which contradicts the purpose of Force. The forced reset *supersedes* every deployment of the group
-  still `Building`/`InProgress`: each is marked `Failure` with `ErrorMessage` "... superseded by forced
-  reset <id>." and its status-change event is published. (The forced reset "first cleans up all
-  deployment information stored in the cloud", so nothing is left waiting for the core.) Consumers
-  must therefore not treat a `Failure` of a `ResetDeployment` they no longer wait for as a new
-  failed deployment to remediate.
+* **Force=True while a deployment is in progress** (`force_over_in_progress`, default: accepted). The guide
+  only says a reset "cannot start" while a deployment is in flight, and `--force` exists for cores that are
+  lost, stolen or destroyed: a normal reset stuck `InProgress` on such a core could otherwise never be
+  forced. Accepted, the forced reset *supersedes* every deployment of the group still
+  `Building`/`InProgress`: each is marked `Failure` with `ErrorMessage` "... superseded by forced reset
+  <id>." and its status-change event is published (the forced reset "cleans up all deployment information
+  stored in the cloud", so nothing is left waiting for the core). Consumers must therefore not treat a
+  `Failure` of a `ResetDeployment` they no longer wait for as a new failed deployment to remediate.
+  Refused, the answer is the normal reset's 400.
+* **DeleteGroup of a deployed group** (`refuse_deleting_deployed_groups`, default: accepted). The API
+  reference documents no refusal; the guide says you must reset a group's deployments before deleting it
+  *to use the core with another group*. Accepted, the core stays bound to a group that no longer exists:
+  the simulator records an `OrphanedCore` in `orphaned_cores`, which is how tests check that gg-reset
+  reset first. Refused, the answer is a 400.
+* **A repeated client token on ResetDeployments** (`replay_client_tokens`, default: replayed). The API
+  reference once described the token as requesting idempotency and now only says it "correlate[s]
+  requests and responses"; only `CreateDeployment` is documented idempotent. Off, the token is ignored:
+  a retried reset is a new request (refused if the first is still in flight or already succeeded).
+* **The "not deployed / already reset" answer's status and code** (`not_deployed_status`, default: 400
+  `BadRequestException`, the API model's only client error; 404 gives moto's `ResourceNotFoundException`).
+  The message is the same either way.
+
+Other decisions where the documentation is silent (each is deliberate; change it here, not in callers):
+
 * **The "not deployed / already reset" check applies to Force=True as well**: there is nothing to
-  reset on a group that was never deployed. (moto skips it for Force; callers handle both answers the
-  same way, because for them it means "nothing to do".)
-* **DeleteGroup of a deployed group succeeds**, as the API reference documents no refusal and the guide
-  only says you "must reset the group's deployments" before deleting it *to use the core with another
-  group*. The core then stays bound to a group that no longer exists: the simulator records an
-  `OrphanedCore` in `orphaned_cores`, which is how tests check that gg-reset reset first. Pass
-  `refuse_deleting_deployed_groups=True` to get a 400 instead, to prove a caller works either way.
+  reset on a group that was never deployed. (moto never passes `Force` on to its backend, so under moto
+  every reset is checked this way, against the newest deployment of *any* group, and creates a
+  `ResetDeployment`; callers handle both answers the same way, because for them it means "nothing to do".)
 * **Unknown groups answer like moto** (whose authors recorded real responses), operation by operation:
   `GetGroup` 404 `IdNotFoundException` "That Group Definition does not exist.", `DeleteGroup` 404
   `IdNotFoundException` "That group definition does not exist.", `CreateDeployment` 404
@@ -51,6 +67,9 @@ Decisions where the documentation is silent (each is deliberate; change it here,
   `InvalidInputException` "Deployment '<id>' does not exist.", `ListDeployments` an empty list (AWS does
   not check the group), tag operations 404 `ResourceNotFoundException` "That Group Definition does not
   exist.". These codes are not in the botocore model, so callers must match on the code string.
+* `CreateDeployment` accepts only `NewDeployment` and `Redeployment` (the API reference: "When used for
+  CreateDeployment, only NewDeployment and Redeployment are valid"; moto accepts all four). A type outside
+  the four gets moto's message, which lists all four.
 * `ListDeployments` lists newest first (as the developer guide's examples show); both list operations
   default to 50 items per page. A deployment's `GroupArn` is its group *version* ARN for
   `NewDeployment`/`Redeployment` and the group ARN for resets.
@@ -73,10 +92,11 @@ import uuid
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, cast
+from itertools import product
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -106,6 +126,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "ENDPOINT_URL",
+    "ContestedBehaviour",
     "DeploymentRecord",
     "GreengrassSimulator",
     "OrphanedCore",
@@ -127,8 +148,13 @@ SERVER_ERROR_CODE: Final = "InternalServerErrorException"
 BAD_REQUEST_CODE: Final = "BadRequestException"
 
 
+NOT_DEPLOYED_CODES: Final = {400: BAD_REQUEST_CODE, 404: "ResourceNotFoundException"}
+"""The code that goes with each `ContestedBehaviour.not_deployed_status`."""
+_NOT_DEPLOYED_STATUSES: Final[tuple[Literal[400, 404], ...]] = (400, 404)
+
+
 def not_deployed_message(group_id: str) -> str:
-    """The documented refusal of a reset with nothing to reset (exact text, callers match on it)."""
+    """The refusal of a reset with nothing to reset (moto's recorded text; callers match on it)."""
     return f"Group id: {group_id} has not been deployed or has already been reset."
 
 
@@ -166,6 +192,106 @@ class Timings:
     """`InProgress` -> `Success` of a `ForceResetDeployment` (it never waits for the core)."""
     preexisting_age_s: float = 86_400.0
     """How long ago the successful deployment made by `add_group(deployed=True)` happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContestedBehaviour:
+    """The simulator's answers where AWS documents nothing, each one a switch (defaults: today's answers).
+
+    A caller that must work against real AWS should pass its tests under every setting:
+    `combinations()` lists them all, `one_at_a_time()` the default and each switch flipped alone. The
+    module docstring and docs/greengrass-v1.md ("The simulator's decisions") give the reasoning.
+    """
+
+    force_over_in_progress: bool = True
+    """`ResetDeployments(Force=True)` while the group has a deployment `Building`/`InProgress`.
+
+    Documented: a reset "cannot start" while a deployment is in flight (the developer guide, which does not
+    say whether that covers `--force`), and `--force` is for cores that are "lost, stolen or destroyed" and
+    "report[s] success ... without waiting for a core device to respond". Not documented: whether AWS
+    accepts it. True: accepted, and every in-flight deployment of the group is superseded (`Failure`). False:
+    refused with the normal reset's 400, so a reset stuck on a dead core can never be forced."""
+
+    refuse_deleting_deployed_groups: bool = False
+    """`DeleteGroup` of a group whose deployments were not (successfully) reset.
+
+    Documented: the API reference lists no such refusal; the developer guide says to reset a group's
+    deployments before deleting it to use its core with another group. Not documented: whether AWS refuses.
+    False: deleted, and an `OrphanedCore` is recorded. True: refused with a 400 `BadRequestException`."""
+
+    replay_client_tokens: bool = True
+    """A repeated `AmznClientToken` on `ResetDeployments`.
+
+    Documented: the token "correlate[s] requests and responses" (an earlier API reference: "used to request
+    idempotent operations"); `CreateDeployment`, not `ResetDeployments`, is documented idempotent with
+    respect to it. True: the same request with the same token returns the original deployment, a different
+    one is a 400. False: the token is ignored, so a retry whose first response was lost is judged as a new
+    reset: a normal one is refused while the first is in flight or once it succeeded; a forced one
+    supersedes an in-flight first (with `force_over_in_progress`) and is refused once the first succeeded;
+    after a failed first, either starts a second reset."""
+
+    not_deployed_status: Literal[400, 404] = 400
+    """Status (and so code) of "Group id: <id> has not been deployed or has already been reset.".
+
+    Documented: nothing about this answer; the API model's only client error is 400
+    `BadRequestException`. moto answers 404 `ResourceNotFoundException` with the same message. 400 gives
+    `BadRequestException`, 404 `ResourceNotFoundException`; the message is the same."""
+
+    def __post_init__(self) -> None:
+        if self.not_deployed_status not in NOT_DEPLOYED_CODES:
+            raise ValueError(f"not_deployed_status must be 400 or 404, not {self.not_deployed_status!r}")
+
+    @property
+    def not_deployed_code(self) -> str:
+        return NOT_DEPLOYED_CODES[self.not_deployed_status]
+
+    @property
+    def label(self) -> str:
+        """A short name for test ids and reports: `default`, or the switches changed from it."""
+        parts = []
+        if not self.force_over_in_progress:
+            parts.append("no-force-over-in-progress")
+        if self.refuse_deleting_deployed_groups:
+            parts.append("refuse-deleting-deployed")
+        if not self.replay_client_tokens:
+            parts.append("no-token-replay")
+        if self.not_deployed_status != 400:
+            parts.append(f"not-deployed-{self.not_deployed_status}")
+        return ",".join(parts) or "default"
+
+    @classmethod
+    def combinations(cls) -> tuple[ContestedBehaviour, ...]:
+        """Every setting of every switch (16), the default first. The switches interact (no token replay
+        with no force over an in-flight reset, say), so a caller's end-to-end tests should run under each."""
+        return tuple(
+            cls(
+                force_over_in_progress=force,
+                refuse_deleting_deployed_groups=refuse,
+                replay_client_tokens=replay,
+                not_deployed_status=status,
+            )
+            for force, refuse, replay, status in product(
+                (True, False), (False, True), (True, False), _NOT_DEPLOYED_STATUSES
+            )
+        )
+
+    @classmethod
+    def one_at_a_time(cls) -> tuple[ContestedBehaviour, ...]:
+        """The default, then each switch flipped alone (in field order): the cheap subset for slow tests."""
+        default = cls()
+        flipped = [
+            setting
+            for spec in fields(cls)
+            for setting in cls.combinations()
+            if _changed(setting, default) == {spec.name}
+        ]
+        return (default, *flipped)
+
+
+def _changed(setting: ContestedBehaviour, default: ContestedBehaviour) -> set[str]:
+    return {
+        spec.name for spec in fields(setting) if getattr(setting, spec.name) != getattr(default, spec.name)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,14 +453,22 @@ class GreengrassSimulator:
         region: str = "us-east-1",
         timings: Timings = Timings(),
         default_core: str | CoreProfile = "online",
-        refuse_deleting_deployed_groups: bool = False,
+        contested: ContestedBehaviour = ContestedBehaviour(),
+        refuse_deleting_deployed_groups: bool | None = None,
     ) -> None:
+        """`contested` sets the answers where AWS documents nothing (see `ContestedBehaviour`).
+
+        `refuse_deleting_deployed_groups`, when given, overrides that one switch of `contested` (it is the
+        older spelling of it, kept for existing callers).
+        """
         self.clock = clock
         self.account = account
         self.region = region
         self.timings = timings
         self.default_core = CoreProfile.of(default_core)
-        self.refuse_deleting_deployed_groups = refuse_deleting_deployed_groups
+        if refuse_deleting_deployed_groups is not None:
+            contested = replace(contested, refuse_deleting_deployed_groups=refuse_deleting_deployed_groups)
+        self.contested = contested
         self._publish = publish
         self._id_rng = random.Random(rng.getrandbits(64))
         self._fault_rng = random.Random(rng.getrandbits(64))
@@ -497,7 +631,7 @@ class GreengrassSimulator:
         group = self._groups.get(request.path_params["GroupId"])
         if group is None:
             raise ApiError(404, "IdNotFoundException", "That group definition does not exist.")
-        if not group.is_clean() and self.refuse_deleting_deployed_groups:
+        if not group.is_clean() and self.contested.refuse_deleting_deployed_groups:
             raise ApiError(
                 400,
                 BAD_REQUEST_CODE,
@@ -523,13 +657,21 @@ class GreengrassSimulator:
 
     def _op_CreateDeployment(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
         raw_type = request.body.get("DeploymentType")
-        if raw_type not in CREATE_DEPLOYMENT_TYPES:
-            allowed = ",".join(t.value for t in CREATE_DEPLOYMENT_TYPES)
+        if raw_type not in {t.value for t in DeploymentType}:
+            # moto's wording, which lists the API model's four types.
+            allowed = ",".join(t.value for t in DeploymentType)
             raise ApiError(
                 400,
                 "InvalidInputException",
                 "That deployment type is not valid.  Please specify one of the following types: "
                 f"{{{allowed}}}.",
+            )
+        if raw_type not in CREATE_DEPLOYMENT_TYPES:
+            raise ApiError(
+                400,
+                "InvalidInputException",
+                f"{raw_type} is not valid for CreateDeployment: only NewDeployment and Redeployment are; "
+                "use ResetDeployments to reset a group's deployments.",
             )
         deployment_type = DeploymentType(raw_type)
         group = self._groups.get(request.path_params["GroupId"])
@@ -575,11 +717,14 @@ class GreengrassSimulator:
             raise ApiError(404, "ResourceNotFoundException", "That Group Definition does not exist.")
         force = request.body.get("Force") is True
         token = request.header("X-Amzn-Client-Token")
-        replay = self._replay("ResetDeployments", group.group_id, token, (force,))
+        contested = self.contested
+        # With replay off the token is still recorded on the deployment, just never looked up.
+        remembered_token = token if contested.replay_client_tokens else None
+        replay = self._replay("ResetDeployments", group.group_id, remembered_token, (force,))
         if replay is not None:
             return ApiResponse(body=replay)
         active = group.active()
-        if active and not force:
+        if active and (not force or not contested.force_over_in_progress):
             newest_active = active[0]
             raise ApiError(
                 400,
@@ -587,7 +732,11 @@ class GreengrassSimulator:
                 in_progress_message(group.group_id, newest_active.deployment_id, newest_active.status),
             )
         if not active and group.is_clean():
-            raise ApiError(400, BAD_REQUEST_CODE, not_deployed_message(group.group_id))
+            raise ApiError(
+                contested.not_deployed_status,
+                contested.not_deployed_code,
+                not_deployed_message(group.group_id),
+            )
         deployment_type = DeploymentType.FORCE_RESET if force else DeploymentType.RESET
         deployment = self._new_deployment(group, deployment_type, client_token=token)
         for superseded in active:
@@ -600,7 +749,7 @@ class GreengrassSimulator:
             )
         self._begin(deployment)
         body = self._deployment_ref(deployment)
-        self._remember("ResetDeployments", group.group_id, token, (force,), body)
+        self._remember("ResetDeployments", group.group_id, remembered_token, (force,), body)
         return ApiResponse(body=body)
 
     def _op_GetDeploymentStatus(self, request: ApiRequest) -> ApiResponse:  # noqa: N802

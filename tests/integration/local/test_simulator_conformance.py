@@ -5,8 +5,10 @@ serialisation, the `$reset` path, client-token headers, string `MaxResults` and 
 SDK's own. Several run inside `moto.mock_aws()`, as the local runtime does, to prove moto does not
 intercept the simulator's traffic and that status events flow through moto's EventBridge.
 
-Facts (DESIGN.md, "Facts about the Greengrass V1 API") and simulator decisions (module docstring of
-`gg_reset.local.greengrass_sim`) are checked in that order, then fault injection and determinism.
+Facts (docs/greengrass-v1.md, with their sources) and simulator decisions (module docstring of
+`gg_reset.local.greengrass_sim`, and docs/greengrass-v1.md, "The simulator's decisions") are checked in that
+order, then fault injection and determinism. The contested decisions are checked here at their defaults and
+under every setting in `test_simulator_contested.py`.
 """
 
 from __future__ import annotations
@@ -274,6 +276,7 @@ def test_normal_reset_is_refused_while_a_deployment_is_building_or_in_progress(
 def test_force_reset_is_accepted_while_a_deployment_is_in_progress_and_supersedes_it(
     sim: GreengrassSimulator, gg: GreengrassClient
 ) -> None:
+    """A contested decision (`force_over_in_progress`), at its default."""
     group_id = sim.add_group(core="offline")
     stuck_id = gg.reset_deployments(GroupId=group_id)["DeploymentId"]
     sim.advance(600)
@@ -287,7 +290,7 @@ def test_force_reset_is_accepted_while_a_deployment_is_in_progress_and_supersede
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_reset_of_a_never_deployed_group_is_refused_with_the_documented_message(
+def test_reset_of_a_never_deployed_group_is_refused_with_the_nothing_to_reset_message(
     sim: GreengrassSimulator, gg: GreengrassClient, force: bool
 ) -> None:
     group_id = sim.add_group(deployed=False)
@@ -301,7 +304,7 @@ def test_reset_of_a_never_deployed_group_is_refused_with_the_documented_message(
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_reset_of_an_already_reset_group_is_refused_with_the_documented_message(
+def test_reset_of_an_already_reset_group_is_refused_with_the_nothing_to_reset_message(
     sim: GreengrassSimulator, gg: GreengrassClient, force: bool
 ) -> None:
     group_id = sim.add_group(core="online")
@@ -438,6 +441,7 @@ def test_list_deployments_of_an_unknown_group_is_empty_like_aws(gg: GreengrassCl
 def test_delete_group_of_a_deployed_group_succeeds_and_records_an_orphaned_core(
     sim: GreengrassSimulator, gg: GreengrassClient
 ) -> None:
+    """A contested decision (`refuse_deleting_deployed_groups`), at its default."""
     group_id = sim.add_group(name="still-deployed")
     deployment_id = sim.deployments(group_id)[0].deployment_id
     gg.delete_group(GroupId=group_id)
@@ -758,8 +762,31 @@ def test_create_deployment_accepts_only_new_deployment_and_redeployment(
     group_id = sim.add_group()
     with pytest.raises(ClientError) as excinfo:
         gg.create_deployment(GroupId=group_id, DeploymentType=deployment_type)
-    status, code, _ = error_of(excinfo.value)
-    assert (status, code) == (400, "InvalidInputException")
+    assert error_of(excinfo.value) == (
+        400,
+        "InvalidInputException",
+        f"{deployment_type} is not valid for CreateDeployment: only NewDeployment and Redeployment are; "
+        "use ResetDeployments to reset a group's deployments.",
+    )
+
+
+def test_an_unknown_deployment_type_is_refused_listing_all_four_types_like_moto(
+    sim: GreengrassSimulator, gg: GreengrassClient
+) -> None:
+    group_id = sim.add_group()
+    with pytest.raises(ClientError) as simulated:
+        gg.create_deployment(GroupId=group_id, DeploymentType="Bogus", GroupVersionId="v")  # type: ignore[arg-type]
+    with mock_aws():
+        moto_gg = boto3.client("greengrass", region_name=REGION)
+        with pytest.raises(ClientError) as moto:
+            moto_gg.create_deployment(GroupId=UNKNOWN, DeploymentType="Bogus", GroupVersionId="v")  # type: ignore[arg-type]
+    expected = (
+        400,
+        "InvalidInputException",
+        "That deployment type is not valid.  Please specify one of the following types: "
+        "{NewDeployment,Redeployment,ResetDeployment,ForceResetDeployment}.",
+    )
+    assert error_of(simulated.value) == error_of(moto.value) == expected
 
 
 def test_redeployment_redeploys_an_earlier_deployment_of_the_same_group(
