@@ -32,7 +32,7 @@ AWS_STATUS_EVENT = """
             "deployment-type": "NewDeployment",
             "status": "Failure"}}
 """
-"""The example from the AWS developer guide, verbatim (see DESIGN.md)."""
+"""The AWS developer guide's example, verbatim: docs/greengrass-v1.md, "Deployment status-change events"."""
 
 
 def envelope(
