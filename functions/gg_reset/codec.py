@@ -90,6 +90,7 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         step_count=int(data.get("step_count", 0)),
         checked_at=_dt(data.get("checked_at")),
         resume=PendingCall(data["resume"]) if data.get("resume") else None,
+        unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
     )
 
 

@@ -46,8 +46,11 @@ class GreengrassPort(Protocol):
 
     def inspect_group(self, group_id: str) -> GroupFacts: ...
 
-    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
-        """Start a (forced) reset; returns the new deployment's id."""
+    def reset_deployments(
+        self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
+    ) -> str:
+        """Start a (forced) reset; returns the new deployment's id. With `adopt_since`, a reset of that
+        kind created since then is returned instead of starting another."""
         ...
 
     def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView: ...

@@ -230,8 +230,10 @@ class ResetService:
                 case InspectGroup(group_id=gid):
                     facts = self.greengrass.inspect_group(gid)
                     return GroupInspected(exists=facts.exists, tags=dict(facts.tags), name=facts.name)
-                case StartReset(group_id=gid, force=force, client_token=token):
-                    deployment_id = self.greengrass.reset_deployments(gid, force=force, client_token=token)
+                case StartReset(group_id=gid, force=force, client_token=token, adopt_since=since):
+                    deployment_id = self.greengrass.reset_deployments(
+                        gid, force=force, client_token=token, adopt_since=since
+                    )
                     return ResetAccepted(deployment_id=deployment_id, forced=force)
                 case PollDeployment(group_id=gid, deployment_id=did):
                     view = self.greengrass.get_deployment_status(gid, did)

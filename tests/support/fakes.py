@@ -99,6 +99,8 @@ class FakeGreengrass:
     scripted: dict[str, list[object]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, DeploymentStatus] = field(default_factory=dict)
     next_id: int = 0
+    adopt_since: list[datetime | None] = field(default_factory=list)
+    """`adopt_since` of every reset call, in order."""
 
     def add_group(self, group_id: str, tags: dict[str, str] | None = None) -> str:
         self.groups[group_id] = dict(tags or {})
@@ -125,8 +127,11 @@ class FakeGreengrass:
             return GroupFacts(group_id=group_id, exists=False)
         return GroupFacts(group_id=group_id, exists=True, arn=f"arn:{group_id}", tags=self.groups[group_id])
 
-    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
+    def reset_deployments(
+        self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
+    ) -> str:
         self.tokens.append((group_id, force, client_token))
+        self.adopt_since.append(adopt_since)
         answer = self._scripted("reset_deployments")
         if isinstance(answer, str):
             return answer

@@ -523,3 +523,19 @@ def test_time_does_not_matter_for_an_idle_group() -> None:
     assert env.handle(Tick()) == GroupRecord(GROUP)
     assert env.ledger.saves == 0
     assert env.clock.now() > EPOCH
+
+
+def test_a_reset_whose_outcome_is_unknown_is_retried_adopting_what_it_may_have_started() -> None:
+    env = Env()
+    env.greengrass.script("reset_deployments", error(ErrorKind.SERVER_ERROR), error(ErrorKind.THROTTLED))
+    env.handle(env.request())
+    env.advance_to_next_action()
+    env.service.sweep()
+    env.advance_to_next_action()
+    env.service.sweep()
+    first, second, third = env.greengrass.adopt_since
+    assert first is None  # nothing to adopt on the first attempt
+    assert second is not None and second < EPOCH + timedelta(seconds=1)  # since the 5xx'd attempt
+    assert third == second  # a throttle proves nothing was started, but the 5xx'd attempt still might have
+    assert env.workflow().deployment_id == "dep-1"
+    assert env.workflow().unconfirmed_reset_since is None  # cleared once a reset is accepted

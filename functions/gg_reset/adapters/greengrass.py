@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 import boto3
@@ -22,14 +23,14 @@ from gg_reset.adapters.greengrass_errors import (
     greengrass_error,
     matching_rule,
 )
-from gg_reset.contracts import DeploymentStatus
+from gg_reset.contracts import DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary
 from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
-    from mypy_boto3_greengrass.type_defs import ErrorDetailTypeDef
+    from mypy_boto3_greengrass.type_defs import DeploymentTypeDef, ErrorDetailTypeDef
 
 __all__ = [
     "ERROR_RULES",
@@ -93,6 +94,19 @@ def _malformed(operation: str, what: str) -> GreengrassError:
     )
 
 
+def _timestamp(raw: object) -> datetime | None:
+    """A Greengrass V1 timestamp (`2019-06-25T18:07:17.688Z`); None if absent or unreadable."""
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _describe_failure(message: str | None, details: list[ErrorDetailTypeDef]) -> str | None:
     """`ErrorMessage` alone is often generic; the GG-xxx detail codes say what actually went wrong."""
     parts = [
@@ -134,8 +148,19 @@ class Boto3Greengrass:
             raise _malformed("GetGroup", f"group {group_id} has tags that are not a map: {tags!r}")
         return GroupFacts(group_id=group_id, exists=True, arn=arn, name=group.get("Name"), tags=dict(tags))
 
-    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
-        """The caller's token goes to AWS unchanged: that is what makes a retried reset start only once."""
+    def reset_deployments(
+        self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
+    ) -> str:
+        """The caller's token goes to AWS unchanged: where AWS replays it, a retried reset starts only once.
+
+        Whether `ResetDeployments` replays a repeated token is not documented, so after an attempt whose
+        outcome is unknown (`adopt_since`), the group's deployments are read first and a reset of this kind
+        created since then is adopted instead of starting a second one.
+        """
+        if adopt_since is not None:
+            adopted = self._reset_created_since(group_id, force=force, since=adopt_since)
+            if adopted is not None:
+                return adopted
         with _translated("ResetDeployments"):
             response = self._client.reset_deployments(
                 GroupId=group_id, Force=force, AmznClientToken=client_token
@@ -144,6 +169,34 @@ class Boto3Greengrass:
         if not deployment_id:
             raise _malformed("ResetDeployments", f"reset of group {group_id} returned no DeploymentId")
         return deployment_id
+
+    def _reset_created_since(self, group_id: str, *, force: bool, since: datetime) -> str | None:
+        wanted = (DeploymentType.FORCE_RESET if force else DeploymentType.RESET).value
+        for deployment in self._deployments(group_id):
+            created = _timestamp(deployment.get("CreatedAt"))
+            if deployment.get("DeploymentType") == wanted and created is not None and created >= since:
+                return deployment.get("DeploymentId") or None
+        return None
+
+    def _deployments(self, group_id: str) -> Iterator[DeploymentTypeDef]:
+        """Every deployment of the group, page by page (the API documents no order)."""
+        next_token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            with _translated("ListDeployments"):
+                if next_token is None:
+                    page = self._client.list_deployments(GroupId=group_id, MaxResults=PAGE_SIZE)
+                else:
+                    page = self._client.list_deployments(
+                        GroupId=group_id, MaxResults=PAGE_SIZE, NextToken=next_token
+                    )
+            yield from page.get("Deployments", [])
+            next_token = page.get("NextToken") or None
+            if next_token is None:
+                return
+            if next_token in seen_tokens:
+                raise _malformed("ListDeployments", f"ListDeployments repeated NextToken {next_token!r}")
+            seen_tokens.add(next_token)
 
     def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView:
         with _translated("GetDeploymentStatus"):

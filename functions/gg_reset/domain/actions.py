@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from gg_reset.domain.model import WorkflowState
 
@@ -19,6 +20,9 @@ class StartReset:
     group_id: str
     force: bool
     client_token: str
+    adopt_since: datetime | None = None
+    """Set after an attempt whose outcome is unknown: a reset of this kind created since then is this
+    workflow's own, and is adopted instead of starting another."""
 
 
 @dataclass(frozen=True, slots=True)

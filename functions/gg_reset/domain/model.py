@@ -140,6 +140,10 @@ class Workflow:
     resume: PendingCall | None = None
     """While `pending` is RECHECK: the call to make once the re-check finds the group there and
     unprotected."""
+    unconfirmed_reset_since: datetime | None = None
+    """A reset call of this workflow failed in a way that leaves open whether AWS started it (a 5xx, a
+    lost response): the next attempt first looks for a reset created since then and adopts it, so a
+    retry never starts a second reset even if AWS does not replay the client token."""
 
     @property
     def terminal(self) -> bool:

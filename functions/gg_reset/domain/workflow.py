@@ -69,6 +69,9 @@ CALL_LEASE = timedelta(seconds=300)
 """Longer than a worker or sweeper invocation may run (the stack's worker timeout is 120 s): a call is
 re-driven only when the invocation that claimed it is certainly gone."""
 NOT_DEPLOYED_REASON = "group has not been deployed or has already been reset"
+UNCONFIRMED_CALL_WINDOW = timedelta(seconds=120)
+"""How long before its answer an ambiguous reset call may have taken effect: the call's timeouts (25 s)
+plus room for clock skew between the Lambda and AWS."""
 WRITE_NAMES = {
     PendingCall.RESET: "ResetDeployments",
     PendingCall.FORCE_RESET: "ResetDeployments(Force=True)",
@@ -428,6 +431,7 @@ class _Builder:
                     attempts=0,
                     deadline_at=deadline,
                     next_action_at=deadline,
+                    unconfirmed_reset_since=None,
                 )
                 wf = self.step(
                     wf, StepKind.RESET_STARTED, f"{what} started: deployment {event.deployment_id}"
@@ -510,6 +514,7 @@ class _Builder:
             forced=wf.forced or forced,
             attempts=0,
             token_generation=0,
+            unconfirmed_reset_since=None,
         )
         self.set_active(wf)
 
@@ -582,11 +587,18 @@ class _Builder:
             case ErrorKind.THROTTLED:
                 self.retry(wf, event, self.policy.max_throttled_attempts, error)
             case ErrorKind.SERVER_ERROR:
-                self.retry(wf, event, self.policy.max_transient_attempts, error)
+                self.retry(self.maybe_started(wf, event), event, self.policy.max_transient_attempts, error)
             case ErrorKind.UNKNOWN | ErrorKind.NOT_DEPLOYED | ErrorKind.DEPLOYMENT_IN_PROGRESS:
-                self.retry(wf, event, self.policy.max_unknown_attempts, error)
+                self.retry(self.maybe_started(wf, event), event, self.policy.max_unknown_attempts, error)
             case ErrorKind.BAD_REQUEST:
                 self.finish(wf, WorkflowState.FAILED, f"{event.call} refused: {error}")
+
+    def maybe_started(self, wf: Workflow, event: CallFailed) -> Workflow:
+        """A reset call whose answer says nothing about its effect may have started a reset: remember
+        since when, so the retry adopts it rather than start a second one (see `StartReset.adopt_since`)."""
+        if event.call not in (PendingCall.RESET, PendingCall.FORCE_RESET) or wf.unconfirmed_reset_since:
+            return wf
+        return replace(wf, unconfirmed_reset_since=self.now - UNCONFIRMED_CALL_WINDOW)
 
     def confirm_missing(self, wf: Workflow, event: CallFailed, error: str) -> None:
         """A call answered "not found": only GetGroup may say the group is gone, so ask it before
@@ -660,7 +672,12 @@ class _Builder:
                 action = InspectGroup(wf.group_id, recheck=True)
             case PendingCall.RESET | PendingCall.FORCE_RESET:
                 force = wf.pending is PendingCall.FORCE_RESET
-                action = StartReset(wf.group_id, force=force, client_token=wf.client_token(force=force))
+                action = StartReset(
+                    wf.group_id,
+                    force=force,
+                    client_token=wf.client_token(force=force),
+                    adopt_since=wf.unconfirmed_reset_since,
+                )
             case PendingCall.POLL:
                 if wf.deployment_id is None:
                     return

@@ -56,7 +56,7 @@ from gg_reset.ledger_schema import (
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.cores import CoreProfile
 from gg_reset.local.faults import FaultProfile
-from gg_reset.local.greengrass_sim import GreengrassSimulator
+from gg_reset.local.greengrass_sim import ContestedBehaviour, GreengrassSimulator
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
@@ -345,10 +345,13 @@ class LocalService:
         sweep_interval_s: int = 60,
         log_level: str = "WARNING",
         greengrass_rps: float | None = None,
+        contested: ContestedBehaviour | None = None,
     ) -> None:
         """`greengrass_rps`: the service's own request budget (`gg-reset:greengrassRequestsPerSecond`);
         None leaves calls unpaced. The local runtime runs one invocation at a time, so that invocation
-        gets the whole budget. `faults.requests_per_second` is the simulated API's quota."""
+        gets the whole budget. `faults.requests_per_second` is the simulated API's quota. `contested`: the
+        simulator's answers where AWS documents nothing (see `ContestedBehaviour`)."""
+        self.contested = contested or ContestedBehaviour()
         self.seed = seed
         self.policy = policy or WorkflowPolicy()
         self.faults = faults or FaultProfile()
@@ -415,6 +418,7 @@ class LocalService:
             faults=self.faults,
             account=ACCOUNT,
             region=REGION,
+            contested=self.contested,
         )
         self.fleet = Fleet(self.simulator)
         self.ledger_adapter = SequentialWriteLedger(
