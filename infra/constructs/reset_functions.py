@@ -40,8 +40,9 @@ LOG_RETENTION: Final = {
 }  # fmt: skip
 
 # Exactly the Greengrass V1 calls the code makes (service authorization reference, "AWS IoT Greengrass").
-# GetGroup returns the group's tags (API model), so one call is the whole protection check.
-GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup",)
+# GetGroup returns the group's tags (API model), so one call is the whole protection check; ListDeployments
+# finds the reset an attempt with a lost answer may have started (the adapter's `adopt_since`).
+GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListDeployments")
 GREENGRASS_STATUS_ACTIONS: Final = ("greengrass:GetDeploymentStatus",)  # needs group* and deployment*
 GREENGRASS_WRITE_ACTIONS: Final = ("greengrass:ResetDeployments", "greengrass:DeleteGroup")
 GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
