@@ -393,3 +393,52 @@ def test_local_service_leaves_no_environment_and_no_powertools_warning_behind() 
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe["sweeps"] > 0
     assert probe["env"] == {}
+
+
+def test_a_force_never_deletion_joining_an_auto_reset_of_a_silent_core_is_never_forced(
+    svc: LocalService,
+) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    reset_id = svc.request_reset(gid)  # force=auto
+    assert not svc.run_for(30)
+    deletion_id = svc.request_deletion(gid, force=ForcePolicy.NEVER)
+    svc.run_until_idle()
+    view = svc.ledger.find_request(gid, deletion_id)
+    assert view is not None and view.request_ids == (reset_id, deletion_id)  # merged: the stricter wins
+    assert view.state is WorkflowState.FAILED
+    assert "force=never" in view.reason
+    assert reset_forces(svc, gid) == [False]
+    assert svc.fleet.exists(gid)
+
+
+def test_a_force_never_request_joining_a_workflow_that_already_forced_is_answered_on_its_own(
+    svc: LocalService,
+) -> None:
+    gid = svc.fleet.add_group(core="offline")
+    svc.request_deletion(gid, force=ForcePolicy.IMMEDIATELY)
+    assert not svc.run_for(1.5)  # the forced reset is out, its Success not yet in
+    late = svc.request_reset(gid, force=ForcePolicy.NEVER)
+    svc.run_until_idle()
+    view = svc.ledger.find_request(gid, late)
+    assert view is not None and view.state is WorkflowState.REJECTED
+    assert "already used Force=True" in view.reason
+    assert not svc.fleet.exists(gid)  # the deletion it did not join went on
+
+
+def test_a_failed_deployment_during_a_dry_run_is_remediated_once_the_dry_run_ends(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="failing")
+    svc.simulator.faults = FaultProfile(server_error_rate=1.0)  # the dry run's inspection keeps failing
+    plan = svc.request_deletion(gid, dry_run=True)
+    assert not svc.run_for(1)
+    deployment_id = svc.simulator.start_failing_deployment(gid)  # its Failure event comes in 5 s
+    assert not svc.run_for(8)
+    planning = svc.ledger.get(gid)
+    assert planning is not None and planning.state is WorkflowState.REQUESTED  # the dry run, still retrying
+    svc.simulator.faults = FaultProfile()
+    svc.run_until_idle()
+    planned = svc.ledger.find_request(gid, plan)
+    remediation = svc.ledger.find_request(gid, f"deployment-failure:{deployment_id}")
+    assert planned is not None and planned.state is WorkflowState.PLANNED
+    assert any("queued until this dry run ends" in s.detail for s in planned.history)
+    assert remediation is not None and remediation.workflow.kind.value == "remediation"
+    assert remediation.state is WorkflowState.RESET, remediation.reason
