@@ -15,6 +15,7 @@ from gg_reset.domain.model import GroupRecord, PendingCall, Request, RequestKind
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import Decision
 from gg_reset.ledger import VersionConflict
+from gg_reset.ports import GroupFacts
 from gg_reset.service import ResetService
 from support.fakes import (
     EPOCH,
@@ -539,3 +540,33 @@ def test_a_reset_whose_outcome_is_unknown_is_retried_adopting_what_it_may_have_s
     assert third == second  # a throttle proves nothing was started, but the 5xx'd attempt still might have
     assert env.workflow().deployment_id == "dep-1"
     assert env.workflow().unconfirmed_reset_since is None  # cleared once a reset is accepted
+
+
+def test_not_found_from_a_reset_is_confirmed_with_get_group_before_gone() -> None:
+    env = Env()
+    not_found = error(ErrorKind.NOT_FOUND, "ResetDeployments", "Not Found")
+    env.greengrass.script("reset_deployments", not_found, not_found, not_found)
+    env.handle(env.request(kind=RequestKind.DELETION))
+    for _ in range(3):
+        if env.ledger.load(GROUP).active is None:
+            break
+        env.advance_to_next_action()
+        env.service.sweep()
+    wf = env.workflow()
+    assert wf.state is WorkflowState.FAILED  # the group exists (GetGroup says so): never GONE
+    assert "kept answering not found" in wf.reason
+    assert env.greengrass.calls["inspect_group"] == 1 + (POLICY.max_unknown_attempts - 1)
+    assert GROUP in env.greengrass.groups
+
+
+def test_a_group_that_get_group_finds_missing_after_a_not_found_ends_gone() -> None:
+    env = Env()
+    env.greengrass.script("reset_deployments", error(ErrorKind.NOT_FOUND, "ResetDeployments"))
+    env.greengrass.script(
+        "inspect_group", GroupFacts(GROUP, exists=True, arn="arn:g"), GroupFacts(GROUP, exists=False)
+    )
+    env.handle(env.request())
+    wf = env.workflow()
+    assert wf.state is WorkflowState.GONE
+    assert "GetGroup" in wf.reason
+    assert env.greengrass.calls == {"inspect_group": 2, "reset_deployments": 1}
