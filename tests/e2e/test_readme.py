@@ -22,3 +22,15 @@ def test_readme_local_service_example_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(block, str(README), "exec"), namespace)  # the example asserts its own outcome
     assert namespace["record"] is not None
+
+
+def test_every_guarantee_names_tests_that_exist() -> None:
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("### Guarantees", 1)[1].split("\n### ", 1)[0]
+    named = re.findall(r"`((?:unit|integration|e2e|infra|reliability)/[\w/]+\.py)(?:::(\w+))?`", section)
+    assert len(named) >= 10
+    for path, test in named:
+        source = README.parent / "tests" / path
+        assert source.is_file(), path
+        if test:
+            assert re.search(rf"^def {test}\(", source.read_text(encoding="utf-8"), re.MULTILINE), test
