@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gg_reset.cli import app
@@ -58,5 +60,33 @@ def test_demo_rejects_an_unknown_group_kind_with_the_known_ones() -> None:
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("demo", "request", "show"):
+    for command in ("demo", "plan", "request", "list", "show", "report"):
         assert command in result.output
+
+
+def test_demo_refuses_a_zero_quota_in_one_line() -> None:
+    result = runner.invoke(app, ["demo", "--quota", "0"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1, result.output
+    assert "--quota" in result.output and "above 0" in result.output and "leave --quota out" in result.output
+
+
+def test_demo_checks_the_report_path_before_the_run(tmp_path: Path) -> None:
+    for unwritable in (tmp_path / "no-such-dir" / "demo.json", tmp_path):
+        result = runner.invoke(app, ["demo", "--groups", "20000", "--report", str(unwritable)])
+        assert result.exit_code == 1
+        assert result.output.startswith(f"gg-reset: error: --report {unwritable}: "), result.output
+        assert result.output.count("\n") == 1, result.output  # no run: not even its header
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_without_the_local_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)  # as if moto were not installed
+    for module in ("gg_reset.local.demo", "gg_reset.local.runtime"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    result = runner.invoke(app, ["demo", "--groups", "1"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "gg-reset: error: `gg-reset demo` runs the service locally and needs the local runtime (moto is not "
+        "installed): pip install 'gg-reset[local]'\n"
+    )
