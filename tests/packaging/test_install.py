@@ -1,0 +1,155 @@
+"""`pip install` of a gg-reset wheel gives a working CLI: built with `pip wheel --no-deps` from a copy of
+the sources, installed from the package index into a fresh venv (no system site-packages, no moto), run.
+
+Slow (a minute or so: a build and a fresh install of boto3, Powertools, pydantic, typer and rich); it
+needs the package index and is skipped, saying so, only when that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.packaging
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INDEX_URL = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/").rstrip("/") + "/"
+TIMEOUT_S = 600
+
+
+def _index_reachable() -> str | None:
+    """None if the index answers; otherwise why not."""
+    try:
+        with urllib.request.urlopen(INDEX_URL + "typer/", timeout=15) as response:
+            response.read(1)
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+    result = subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    assert result.returncode == 0, f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    unreachable = _index_reachable()
+    if unreachable is not None:
+        pytest.skip(
+            f"packaging test skipped: the package index {INDEX_URL} cannot be reached ({unreachable})"
+        )
+    source = tmp_path_factory.mktemp("source")
+    # A copy, so the build's egg-info and build/ never land in the working tree other tests read.
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    shutil.copytree(
+        REPO_ROOT / "functions",
+        source / "functions",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"),
+    )
+    wheels = tmp_path_factory.mktemp("wheels")
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", wheels, source)
+    [built] = wheels.glob("gg_reset-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("venv")
+    _run(sys.executable, "-m", "venv", venv)  # without --system-site-packages: only what the wheel pulls in
+    _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+    return venv
+
+
+def _cli_env() -> dict[str, str]:
+    """No credentials and no AWS configuration: nothing the CLI runs here can reach AWS."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        {
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "COLUMNS": "100",
+        }
+    )
+    return env
+
+
+def _gg_reset(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(venv / "bin" / "gg-reset"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_cli_env(),
+        cwd=venv,
+        check=False,
+    )
+
+
+def test_the_wheel_declares_the_cli_the_extras_and_the_pytest_plugin(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
+        entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
+    assert "gg_reset/cli.py" in names and "gg_reset/local/pytest_plugin.py" in names
+    assert "gg-reset = gg_reset.cli:main" in entry_points
+    assert "[pytest11]" in entry_points and "gg_reset = gg_reset.local.pytest_plugin" in entry_points
+    requires = metadata.get_all("Requires-Dist") or []
+    base = [r for r in requires if "extra ==" not in r]
+    local = [r for r in requires if 'extra == "local"' in r]
+    assert any(r.startswith("typer") for r in base) and any(r.startswith("rich") for r in base)
+    assert not any(r.startswith("moto") for r in base)
+    assert [r.split("[")[0] for r in local] == ["moto"]
+    assert "local" in (metadata.get_all("Provides-Extra") or [])
+
+
+def test_the_installed_cli_runs(fresh_venv: Path) -> None:
+    for args in (
+        ["--help"],
+        ["plan", "--help"],
+        ["request", "--help"],
+        ["list", "--help"],
+        ["report", "--help"],
+    ):
+        result = _gg_reset(fresh_venv, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Usage: gg-reset" in result.stdout
+    assert all(
+        c in _gg_reset(fresh_venv, "--help").stdout for c in ("plan", "request", "list", "show", "report")
+    )
+
+
+def test_the_installed_cli_has_no_moto_and_says_what_to_install_for_the_demo(fresh_venv: Path) -> None:
+    result = _gg_reset(fresh_venv, "demo", "--groups", "1")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "gg-reset: error: `gg-reset demo` runs the service locally and needs the local runtime (moto is not "
+        "installed): pip install 'gg-reset[local]'\n"
+    )
+
+
+def test_the_installed_cli_reports_missing_credentials_in_one_line(fresh_venv: Path) -> None:
+    result = _gg_reset(fresh_venv, "show", "some-group", "--table", "t", "--region", "eu-west-1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("gg-reset: error: no usable AWS credentials")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
