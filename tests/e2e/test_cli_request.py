@@ -170,3 +170,32 @@ def test_the_same_request_id_twice_changes_nothing(svc: LocalService) -> None:
         assert code == 0, output
         svc.run_until_idle()
     assert len(svc.ledger.workflows(gid)) == 1
+
+
+def test_entries_the_bus_refuses_are_reported_and_fail_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingEvents:
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def put_events(self, Entries: list[dict[str, str]]) -> dict[str, object]:  # noqa: N803 - boto3's name
+            self.calls.append(len(Entries))
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [
+                    {"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}
+                    if i == 0
+                    else {"EventId": f"e{i}"}
+                    for i, _ in enumerate(Entries)
+                ],
+            }
+
+    events = RefusingEvents()
+    monkeypatch.setattr("gg_reset.cli_aws.AwsTarget.events", lambda _self: events)
+    ids = [f"group-{n:02d}" for n in range(12)]
+    code, output = request("reset", *ids, "--request-id", "bulk")
+    assert events.calls == [10, 2]  # PutEvents takes 10 entries at most
+    assert code == 1
+    assert "group-00: not sent: ThrottlingException: slow down" in output
+    assert "group-10: not sent: ThrottlingException: slow down" in output
+    assert "sent reset group-01 request bulk" in output
+    assert output.splitlines()[-1] == "gg-reset: error: 2 of 12 request(s) were not accepted by the bus"
