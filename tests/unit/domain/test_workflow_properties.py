@@ -14,6 +14,7 @@ Invariants, checked after every operation and after a final drain:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -61,9 +62,13 @@ class GuardedGreengrass(FakeGreengrass):
         elif active.request.dry_run:
             self.violations.append(f"{operation} on {group_id} for dry run {active.workflow_id}")
 
-    def reset_deployments(self, group_id: str, *, force: bool, client_token: str) -> str:
+    def reset_deployments(
+        self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
+    ) -> str:
         self._check_write("reset_deployments", group_id)
-        return super().reset_deployments(group_id, force=force, client_token=client_token)
+        return super().reset_deployments(
+            group_id, force=force, client_token=client_token, adopt_since=adopt_since
+        )
 
     def delete_group(self, group_id: str) -> None:
         self._check_write("delete_group", group_id)
