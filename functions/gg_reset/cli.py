@@ -49,6 +49,7 @@ from gg_reset.cli_ledger import (
     workflow_row,
 )
 from gg_reset.contracts import ForcePolicy, request_entry
+from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.model import ACTIVE_STATES, TERMINAL_STATES, Workflow, WorkflowState
 
 PROG: Final = "gg-reset"
@@ -488,7 +489,12 @@ def _plan_rows(target: AwsTarget, terms: Sequence[str], allow: Sequence[str], de
     from gg_reset.domain.safety import SafetyRules
 
     selection = parse_selection(terms)
-    return plan(target.greengrass(), selection, _now(), SafetyRules(allow=tuple(allow), deny=tuple(deny)))
+    try:
+        return plan(target.greengrass(), selection, _now(), SafetyRules(allow=tuple(allow), deny=tuple(deny)))
+    except GreengrassError as error:
+        # Explained here: a GreengrassError (a frozen dataclass) cannot pass through click's context
+        # managers, which set the __traceback__ of what they re-raise.
+        raise CliError(explain(error, target.resources()) or str(error)) from None
 
 
 @app.command("plan")
