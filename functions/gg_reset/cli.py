@@ -147,9 +147,10 @@ app = typer.Typer(
 
 
 def _console(stream: IO[str]) -> Console:
+    """A terminal gets rich's layout; anything else (a pipe, a file) gets lines that are never wrapped, even
+    if COLUMNS is set (pytest-xdist and some shells export it)."""
     tty = stream.isatty()
-    width = None if tty or os.environ.get("COLUMNS") else 10_000  # piped: never wrap a line
-    return Console(file=stream, soft_wrap=not tty, width=width, highlight=False)
+    return Console(file=stream, soft_wrap=not tty, width=None if tty else 10_000, highlight=False)
 
 
 def out() -> Console:
@@ -374,7 +375,7 @@ def demo(
     if report is not None:
         _check_writable(report)
     faults = FaultProfile(requests_per_second=quota, server_error_rate=server_errors, latency_s=latency)
-    console = out()
+    console = Console()  # a display for people: rich's layout, COLUMNS honoured
     console.print(f"[bold]gg-reset demo[/]: {groups} simulated groups, seed {seed}")
     with Progress(
         TextColumn("requests finished"),
@@ -407,7 +408,7 @@ def demo(
         report.write_text(json.dumps(result.report(), indent=2))
         console.print(f"report written to {report}")
     if result.problems:
-        errors = err()
+        errors = Console(stderr=True)
         errors.print(f"[bold red]{len(result.problems)} unexpected outcome(s):[/]")
         for problem in result.problems[:20]:
             errors.print(f"  - {problem}", markup=False)

@@ -185,28 +185,6 @@ def test_show_an_invalid_group_id_is_one_line(fleet: Fleet) -> None:
     assert output.count("\n") == 1 and "invalid group id 'not a group!'" in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the workflow records an invalid request as a reset (intake's InvalidRequestReceived has no kind)",
-)
-def test_show_an_invalid_deletion_request_as_a_deletion() -> None:
-    with LocalService(seed=2) as svc:
-        svc.put_event(
-            {
-                "Source": "test",
-                "DetailType": "Greengrass Group Deletion Requested",
-                "Detail": json.dumps({"group-id": "invalid-deletion-1", "force": "sometimes"}),
-                "EventBusName": svc.bus_name,
-            }
-        )
-        svc.run_until_idle()
-        code, output = invoke("show", "invalid-deletion-1", "--json")
-    assert code == 0, output
-    [workflow] = json.loads(output)["workflows"]
-    assert workflow["state"] == "REJECTED"
-    assert workflow["kind"] == "deletion"
-
-
 # --- report ---
 
 

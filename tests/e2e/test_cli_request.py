@@ -199,3 +199,24 @@ def test_entries_the_bus_refuses_are_reported_and_fail_the_command(monkeypatch: 
     assert "group-10: not sent: ThrottlingException: slow down" in output
     assert "sent reset group-01 request bulk" in output
     assert output.splitlines()[-1] == "gg-reset: error: 2 of 12 request(s) were not accepted by the bus"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the workflow records an invalid request as a reset (intake's InvalidRequestReceived has no kind)",
+)
+def test_show_prints_an_invalid_deletion_request_as_a_deletion(svc: LocalService) -> None:
+    svc.put_event(
+        {
+            "Source": "test",
+            "DetailType": "Greengrass Group Deletion Requested",
+            "Detail": json.dumps({"group-id": "invalid-deletion-1", "force": "sometimes"}),
+            "EventBusName": svc.bus_name,
+        }
+    )
+    svc.run_until_idle()
+    result = runner.invoke(app, ["show", "invalid-deletion-1", "--json", "--table", TABLE_NAME])
+    assert result.exit_code == 0, result.output
+    [workflow] = json.loads(result.output)["workflows"]
+    assert workflow["state"] == "REJECTED"  # the request was invalid: rejected, as it should be
+    assert workflow["kind"] == "deletion"  # but recorded as a reset
