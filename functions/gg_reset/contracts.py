@@ -15,6 +15,12 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Re-exported: the contracts speak the domain's vocabulary (`X as X` marks an explicit re-export).
+from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES as RESET_DEPLOYMENT_TYPES
+from gg_reset.domain.enums import DeploymentStatus as DeploymentStatus
+from gg_reset.domain.enums import DeploymentType as DeploymentType
+from gg_reset.domain.enums import ForcePolicy as ForcePolicy
+
 SERVICE_SOURCE = "gg-reset"
 """`source` of every request on the service bus. Callers other than gg-reset itself may use their own."""
 
@@ -29,30 +35,6 @@ class DetailType(StrEnum):
 
 REQUEST_DETAIL_TYPES = (DetailType.RESET_REQUESTED.value, DetailType.DELETION_REQUESTED.value)
 
-
-class ForcePolicy(StrEnum):
-    """When a reset may use `Force=True`."""
-
-    AUTO = "auto"  # normal reset first; Force when the core stays silent or the reset fails
-    NEVER = "never"  # normal reset only; a silent core ends the request FAILED
-    IMMEDIATELY = "immediately"  # Force=True straight away
-
-
-class DeploymentStatus(StrEnum):
-    BUILDING = "Building"
-    IN_PROGRESS = "InProgress"
-    SUCCESS = "Success"
-    FAILURE = "Failure"
-
-
-class DeploymentType(StrEnum):
-    NEW = "NewDeployment"
-    REDEPLOYMENT = "Redeployment"
-    RESET = "ResetDeployment"
-    FORCE_RESET = "ForceResetDeployment"
-
-
-RESET_DEPLOYMENT_TYPES = frozenset({DeploymentType.RESET, DeploymentType.FORCE_RESET})
 
 _KEBAB = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.domain.safety import SafetyRules
+from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
 
 SERVICE_NAME: Final = "gg-reset"
 METRICS_NAMESPACE: Final = "GgReset"
 DEFAULT_BUS_NAME: Final = "gg-reset"
-PROTECT_TAG_KEY: Final = "gg-reset:protect"
+PROTECT_TAG_KEY: Final = PROTECT_TAG[0]
+"""The protection tag's key (the domain's `PROTECT_TAG`), for the stack's IAM Deny."""
 
 ENV_TABLE_NAME: Final = "LEDGER_TABLE_NAME"
 ENV_BUS_NAME: Final = "EVENT_BUS_NAME"

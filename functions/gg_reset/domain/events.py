@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from gg_reset.contracts import DeploymentStatus, DeploymentType
+from gg_reset.domain.enums import DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.model import PendingCall, Request
 

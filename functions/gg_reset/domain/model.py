@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from gg_reset.contracts import ForcePolicy
+from gg_reset.domain.enums import ForcePolicy
 
 
 class RequestKind(StrEnum):

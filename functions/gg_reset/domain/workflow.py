@@ -37,8 +37,8 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy
 from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
+from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
     CallDeferred,
