@@ -11,6 +11,7 @@ stdout is not a terminal, the output is plain and unwrapped. Not part of the Lam
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -108,8 +109,10 @@ class CliGroup(TyperGroup):
             error_line("aborted")
             code = EXIT_ERROR
         except BrokenPipeError:
-            # `gg-reset list | head`: the reader has gone; say nothing more.
-            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - flushing at exit must not fail again
+            # `gg-reset list --csv | head`: the reader has gone. Say nothing more, and point stdout at
+            # devnull so that flushing it at exit does not fail again (as the Python docs advise).
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             code = EXIT_ERROR
         except Exception as error:
             code = _handle(error)
