@@ -6,18 +6,22 @@ not in the table must be a no-op (nothing saved, no step, no action). So every t
 makes is written down here with its resulting state, reason, steps and actions, and every other
 combination is asserted to change nothing.
 
-All states are built at `T0`; the events of the matrix arrive at `NOW` (one second later: leases held,
-nothing due, deadlines far), except the three ticks: at `NOW`, at `DUE` (every lease and retry time has
-passed, the deadline has not) and at `DEADLINE` (exactly the reset deadline, `reset_timeout_s` = 600).
+All states are built at `T0` (a few start earlier, at `EARLY`, so that their protection check is already
+stale at `T0` and the write waits behind a re-check); the events of the matrix arrive at `NOW` (one second
+later: leases held, nothing due, deadlines far, a check made at `T0` still fresh), except the three ticks:
+at `NOW`, at `DUE` (every lease and retry time has passed, no deadline has, every check is stale) and at
+`DEADLINE` (exactly the reset deadline of the states built at `T0`, `reset_timeout_s` = 600).
 
-Rules that need several events or other times (deadline polls, retry limits, the remediation cap, dry-run
-plans, the lease) have their own tests after the matrix.
+Rules that need several events or other times (deadline polls, freshness, not-found confirmation,
+merging, queued remediations, retry limits, the remediation cap, dry-run plans, the lease) have their own
+tests after the matrix.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from unittest.mock import ANY
 
@@ -34,6 +38,7 @@ from gg_reset.domain.actions import (
 )
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
+    CallDeferred,
     CallFailed,
     DeploymentStatusReported,
     Event,
@@ -50,14 +55,18 @@ from gg_reset.domain.model import (
     Request,
     RequestKind,
     StepKind,
+    Workflow,
     WorkflowState,
 )
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import (
     CALL_LEASE,
     NOT_DEPLOYED_REASON,
+    UNCONFIRMED_CALL_WINDOW,
+    WRITE_NAMES,
     Decision,
     remediation_request_id,
+    stricter,
     transition,
     workflow_id_for,
 )
@@ -66,18 +75,30 @@ from support.fakes import EPOCH
 POLICY = WorkflowPolicy()
 GROUP = "g-1"
 T0 = EPOCH
+FRESH_FOR = timedelta(seconds=POLICY.protection_freshness_s)
+EARLY = T0 - FRESH_FOR - timedelta(seconds=1)
+"""States built partly at `EARLY` have a protection check that is stale at `T0`."""
 NOW = T0 + timedelta(seconds=1)
 DUE = T0 + CALL_LEASE + timedelta(seconds=10)
 DEADLINE = T0 + timedelta(seconds=POLICY.reset_timeout_s)
+NOT_BEFORE = NOW + timedelta(seconds=7)
+"""When a deferred call may be made again (the matrix's `CallDeferred` events)."""
 WF1 = workflow_id_for("r1", T0)
-"""Id of the workflow every active state was opened with (request `r1` at `T0`)."""
+"""Id of the workflow most active states were opened with (request `r1` at `T0`)."""
+WF_EARLY = workflow_id_for("r1", EARLY)
+"""Id of the workflow of the states opened at `EARLY`."""
 OWN = "dep-own"
 """The reset deployment the waiting states wait for."""
+QUEUED = remediation_request_id("dep-q")
+"""The remediation queued behind the dry run of "REQUESTED dry-run queued"."""
 
 S = WorkflowState
 K = StepKind
 E = ErrorKind
 C = PendingCall
+F = ForcePolicy
+WRITES = tuple(WRITE_NAMES)
+assert set(WRITES) == {C.RESET, C.FORCE_RESET, C.DELETE}
 
 
 # --- building blocks -----------------------------------------------------------------------------------
@@ -87,7 +108,7 @@ def request(
     request_id: str = "r1",
     kind: RequestKind = RequestKind.RESET,
     *,
-    force: ForcePolicy = ForcePolicy.AUTO,
+    force: ForcePolicy = F.AUTO,
     dry_run: bool = False,
     at: datetime = T0,
 ) -> RequestReceived:
@@ -124,7 +145,12 @@ def status(
     )
 
 
+def fail_deployment(deployment_id: str, deployment_type: DeploymentType = DeploymentType.NEW) -> Event:
+    return status(deployment_id, DeploymentStatus.FAILURE, deployment_type)
+
+
 INSPECTED_OK = GroupInspected(exists=True, tags={"team": "iot", "gg-reset:protect": "false"})
+PROTECTED = GroupInspected(exists=True, tags={"gg-reset:protect": "TRUE"})
 EMPTY = GroupRecord(group_id=GROUP)
 
 
@@ -134,8 +160,13 @@ def apply(record: GroupRecord, *events: Event, at: datetime = T0) -> GroupRecord
     return record
 
 
-def token(force: bool, generation: int = 0) -> str:
-    return f"{WF1}-{'f' if force else 'n'}{generation}"
+def group_digest(group_id: str = GROUP) -> str:
+    return hashlib.sha256(group_id.encode()).hexdigest()[:8]
+
+
+def token(force: bool, generation: int = 0, workflow_id: str = WF1) -> str:
+    """`AmznClientToken`: workflow id, a digest of the group id, the kind of reset and the generation."""
+    return f"{workflow_id}-{group_digest()}-{'f' if force else 'n'}{generation}"
 
 
 RETRY_LIMIT = {
@@ -170,77 +201,111 @@ def after_backoff(at: datetime, attempt: int) -> Within:
     return Within(at + timedelta(seconds=ceiling // 2), at + timedelta(seconds=ceiling))
 
 
+def stale(wf: Workflow, at: datetime) -> bool:
+    """The freshness rule: a protection check older than `protection_freshness_s` no longer covers a write."""
+    return wf.checked_at is None or at - wf.checked_at > FRESH_FOR
+
+
+def call_action(wf: Workflow, call: PendingCall) -> Action:
+    """The Greengrass call that `call` means for this workflow (no freshness rule applied)."""
+    match call:
+        case C.INSPECT:
+            return InspectGroup(GROUP)
+        case C.RECHECK:
+            return InspectGroup(GROUP, recheck=True)
+        case C.RESET | C.FORCE_RESET:
+            force = call is C.FORCE_RESET
+            return StartReset(
+                GROUP,
+                force=force,
+                client_token=token(force, wf.token_generation, wf.workflow_id),
+                adopt_since=wf.unconfirmed_reset_since,
+            )
+        case C.POLL:
+            assert wf.deployment_id is not None
+            return PollDeployment(GROUP, wf.deployment_id)
+        case C.DELETE:
+            return DeleteGroup(GROUP)
+    raise AssertionError(call)
+
+
+def driven(wf: Workflow, at: datetime) -> tuple[Action, PendingCall, PendingCall | None]:
+    """What driving the workflow's pending call at `at` asks for: (action, pending, resume) afterwards. A
+    write whose protection check is stale is preceded by a re-check that resumes it."""
+    assert wf.pending is not None
+    if wf.pending in WRITES and stale(wf, at):
+        return InspectGroup(GROUP, recheck=True), C.RECHECK, wf.pending
+    return call_action(wf, wf.pending), wf.pending, wf.resume
+
+
 # --- the states ----------------------------------------------------------------------------------------
 
 _waiting = (INSPECTED_OK, ResetAccepted(OWN, forced=False))
+_deletion = request(kind=RequestKind.DELETION)
+_immediately = request(force=F.IMMEDIATELY)
 STATES: dict[str, Callable[[], GroupRecord]] = {
     "no workflow": lambda: EMPTY,
     "REQUESTED": lambda: apply(EMPTY, request()),
-    "REQUESTED deletion": lambda: apply(EMPTY, request(kind=RequestKind.DELETION)),
+    "REQUESTED deletion": lambda: apply(EMPTY, _deletion),
     "REQUESTED dry-run": lambda: apply(EMPTY, request(dry_run=True)),
-    "REQUESTED force=immediately": lambda: apply(EMPTY, request(force=ForcePolicy.IMMEDIATELY)),
+    "REQUESTED dry-run queued": lambda: apply(EMPTY, request(dry_run=True), fail_deployment("dep-q")),
+    "REQUESTED force=immediately": lambda: apply(EMPTY, _immediately),
     "RESETTING starting": lambda: apply(EMPTY, request(), INSPECTED_OK),
-    "RESETTING starting deletion": lambda: apply(EMPTY, request(kind=RequestKind.DELETION), INSPECTED_OK),
+    "RESETTING starting deletion": lambda: apply(EMPTY, _deletion, INSPECTED_OK),
     "RESETTING waiting": lambda: apply(EMPTY, request(), *_waiting),
-    "RESETTING waiting force=never": lambda: apply(EMPTY, request(force=ForcePolicy.NEVER), *_waiting),
-    "RESETTING waiting deletion": lambda: apply(EMPTY, request(kind=RequestKind.DELETION), *_waiting),
+    "RESETTING waiting force=never": lambda: apply(EMPTY, request(force=F.NEVER), *_waiting),
+    "RESETTING waiting deletion": lambda: apply(EMPTY, _deletion, *_waiting),
     "RESETTING busy-retry": lambda: apply(
         EMPTY, request(), INSPECTED_OK, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS)
     ),
     "RESETTING transient-retry": lambda: apply(
         EMPTY, request(), INSPECTED_OK, failed(C.RESET, E.SERVER_ERROR)
     ),
-    "FORCE_RESETTING starting": lambda: apply(EMPTY, request(force=ForcePolicy.IMMEDIATELY), INSPECTED_OK),
-    "FORCE_RESETTING waiting": lambda: apply(
-        EMPTY, request(force=ForcePolicy.IMMEDIATELY), INSPECTED_OK, ResetAccepted(OWN, forced=True)
+    # A busy retry whose time came after the check went stale: the reset waits behind a re-check.
+    "RESETTING recheck": lambda: apply(
+        apply(EMPTY, request(at=EARLY), INSPECTED_OK, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS), at=EARLY),
+        Tick(),
     ),
-    "FORCE_RESETTING recheck": lambda: apply(
+    # ResetDeployments answered not found: GetGroup confirms before anything is recorded GONE.
+    "RESETTING not-found": lambda: apply(EMPTY, request(), INSPECTED_OK, failed(C.RESET, E.NOT_FOUND)),
+    "RESETTING waiting not-found": lambda: apply(EMPTY, request(), *_waiting, failed(C.POLL, E.NOT_FOUND)),
+    "FORCE_RESETTING starting": lambda: apply(EMPTY, _immediately, INSPECTED_OK),
+    "FORCE_RESETTING waiting": lambda: apply(
+        EMPTY, _immediately, INSPECTED_OK, ResetAccepted(OWN, forced=True)
+    ),
+    # The core's Failure within the freshness of the inspection: Force at once, no re-check.
+    "FORCE_RESETTING escalated": lambda: apply(
         EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.FAILURE)
     ),
-    "DELETING recheck": lambda: apply(
-        EMPTY, request(kind=RequestKind.DELETION), *_waiting, status(OWN, DeploymentStatus.SUCCESS)
+    # The same Failure once the check has gone stale: Force waits behind a re-check.
+    "FORCE_RESETTING recheck": lambda: apply(
+        apply(EMPTY, request(at=EARLY), *_waiting, at=EARLY), status(OWN, DeploymentStatus.FAILURE)
     ),
-    "DELETING": lambda: apply(
-        EMPTY,
-        request(kind=RequestKind.DELETION),
-        *_waiting,
-        status(OWN, DeploymentStatus.SUCCESS),
-        INSPECTED_OK,
+    "FORCE_RESETTING not-found": lambda: apply(
+        EMPTY, _immediately, INSPECTED_OK, failed(C.FORCE_RESET, E.NOT_FOUND)
     ),
+    "DELETING": lambda: apply(EMPTY, _deletion, *_waiting, status(OWN, DeploymentStatus.SUCCESS)),
     "DELETING transient-retry": lambda: apply(
-        EMPTY,
-        request(kind=RequestKind.DELETION),
-        *_waiting,
+        EMPTY, _deletion, *_waiting, status(OWN, DeploymentStatus.SUCCESS), failed(C.DELETE, E.SERVER_ERROR)
+    ),
+    "DELETING recheck": lambda: apply(
+        apply(EMPTY, request(kind=RequestKind.DELETION, at=EARLY), *_waiting, at=EARLY),
         status(OWN, DeploymentStatus.SUCCESS),
-        INSPECTED_OK,
-        failed(C.DELETE, E.SERVER_ERROR),
     ),
     "after RESET": lambda: apply(EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.SUCCESS)),
     "after DELETED": lambda: apply(
-        EMPTY,
-        request(kind=RequestKind.DELETION),
-        *_waiting,
-        status(OWN, DeploymentStatus.SUCCESS),
-        INSPECTED_OK,
-        GroupDeleted(),
+        EMPTY, _deletion, *_waiting, status(OWN, DeploymentStatus.SUCCESS), GroupDeleted()
     ),
     "after GONE": lambda: apply(EMPTY, request(), GroupInspected(exists=False)),
-    "after REJECTED": lambda: apply(EMPTY, request(), GroupInspected(True, {"gg-reset:protect": "true"})),
+    "after REJECTED": lambda: apply(EMPTY, request(), PROTECTED),
     "after PLANNED": lambda: apply(EMPTY, request(dry_run=True), INSPECTED_OK),
     "after FAILED": lambda: apply(EMPTY, request(), failed(C.INSPECT, E.BAD_REQUEST)),
 }
 IDLE = [name for name in STATES if name == "no workflow" or name.startswith("after ")]
 ACTIVE = [name for name in STATES if name not in IDLE]
-REQUESTED_STATES = [name for name in ACTIVE if name.startswith("REQUESTED")]
 WAITING = ["RESETTING waiting", "RESETTING waiting force=never", "RESETTING waiting deletion"]
-DELETING = ["DELETING", "DELETING transient-retry"]
-RECHECKING = ["FORCE_RESETTING recheck", "DELETING recheck"]
-RESET_PENDING = [
-    "RESETTING starting",
-    "RESETTING starting deletion",
-    "RESETTING busy-retry",
-    "RESETTING transient-retry",
-]
+RECHECKING = [name for name in ACTIVE if name.endswith(("recheck", "not-found"))]
+"""The states whose pending call is the re-check (GetGroup) resuming another call."""
 
 
 @dataclass(frozen=True)
@@ -255,36 +320,79 @@ class Shape:
     attempts: int = 0
     token_generation: int = 0
     deployment_id: str | None = None
+    resume: PendingCall | None = None
+    checked_at: datetime | None = None
+    forced: bool = False
+    force: ForcePolicy = F.AUTO
+    unconfirmed_reset_since: datetime | None = None
+    workflow_id: str = WF1
     last: WorkflowState | None = None
 
 
 _lease = T0 + CALL_LEASE
-_poll = T0 + timedelta(seconds=POLICY.poll_interval_s)
 _del = RequestKind.DELETION
+_force_deadline = T0 + timedelta(seconds=POLICY.force_timeout_s)
+_early_deadline = EARLY + timedelta(seconds=POLICY.reset_timeout_s)
 SHAPES: dict[str, Shape] = {
     "no workflow": Shape(None),
     "REQUESTED": Shape(S.REQUESTED, C.INSPECT, _lease),
     "REQUESTED deletion": Shape(S.REQUESTED, C.INSPECT, _lease, kind=_del),
     "REQUESTED dry-run": Shape(S.REQUESTED, C.INSPECT, _lease),
-    "REQUESTED force=immediately": Shape(S.REQUESTED, C.INSPECT, _lease),
-    "RESETTING starting": Shape(S.RESETTING, C.RESET, _lease, DEADLINE),
-    "RESETTING starting deletion": Shape(S.RESETTING, C.RESET, _lease, DEADLINE, kind=_del),
-    "RESETTING waiting": Shape(S.RESETTING, C.POLL, _poll, DEADLINE, deployment_id=OWN),
-    "RESETTING waiting force=never": Shape(S.RESETTING, C.POLL, _poll, DEADLINE, deployment_id=OWN),
-    "RESETTING waiting deletion": Shape(S.RESETTING, C.POLL, _poll, DEADLINE, kind=_del, deployment_id=OWN),
+    "REQUESTED dry-run queued": Shape(S.REQUESTED, C.INSPECT, _lease),
+    "REQUESTED force=immediately": Shape(S.REQUESTED, C.INSPECT, _lease, force=F.IMMEDIATELY),
+    "RESETTING starting": Shape(S.RESETTING, C.RESET, _lease, DEADLINE, checked_at=T0),
+    "RESETTING starting deletion": Shape(S.RESETTING, C.RESET, _lease, DEADLINE, kind=_del, checked_at=T0),
+    "RESETTING waiting": Shape(S.RESETTING, C.POLL, DEADLINE, DEADLINE, deployment_id=OWN, checked_at=T0),
+    "RESETTING waiting force=never": Shape(
+        S.RESETTING, C.POLL, DEADLINE, DEADLINE, deployment_id=OWN, checked_at=T0, force=F.NEVER
+    ),
+    "RESETTING waiting deletion": Shape(
+        S.RESETTING, C.POLL, DEADLINE, DEADLINE, kind=_del, deployment_id=OWN, checked_at=T0
+    ),
     "RESETTING busy-retry": Shape(
-        S.RESETTING, C.RESET, T0 + timedelta(seconds=POLICY.busy_retry_s), DEADLINE, token_generation=1
+        S.RESETTING, C.RESET, T0 + timedelta(seconds=POLICY.busy_retry_s), DEADLINE, token_generation=1,
+        checked_at=T0,
     ),
     "RESETTING transient-retry": Shape(
-        S.RESETTING, C.RESET, after_backoff(T0, 1), DEADLINE, attempts=1
+        S.RESETTING, C.RESET, after_backoff(T0, 1), DEADLINE, attempts=1, checked_at=T0,
+        unconfirmed_reset_since=T0 - UNCONFIRMED_CALL_WINDOW,
     ),
-    "FORCE_RESETTING starting": Shape(S.FORCE_RESETTING, C.FORCE_RESET, _lease, DEADLINE),
-    "FORCE_RESETTING waiting": Shape(S.FORCE_RESETTING, C.POLL, _poll, DEADLINE, deployment_id=OWN),
-    "FORCE_RESETTING recheck": Shape(S.FORCE_RESETTING, C.RECHECK, _lease, DEADLINE),
-    "DELETING recheck": Shape(S.DELETING, C.RECHECK, _lease, kind=_del),
-    "DELETING": Shape(S.DELETING, C.DELETE, _lease, kind=_del),
+    "RESETTING recheck": Shape(
+        S.RESETTING, C.RECHECK, _lease, _early_deadline, token_generation=1, resume=C.RESET,
+        checked_at=EARLY, workflow_id=WF_EARLY,
+    ),
+    "RESETTING not-found": Shape(
+        S.RESETTING, C.RECHECK, _lease, DEADLINE, attempts=1, resume=C.RESET, checked_at=T0
+    ),
+    "RESETTING waiting not-found": Shape(
+        S.RESETTING, C.RECHECK, _lease, DEADLINE, attempts=1, deployment_id=OWN, resume=C.POLL,
+        checked_at=T0,
+    ),
+    "FORCE_RESETTING starting": Shape(
+        S.FORCE_RESETTING, C.FORCE_RESET, _lease, _force_deadline, checked_at=T0, forced=True,
+        force=F.IMMEDIATELY,
+    ),
+    "FORCE_RESETTING waiting": Shape(
+        S.FORCE_RESETTING, C.POLL, _force_deadline, _force_deadline, deployment_id=OWN, checked_at=T0,
+        forced=True, force=F.IMMEDIATELY,
+    ),
+    "FORCE_RESETTING escalated": Shape(
+        S.FORCE_RESETTING, C.FORCE_RESET, _lease, _force_deadline, checked_at=T0, forced=True
+    ),
+    "FORCE_RESETTING recheck": Shape(
+        S.FORCE_RESETTING, C.RECHECK, _lease, _force_deadline, resume=C.FORCE_RESET, checked_at=EARLY,
+        forced=True, workflow_id=WF_EARLY,
+    ),
+    "FORCE_RESETTING not-found": Shape(
+        S.FORCE_RESETTING, C.RECHECK, _lease, _force_deadline, attempts=1, resume=C.FORCE_RESET,
+        checked_at=T0, forced=True, force=F.IMMEDIATELY,
+    ),
+    "DELETING": Shape(S.DELETING, C.DELETE, _lease, kind=_del, checked_at=T0),
     "DELETING transient-retry": Shape(
-        S.DELETING, C.DELETE, after_backoff(T0, 1), kind=_del, attempts=1,
+        S.DELETING, C.DELETE, after_backoff(T0, 1), kind=_del, attempts=1, checked_at=T0
+    ),
+    "DELETING recheck": Shape(
+        S.DELETING, C.RECHECK, _lease, kind=_del, resume=C.DELETE, checked_at=EARLY, workflow_id=WF_EARLY
     ),
     "after RESET": Shape(None, last=S.RESET),
     "after DELETED": Shape(None, last=S.DELETED),
@@ -302,6 +410,7 @@ def test_state_builders_give_the_documented_states(name: str) -> None:
     wf = record.active
     if shape.state is None:
         assert wf is None
+        assert record.queued == ()
         assert (record.last.state if record.last else None) is shape.last
         return
     assert wf is not None
@@ -314,19 +423,69 @@ def test_state_builders_give_the_documented_states(name: str) -> None:
         wf.attempts,
         wf.token_generation,
         wf.deployment_id,
+        wf.resume,
+        wf.checked_at,
+        wf.forced,
+        wf.request.force,
+        wf.unconfirmed_reset_since,
+        wf.workflow_id,
         record.last.state if record.last else None,
     )
     assert actual == shape
-    assert wf.workflow_id == WF1
+    queued = tuple(r.request_id for r in record.queued)
+    assert queued == ((QUEUED,) if name == "REQUESTED dry-run queued" else ())
+
+
+def test_every_kind_of_re_check_resume_is_among_the_states() -> None:
+    """Stale writes (RESET, FORCE_RESET, DELETE) and confirmed not-founds (RESET, FORCE_RESET, POLL)."""
+    resumes = set()
+    for name in RECHECKING:
+        wf = STATES[name]().active
+        assert wf is not None and wf.pending is C.RECHECK
+        resumes.add((wf.resume, wf.attempts > 0))
+    assert resumes == {
+        (C.RESET, False),
+        (C.FORCE_RESET, False),
+        (C.DELETE, False),
+        (C.RESET, True),
+        (C.FORCE_RESET, True),
+        (C.POLL, True),
+    }
 
 
 # --- the events ----------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Asked:
+    """What a request-like event asks for (requests, and the remediations failed deployments open)."""
+
+    request_id: str
+    kind: RequestKind
+    force: ForcePolicy = F.AUTO
+    dry_run: bool = False
+
+
+REMEDIATION = remediation_request_id("dep-x")
+REQUESTS: dict[str, Asked] = {
+    "request new id": Asked("r-new", RequestKind.RESET),
+    "request deletion": Asked("r-del", RequestKind.DELETION),
+    "request deletion force=never": Asked("r-del-never", RequestKind.DELETION, F.NEVER),
+    "request force=never": Asked("r-never", RequestKind.RESET, F.NEVER),
+    "request force=immediately": Asked("r-imm", RequestKind.RESET, F.IMMEDIATELY),
+    "request dry-run": Asked("r-dry", RequestKind.RESET, dry_run=True),
+    "NewDeployment Failure": Asked(REMEDIATION, RequestKind.REMEDIATION),
+    "Redeployment Failure": Asked(REMEDIATION, RequestKind.REMEDIATION),
+}
+REMEDIATION_EVENTS = ("NewDeployment Failure", "Redeployment Failure")
+
 EVENTS: dict[str, tuple[Event, datetime]] = {
-    "request new id": (request("r-new", at=NOW), NOW),
+    **{
+        name: (request(a.request_id, a.kind, force=a.force, dry_run=a.dry_run, at=NOW), NOW)
+        for name, a in REQUESTS.items()
+        if a.kind is not RequestKind.REMEDIATION
+    },
     "request replayed id": (request("r1", at=NOW), NOW),
-    "request deletion": (request("r-del", RequestKind.DELETION, at=NOW), NOW),
-    "request dry-run": (request("r-dry", dry_run=True, at=NOW), NOW),
     "invalid request": (
         InvalidRequestReceived("r-bad", GROUP, "detail.force: Input should be 'auto'", "bob"),
         NOW,
@@ -337,8 +496,9 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
     "own Success poll": (status(OWN, DeploymentStatus.SUCCESS, source="poll"), NOW),
     "own Failure poll": (status(OWN, DeploymentStatus.FAILURE, source="poll"), NOW),
     "own InProgress poll": (status(OWN, DeploymentStatus.IN_PROGRESS, source="poll"), NOW),
-    "NewDeployment Failure": (status("dep-x", DeploymentStatus.FAILURE, DeploymentType.NEW), NOW),
-    "Redeployment Failure": (status("dep-x", DeploymentStatus.FAILURE, DeploymentType.REDEPLOYMENT), NOW),
+    "own Building poll": (status(OWN, DeploymentStatus.BUILDING, source="poll"), NOW),
+    "NewDeployment Failure": (fail_deployment("dep-x"), NOW),
+    "Redeployment Failure": (fail_deployment("dep-x", DeploymentType.REDEPLOYMENT), NOW),
     "NewDeployment Failure poll": (
         status("dep-x", DeploymentStatus.FAILURE, DeploymentType.NEW, source="poll"),
         NOW,
@@ -350,7 +510,7 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
         NOW,
     ),
     "inspected missing": (GroupInspected(exists=False), NOW),
-    "inspected protected": (GroupInspected(exists=True, tags={"gg-reset:protect": "TRUE"}), NOW),
+    "inspected protected": (PROTECTED, NOW),
     "inspected ok": (INSPECTED_OK, NOW),
     "reset accepted": (ResetAccepted("dep-new", forced=False), NOW),
     "force reset accepted": (ResetAccepted("dep-new", forced=True), NOW),
@@ -360,6 +520,7 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
         for call in PendingCall
         for kind in ErrorKind
     },
+    **{f"{call.value} deferred": (CallDeferred(call, NOT_BEFORE), NOW) for call in PendingCall},
     "tick early": (Tick(), NOW),
     "tick due": (Tick(), DUE),
     "tick at deadline": (Tick(), DEADLINE),
@@ -382,7 +543,6 @@ class Expect:
     steps: tuple[StepKind, ...] = ()
     actions: tuple[Action, ...] = ()
     checks: tuple[Check, ...] = ()
-    bug: str | None = None
     noop: bool = False
 
 
@@ -399,6 +559,14 @@ def active_is(**fields: object) -> Check:
     return check
 
 
+def request_force_is(force: ForcePolicy) -> Check:
+    def check(before: GroupRecord, decision: Decision) -> None:
+        assert decision.record.active is not None
+        assert decision.record.active.request.force is force
+
+    return check
+
+
 def step_detail(fragment: str, index: int = -1) -> Check:
     def check(before: GroupRecord, decision: Decision) -> None:
         assert fragment in decision.steps[index][1].detail
@@ -406,31 +574,69 @@ def step_detail(fragment: str, index: int = -1) -> Check:
     return check
 
 
-def opened(request_id: str, kind: RequestKind, *, dry_run: bool = False) -> Check:
+def opened(asked: Asked) -> Check:
     def check(before: GroupRecord, decision: Decision) -> None:
         wf = decision.record.active
         assert wf is not None
-        assert wf.workflow_id == workflow_id_for(request_id, NOW)
-        assert wf.request_ids == (request_id,)
-        assert (wf.kind, wf.request.dry_run, wf.pending) == (kind, dry_run, C.INSPECT)
-        assert request_id in decision.record.recent_request_ids
+        assert wf.workflow_id == workflow_id_for(asked.request_id, NOW)
+        assert wf.request_ids == (asked.request_id,)
+        assert (wf.kind, wf.request.dry_run, wf.request.force, wf.pending) == (
+            asked.kind,
+            asked.dry_run,
+            asked.force,
+            C.INSPECT,
+        )
+        assert wf.checked_at is None
+        assert asked.request_id in decision.record.recent_request_ids
         assert decision.record.last == before.last
 
     return check
 
 
-def merged(request_id: str, kind: RequestKind) -> Check:
+UNTOUCHED = (
+    "state",
+    "pending",
+    "resume",
+    "next_action_at",
+    "deadline_at",
+    "deployment_id",
+    "attempts",
+    "token_generation",
+    "checked_at",
+    "forced",
+)
+
+
+def merged(request_id: str, kind: RequestKind, force: ForcePolicy) -> Check:
     def check(before: GroupRecord, decision: Decision) -> None:
         wf, was = decision.record.active, before.active
         assert wf is not None and was is not None
         assert wf.workflow_id == was.workflow_id
         assert wf.request_ids == (*was.request_ids, request_id)
         assert wf.kind is kind
-        assert (wf.pending, wf.next_action_at, wf.deadline_at) == (
-            was.pending,
-            was.next_action_at,
-            was.deadline_at,
+        assert wf.request.force is force
+        # Joining changes neither the calls nor their times.
+        assert {name: getattr(wf, name) for name in UNTOUCHED} == {
+            name: getattr(was, name) for name in UNTOUCHED
+        }
+        assert decision.record.queued == before.queued
+        assert decision.record.remediations == before.remediations
+
+    return check
+
+
+def queued(request_id: str) -> Check:
+    def check(before: GroupRecord, decision: Decision) -> None:
+        wf, was = decision.record.active, before.active
+        assert wf is not None and was is not None
+        assert replace(wf, step_count=0, updated_at=T0) == replace(was, step_count=0, updated_at=T0)
+        assert tuple(r.request_id for r in decision.record.queued) == (
+            *(r.request_id for r in before.queued),
+            request_id,
         )
+        assert decision.record.queued[-1].kind is RequestKind.REMEDIATION
+        assert decision.record.remediations == before.remediations  # counted when it starts
+        assert request_id in decision.record.recent_request_ids
 
     return check
 
@@ -438,15 +644,33 @@ def merged(request_id: str, kind: RequestKind) -> Check:
 def kept_active(before: GroupRecord, decision: Decision) -> None:
     """A rejected request must leave the active workflow alone."""
     assert before.active is not None
-    assert decision.record.active is not None
-    assert decision.record.active.workflow_id == before.active.workflow_id
-    assert decision.record.active.state is before.active.state
+    assert decision.record.active == before.active
+    assert decision.record.queued == before.queued
 
 
 def remediation_counted(before: GroupRecord, decision: Decision) -> None:
     wf = decision.record.active
     assert wf is not None and wf.request.trigger_deployment_id == "dep-x"
     assert decision.record.remediations == (NOW,)
+
+
+def dequeued(before: GroupRecord, decision: Decision) -> None:
+    """The dry run ended: the remediation queued behind it starts in the same decision."""
+    wf = decision.record.active
+    assert wf is not None and before.active is not None
+    assert decision.finished[0].workflow_id == before.active.workflow_id
+    assert wf.workflow_id == workflow_id_for(QUEUED, T0)  # received when it was queued
+    assert wf.request_ids == (QUEUED,)
+    assert (wf.kind, wf.request.dry_run, wf.pending, wf.started_at) == (
+        RequestKind.REMEDIATION,
+        False,
+        C.INSPECT,
+        NOW,
+    )
+    assert wf.request.trigger_deployment_id == "dep-q"
+    assert decision.record.queued == ()
+    assert decision.record.remediations == (NOW,)
+    assert [s.kind for wid, s in decision.steps if wid == wf.workflow_id] == [K.REQUESTED]
 
 
 def planned(*plan: str) -> Check:
@@ -468,291 +692,337 @@ def notify(state: WorkflowState = S.FAILED, workflow_id: str = WF1) -> Notify:
     return Notify(GROUP, workflow_id, state, ANY)
 
 
+_ORDER = [F.NEVER, F.AUTO, F.IMMEDIATELY]
+
+
+def strictest(a: ForcePolicy, b: ForcePolicy) -> ForcePolicy:
+    """never < auto < immediately: the policy that allows less Force (written out, not imported)."""
+    return min(a, b, key=_ORDER.index)
+
+
+def write_name(call: PendingCall) -> str:
+    return WRITE_NAMES.get(call, str(call))
+
+
+def then_queued_starts(expect: Expect) -> Expect:
+    """The same ending for the dry run that has a remediation queued: the remediation starts with it."""
+    assert expect.finished is not None
+    return replace(
+        expect,
+        active=S.REQUESTED,
+        steps=(*expect.steps, K.REQUESTED),
+        actions=(*expect.actions, InspectGroup(GROUP)),
+        checks=(*expect.checks, dequeued, leased(NOW)),
+    )
+
+
+def drive_expect(wf: Workflow, at: datetime) -> tuple[Action, Check]:
+    """The action and the resulting pending call/lease when the workflow's call is driven at `at`."""
+    action, pending, resume = driven(wf, at)
+    return action, active_is(pending=pending, resume=resume, next_action_at=at + CALL_LEASE)
+
+
 def build_table() -> dict[tuple[str, str], Expect]:
     table: dict[tuple[str, str], Expect] = {}
     records = {name: build() for name, build in STATES.items()}
-    active_wf = {name: records[name].active for name in ACTIVE}
+    active_wf: dict[str, Workflow] = {}
+    for name in ACTIVE:
+        wf = records[name].active
+        assert wf is not None
+        active_wf[name] = wf
 
     # -- requests and remediation triggers on a group without an active workflow
-    remediation_id = remediation_request_id("dep-x")
     for s in IDLE:
-        new = {
-            "request new id": ("r-new", RequestKind.RESET, False),
-            "request deletion": ("r-del", RequestKind.DELETION, False),
-            "request dry-run": ("r-dry", RequestKind.RESET, True),
-            "NewDeployment Failure": (remediation_id, RequestKind.REMEDIATION, False),
-            "Redeployment Failure": (remediation_id, RequestKind.REMEDIATION, False),
-        }
-        if s == "no workflow":
-            new["request replayed id"] = ("r1", RequestKind.RESET, False)
-        for event, (rid, kind, dry) in new.items():
+        for event, asked in REQUESTS.items():
             table[s, event] = Expect(
                 active=S.REQUESTED,
                 steps=(K.REQUESTED,),
                 actions=(InspectGroup(GROUP),),
-                checks=(opened(rid, kind, dry_run=dry), leased(NOW)),
+                checks=(
+                    opened(asked),
+                    leased(NOW),
+                    *((remediation_counted,) if event in REMEDIATION_EVENTS else ()),
+                ),
+            )
+        if s == "no workflow":
+            table[s, "request replayed id"] = Expect(
+                active=S.REQUESTED,
+                steps=(K.REQUESTED,),
+                actions=(InspectGroup(GROUP),),
+                checks=(opened(Asked("r1", RequestKind.RESET)), leased(NOW)),
             )
         table[s, "invalid request"] = Expect(
             finished=S.REJECTED,
             reason="invalid request: detail.force: Input should be 'auto'",
             steps=(K.REQUESTED, K.FINISHED),
         )
-    for event in ("NewDeployment Failure", "Redeployment Failure"):
-        for s in IDLE:
-            table[s, event] = Expect(
-                active=S.REQUESTED,
-                steps=(K.REQUESTED,),
-                actions=(InspectGroup(GROUP),),
-                checks=(*table[s, event].checks, remediation_counted),
-            )
 
-    # -- requests while a workflow is active: join it (one active workflow per group)
+    # -- requests while a workflow is active: join it (one active workflow per group), the stricter force
+    #    policy wins; a request stricter than the Force already used is answered on its own
     for s in ACTIVE:
         wf = active_wf[s]
-        assert wf is not None
-        state, dry = wf.state, wf.request.dry_run
-        busy = Expect(
-            active=state,
-            finished=S.REJECTED,
-            reason="group busy",
-            steps=(K.REQUESTED, K.FINISHED),
-            checks=(kept_active,),
-        )
         table[s, "invalid request"] = Expect(
-            active=state,
+            active=wf.state,
             finished=S.REJECTED,
             reason="invalid request",
             steps=(K.REQUESTED, K.FINISHED),
             checks=(kept_active,),
         )
-        if dry:
-            for event in (
-                "request new id",
-                "request deletion",
-                "NewDeployment Failure",
-                "Redeployment Failure",
-            ):
-                table[s, event] = busy
-            table[s, "request dry-run"] = Expect(
-                active=state, steps=(K.MERGED,), checks=(merged("r-dry", wf.kind),)
-            )
-            continue
-        table[s, "request dry-run"] = busy
-        table[s, "request new id"] = Expect(
-            active=state,
-            steps=(K.MERGED,),
-            checks=(merged("r-new", wf.kind), step_detail("reset request r-new joined the active")),
-        )
-        for event in ("NewDeployment Failure", "Redeployment Failure"):
+        for event, asked in REQUESTS.items():
+            if asked.dry_run != wf.request.dry_run:
+                if asked.kind is RequestKind.REMEDIATION:
+                    # A failed deployment is not forgotten because someone was planning.
+                    table[s, event] = Expect(
+                        active=wf.state,
+                        steps=(K.MERGED,),
+                        checks=(
+                            queued(asked.request_id),
+                            step_detail(f"remediation {asked.request_id} queued until this dry run ends"),
+                        ),
+                    )
+                else:
+                    table[s, event] = Expect(
+                        active=wf.state,
+                        finished=S.REJECTED,
+                        reason=f"group busy: workflow {wf.workflow_id} ({wf.kind}, {wf.state}) is active",
+                        steps=(K.REQUESTED, K.FINISHED),
+                        checks=(kept_active,),
+                    )
+                continue
+            force = strictest(wf.request.force, asked.force)
+            if force is not wf.request.force and wf.forced:
+                table[s, event] = Expect(
+                    active=wf.state,
+                    finished=S.REJECTED,
+                    reason=f"group busy: workflow {wf.workflow_id} already used Force=True, which this "
+                    f"request's force={asked.force} does not allow",
+                    steps=(K.REQUESTED, K.FINISHED),
+                    checks=(kept_active,),
+                )
+                continue
+            steps: tuple[StepKind, ...] = ()
+            checks: list[Check] = []
+            if force is not wf.request.force:
+                steps = (K.MERGED,)
+                checks.append(
+                    step_detail(f"request {asked.request_id} asks force={asked.force}: the stricter", 0)
+                )
+            upgrade = asked.kind is RequestKind.DELETION and wf.kind is not RequestKind.DELETION
+            kind = RequestKind.DELETION if upgrade else wf.kind
+            if upgrade:
+                steps = (*steps, K.UPGRADED)
+                checks.append(step_detail("the group is deleted once the reset completes"))
+            else:
+                steps = (*steps, K.MERGED)
+                checks.append(step_detail(f"{asked.kind} request {asked.request_id} joined the active"))
             table[s, event] = Expect(
-                active=state,
-                steps=(K.MERGED,),
-                checks=(merged(remediation_id, wf.kind), step_detail("remediation request")),
-            )
-        if wf.kind is RequestKind.DELETION:
-            table[s, "request deletion"] = Expect(
-                active=state, steps=(K.MERGED,), checks=(merged("r-del", RequestKind.DELETION),)
-            )
-        else:
-            table[s, "request deletion"] = Expect(
-                active=state,
-                steps=(K.UPGRADED,),
-                checks=(
-                    merged("r-del", RequestKind.DELETION),
-                    step_detail("the group is deleted once the reset completes"),
-                ),
+                active=wf.state, steps=steps, checks=(merged(asked.request_id, kind, force), *checks)
             )
 
-    # -- the status of our own reset deployment
-    for source in ("event", "poll"):
-        for s in ["RESETTING waiting", "RESETTING waiting force=never"]:
-            table[s, f"own Success {source}"] = Expect(
-                finished=S.RESET,
-                reason=f"reset deployment {OWN} succeeded",
-                steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
-                checks=(step_detail(f"({source})", 0),),
+    # -- the status of our own reset deployment (whatever call is pending: the news is the news)
+    for s in ACTIVE:
+        wf = active_wf[s]
+        if wf.deployment_id != OWN:
+            continue  # late/duplicated news of a reset already completed, or of someone else's: nothing
+        for source in ("event", "poll"):
+            if wf.state is S.FORCE_RESETTING:
+                table[s, f"own Success {source}"] = Expect(
+                    finished=S.RESET,
+                    reason=f"forced reset deployment {OWN} succeeded",
+                    steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
+                )
+                table[s, f"own Failure {source}"] = Expect(
+                    finished=S.FAILED,
+                    reason=f"forced reset did not complete: reset deployment {OWN} failed: core refused",
+                    steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
+                    actions=(notify(),),
+                )
+                continue
+            if wf.kind is RequestKind.DELETION:
+                # The inspection at T0 is still fresh at NOW: DeleteGroup at once, no re-check.
+                table[s, f"own Success {source}"] = Expect(
+                    active=S.DELETING,
+                    steps=(K.DEPLOYMENT_SUCCEEDED, K.DELETE_STARTED),
+                    actions=(DeleteGroup(GROUP),),
+                    checks=(
+                        active_is(pending=C.DELETE, deadline_at=None, deployment_id=None, attempts=0),
+                        step_detail(f"({source})", 0),
+                        leased(NOW),
+                    ),
+                )
+            else:
+                table[s, f"own Success {source}"] = Expect(
+                    finished=S.RESET,
+                    reason=f"reset deployment {OWN} succeeded",
+                    steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
+                    checks=(step_detail(f"({source})", 0),),
+                )
+            if wf.request.force is F.NEVER:
+                table[s, f"own Failure {source}"] = Expect(
+                    finished=S.FAILED,
+                    reason=f"reset deployment {OWN} failed: core refused; force=never, so no forced reset",
+                    steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
+                    actions=(notify(),),
+                )
+            else:
+                # The inspection at T0 is still fresh at NOW: Force at once, no re-check.
+                table[s, f"own Failure {source}"] = Expect(
+                    active=S.FORCE_RESETTING,
+                    steps=(K.DEPLOYMENT_FAILED, K.ESCALATED),
+                    actions=(StartReset(GROUP, force=True, client_token=token(True)),),
+                    checks=(
+                        active_is(
+                            pending=C.FORCE_RESET,
+                            deployment_id=None,
+                            forced=True,
+                            token_generation=0,
+                            attempts=0,
+                            deadline_at=NOW + timedelta(seconds=POLICY.force_timeout_s),
+                        ),
+                        step_detail(f"reset deployment {OWN} failed: core refused", 0),
+                        step_detail("escalating to ResetDeployments(Force=True)"),
+                        leased(NOW),
+                    ),
+                )
+        for poll in ("own InProgress poll", "own Building poll"):
+            if wf.pending is C.POLL:
+                # Already waiting for the one poll at the deadline: an early answer changes nothing.
+                continue
+            # A poll answer while GetGroup confirms a not-found poll: the deployment is there after all;
+            # wait for the deadline.
+            table[s, poll] = Expect(
+                active=wf.state,
+                checks=(active_is(pending=C.POLL, next_action_at=wf.deadline_at, attempts=0),),
             )
-        table["RESETTING waiting deletion", f"own Success {source}"] = Expect(
-            active=S.DELETING,
-            steps=(K.DEPLOYMENT_SUCCEEDED, K.DELETE_STARTED),
-            actions=(InspectGroup(GROUP, recheck=True),),
-            checks=(active_is(pending=C.RECHECK, deadline_at=None, attempts=0), leased(NOW)),
-        )
-        table["FORCE_RESETTING waiting", f"own Success {source}"] = Expect(
-            finished=S.RESET,
-            reason=f"forced reset deployment {OWN} succeeded",
-            steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
-        )
-        escalated = Expect(
-            active=S.FORCE_RESETTING,
-            steps=(K.DEPLOYMENT_FAILED, K.ESCALATED),
-            actions=(InspectGroup(GROUP, recheck=True),),
-            checks=(
-                active_is(
-                    pending=C.RECHECK,
-                    deployment_id=None,
-                    forced=True,
-                    deadline_at=NOW + timedelta(seconds=POLICY.force_timeout_s),
-                ),
-                step_detail(f"reset deployment {OWN} failed: core refused", 0),
-                step_detail("escalating to ResetDeployments(Force=True)"),
-                leased(NOW),
-            ),
-        )
-        table["RESETTING waiting", f"own Failure {source}"] = escalated
-        table["RESETTING waiting deletion", f"own Failure {source}"] = escalated
-        table["RESETTING waiting force=never", f"own Failure {source}"] = Expect(
-            finished=S.FAILED,
-            reason=f"reset deployment {OWN} failed: core refused; force=never, so no forced reset",
-            steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
-            actions=(notify(),),
-        )
-        table["FORCE_RESETTING waiting", f"own Failure {source}"] = Expect(
-            finished=S.FAILED,
-            reason=f"forced reset did not complete: reset deployment {OWN} failed: core refused",
-            steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
-            actions=(notify(),),
-        )
-        for s in [*DELETING, "DELETING recheck"]:
-            # Late/duplicated news of the reset that already completed must change nothing.
-            table[s, f"own Success {source}"] = Expect(noop=True)
-            table[s, f"own Failure {source}"] = Expect(noop=True)
-    for s in [*WAITING, "FORCE_RESETTING waiting"]:
-        # Polled before the deadline and still running: poll again later, never later than the deadline.
-        table[s, "own InProgress poll"] = Expect(
-            active=active_wf[s].state,  # type: ignore[union-attr]
-            checks=(
-                active_is(pending=C.POLL, next_action_at=NOW + timedelta(seconds=POLICY.poll_interval_s)),
-            ),
-        )
-    for s in [*DELETING, "DELETING recheck"]:
-        table[s, "own InProgress poll"] = Expect(noop=True)
-
-    # -- answers to the re-check before a forced reset or a deletion
-    for s in RECHECKING:
-        write = "DeleteGroup" if s.startswith("DELETING") else "ResetDeployments(Force=True)"
-        table[s, "inspected missing"] = Expect(
-            finished=S.GONE,
-            reason=f"group no longer exists (found missing before {write})",
-            steps=(K.FINISHED,),
-        )
-        table[s, "inspected protected"] = Expect(
-            finished=S.REJECTED,
-            reason="group was protected by tag gg-reset:protect=true while the workflow ran; "
-            f"stopped before {write}",
-            steps=(K.FINISHED,),
-        )
-    table["DELETING recheck", "inspected ok"] = Expect(
-        active=S.DELETING,
-        steps=(K.INSPECTED,),
-        actions=(DeleteGroup(GROUP),),
-        checks=(active_is(pending=C.DELETE, attempts=0), leased(NOW)),
-    )
-    table["FORCE_RESETTING recheck", "inspected ok"] = Expect(
-        active=S.FORCE_RESETTING,
-        steps=(K.INSPECTED,),
-        actions=(StartReset(GROUP, force=True, client_token=token(True)),),
-        checks=(active_is(pending=C.FORCE_RESET, attempts=0), leased(NOW)),
-    )
 
     # -- answers to InspectGroup
-    for s in REQUESTED_STATES:
+    for s in ACTIVE:
+        wf = active_wf[s]
+        if wf.pending is not C.INSPECT:
+            continue
         table[s, "inspected missing"] = Expect(
             finished=S.GONE, reason="group does not exist", steps=(K.FINISHED,)
         )
         table[s, "inspected protected"] = Expect(
             finished=S.REJECTED, reason="group is protected by tag gg-reset:protect=true", steps=(K.FINISHED,)
         )
-    started = (
-        active_is(
-            pending=C.RESET,
-            deadline_at=NOW + timedelta(seconds=POLICY.reset_timeout_s),
-            forced=False,
-            deployment_id=None,
-        ),
-        leased(NOW),
-    )
-    table["REQUESTED", "inspected ok"] = Expect(
-        active=S.RESETTING,
-        steps=(K.INSPECTED,),
-        actions=(StartReset(GROUP, force=False, client_token=token(False)),),
-        checks=started,
-    )
-    table["REQUESTED deletion", "inspected ok"] = table["REQUESTED", "inspected ok"]
-    table["REQUESTED force=immediately", "inspected ok"] = Expect(
-        active=S.FORCE_RESETTING,
-        steps=(K.INSPECTED,),
-        actions=(StartReset(GROUP, force=True, client_token=token(True)),),
-        checks=(
-            active_is(
-                pending=C.FORCE_RESET,
-                deadline_at=NOW + timedelta(seconds=POLICY.force_timeout_s),
-                forced=True,
-            ),
-            leased(NOW),
-        ),
-    )
-    table["REQUESTED dry-run", "inspected ok"] = Expect(
-        finished=S.PLANNED,
-        reason="dry run: no Greengrass write made",
-        steps=(K.INSPECTED, K.FINISHED),
-        checks=(
-            planned(
-                "ResetDeployments(Force=False) and wait for its Success",
-                "if it fails or the core is silent for 600s: "
-                "re-check the protection tag, then ResetDeployments(Force=True)",
-            ),
-        ),
-    )
-
-    # -- answers to ResetDeployments
-    for s in RESET_PENDING:
-        table[s, "reset accepted"] = Expect(
-            active=S.RESETTING,
-            steps=(K.RESET_STARTED,),
+        if wf.request.dry_run:
+            table[s, "inspected ok"] = Expect(
+                finished=S.PLANNED,
+                reason="dry run: no Greengrass write made",
+                steps=(K.INSPECTED, K.FINISHED),
+                checks=(
+                    planned(
+                        "ResetDeployments(Force=False) and wait for its Success",
+                        "if it fails or the core is silent for 600s: "
+                        "re-check the protection tag, then ResetDeployments(Force=True)",
+                    ),
+                ),
+            )
+            if records[s].queued:
+                for answer in ("inspected missing", "inspected protected", "inspected ok"):
+                    table[s, answer] = then_queued_starts(table[s, answer])
+            continue
+        force = wf.request.force is F.IMMEDIATELY
+        timeout = POLICY.force_timeout_s if force else POLICY.reset_timeout_s
+        table[s, "inspected ok"] = Expect(
+            active=S.FORCE_RESETTING if force else S.RESETTING,
+            steps=(K.INSPECTED,),
+            actions=(StartReset(GROUP, force=force, client_token=token(force)),),
             checks=(
                 active_is(
-                    deployment_id="dep-new",
-                    forced=False,
-                    pending=C.POLL,
-                    attempts=0,
-                    next_action_at=NOW + timedelta(seconds=POLICY.poll_interval_s),
+                    pending=C.FORCE_RESET if force else C.RESET,
+                    deadline_at=NOW + timedelta(seconds=timeout),
+                    forced=force,
+                    deployment_id=None,
+                    checked_at=NOW,
                 ),
-                step_detail("reset started: deployment dep-new"),
+                leased(NOW),
             ),
         )
-        table[s, "force reset accepted"] = Expect(noop=True)
-    table["FORCE_RESETTING starting", "force reset accepted"] = Expect(
-        active=S.FORCE_RESETTING,
-        steps=(K.RESET_STARTED,),
-        checks=(
-            active_is(deployment_id="dep-new", forced=True, pending=C.POLL),
-            step_detail("forced reset started: deployment dep-new"),
-        ),
-    )
-    table["FORCE_RESETTING starting", "reset accepted"] = Expect(noop=True)
+
+    # -- answers to the re-check (GetGroup) before a stale write, or confirming a not-found
+    for s in RECHECKING:
+        wf = active_wf[s]
+        assert wf.resume is not None
+        write = write_name(wf.resume)
+        table[s, "inspected missing"] = Expect(
+            finished=S.GONE,
+            reason=f"group no longer exists (GetGroup, before {write})",
+            steps=(K.FINISHED,),
+        )
+        table[s, "inspected protected"] = Expect(
+            finished=S.REJECTED,
+            reason="group is protected by tag gg-reset:protect=true, found while the workflow ran; "
+            f"stopped before {write}",
+            steps=(K.FINISHED,),
+        )
+        # Fresh now: the call it resumes is asked for in the same decision.
+        table[s, "inspected ok"] = Expect(
+            active=wf.state,
+            steps=(K.INSPECTED,),
+            actions=(call_action(wf, wf.resume),),
+            checks=(
+                active_is(pending=wf.resume, resume=None, checked_at=NOW, attempts=wf.attempts),
+                step_detail(f"still exists and is not protected: {write}"),
+                leased(NOW),
+            ),
+        )
+
+    # -- answers to ResetDeployments: wait for the status event; poll once, at the deadline
+    for s in ACTIVE:
+        wf = active_wf[s]
+        for forced, event in ((False, "reset accepted"), (True, "force reset accepted")):
+            if wf.pending is not (C.FORCE_RESET if forced else C.RESET):
+                continue  # the other kind of reset, or an answer to a call no longer awaited
+            deadline = NOW + timedelta(seconds=POLICY.force_timeout_s if forced else POLICY.reset_timeout_s)
+            table[s, event] = Expect(
+                active=wf.state,
+                steps=(K.RESET_STARTED,),
+                checks=(
+                    active_is(
+                        deployment_id="dep-new",
+                        forced=forced or wf.forced,
+                        pending=C.POLL,
+                        attempts=0,
+                        deadline_at=deadline,
+                        next_action_at=deadline,
+                        unconfirmed_reset_since=None,
+                    ),
+                    step_detail(f"{'forced reset' if forced else 'reset'} started: deployment dep-new"),
+                ),
+            )
 
     # -- answer to DeleteGroup
-    for s in DELETING:
-        table[s, "group deleted"] = Expect(finished=S.DELETED, reason="group deleted", steps=(K.FINISHED,))
+    for s in ACTIVE:
+        if active_wf[s].pending is C.DELETE:
+            table[s, "group deleted"] = Expect(
+                finished=S.DELETED, reason="group deleted", steps=(K.FINISHED,)
+            )
 
     # -- failed calls: only the answer to the call the workflow waits for counts
     for s in ACTIVE:
         wf = active_wf[s]
-        assert wf is not None and wf.pending is not None
+        assert wf.pending is not None
         call, attempts, gen = wf.pending, wf.attempts, wf.token_generation
         is_reset = call in (C.RESET, C.FORCE_RESET)
+        notice = notify(workflow_id=wf.workflow_id)
 
-        def retry(limit: int, kind: ErrorKind, wf=wf, call=call, attempts=attempts, gen=gen) -> Expect:
-            n = attempts + 1
+        def retry(limit: int, kind: ErrorKind, wf: Workflow = wf) -> Expect:
+            assert wf.pending is not None
+            n = wf.attempts + 1
             assert n < limit
+            unconfirmed = wf.unconfirmed_reset_since
+            if wf.pending in (C.RESET, C.FORCE_RESET) and kind is not E.THROTTLED and unconfirmed is None:
+                # The call may have started a reset: the retry adopts one created since then.
+                unconfirmed = NOW - UNCONFIRMED_CALL_WINDOW
             return Expect(
                 active=wf.state,
                 steps=(K.RETRY_SCHEDULED,),
                 checks=(
-                    retry_scheduled(n, after_backoff(NOW, n), gen),
-                    active_is(pending=call),
-                    step_detail(f"{call} failed ({kind}, attempt {n}/{limit})"),
+                    retry_scheduled(n, after_backoff(NOW, n), wf.token_generation),
+                    active_is(pending=wf.pending, resume=wf.resume, unconfirmed_reset_since=unconfirmed),
+                    step_detail(f"{wf.pending} failed ({kind}, attempt {n}/{limit})"),
                 ),
             )
 
@@ -765,28 +1035,59 @@ def build_table() -> dict[tuple[str, str], Expect]:
                         reason="group deleted (DeleteGroup then answered",
                         steps=(K.FINISHED,),
                     )
-                else:
+                elif call in (C.INSPECT, C.RECHECK):
+                    # GetGroup says "missing" with GroupInspected(exists=False); this proves nothing.
+                    table[s, event] = retry(POLICY.max_unknown_attempts, kind)
+                elif attempts + 1 >= POLICY.max_unknown_attempts:
                     table[s, event] = Expect(
-                        finished=S.GONE, reason="group no longer exists", steps=(K.FINISHED,)
+                        finished=S.FAILED,
+                        reason=f"{call} kept answering not found",
+                        steps=(K.FINISHED,),
+                        actions=(notice,),
+                    )
+                else:
+                    # Only GetGroup may say the group is gone: ask it now.
+                    table[s, event] = Expect(
+                        active=wf.state,
+                        steps=(K.RETRY_SCHEDULED,),
+                        actions=(InspectGroup(GROUP, recheck=True),),
+                        checks=(
+                            active_is(
+                                pending=C.RECHECK,
+                                resume=call,
+                                attempts=attempts + 1,
+                                token_generation=gen,
+                                deployment_id=wf.deployment_id,
+                            ),
+                            step_detail(
+                                f"{call} answered not found (not-found-code: went wrong); confirming"
+                            ),
+                            leased(NOW),
+                        ),
                     )
             elif kind is E.NOT_DEPLOYED and is_reset:
                 if wf.kind is RequestKind.DELETION:
+                    deleting = replace(wf, pending=C.DELETE)
+                    action, check = drive_expect(deleting, NOW)
                     table[s, event] = Expect(
                         active=S.DELETING,
                         steps=(K.DELETE_STARTED,),
-                        actions=(InspectGroup(GROUP, recheck=True),),
-                        checks=(step_detail(NOT_DEPLOYED_REASON), leased(NOW)),
+                        actions=(action,),
+                        checks=(step_detail(NOT_DEPLOYED_REASON), check, active_is(deadline_at=None)),
                     )
                 else:
                     table[s, event] = Expect(
                         finished=S.RESET, reason=NOT_DEPLOYED_REASON, steps=(K.FINISHED,)
                     )
             elif kind is E.DEPLOYMENT_IN_PROGRESS and is_reset:
+                assert wf.deadline_at is not None
                 table[s, event] = Expect(
                     active=wf.state,
                     steps=(K.RETRY_SCHEDULED,),
                     checks=(
-                        retry_scheduled(0, NOW + timedelta(seconds=POLICY.busy_retry_s), gen + 1),
+                        retry_scheduled(
+                            0, min(NOW + timedelta(seconds=POLICY.busy_retry_s), wf.deadline_at), gen + 1
+                        ),
                         step_detail("another deployment is in progress"),
                     ),
                 )
@@ -797,35 +1098,39 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     finished=S.FAILED,
                     reason=f"{call} refused: bad-request-code: went wrong",
                     steps=(K.FINISHED,),
-                    actions=(notify(),),
+                    actions=(notice,),
                 )
+                if records[s].queued:
+                    table[s, event] = then_queued_starts(table[s, event])
             else:  # UNKNOWN, and NOT_DEPLOYED / DEPLOYMENT_IN_PROGRESS from a call they make no sense for
                 table[s, event] = retry(POLICY.max_unknown_attempts, kind)
 
-    # -- ticks: re-drive a call whose time has come; at the deadline, poll once or escalate
-    due_action: dict[str, Action] = {}
+    # -- a call held back by the shell: made again at exactly the time given, no attempt, no step
     for s in ACTIVE:
         wf = active_wf[s]
-        assert wf is not None
-        match wf.pending:
-            case C.INSPECT:
-                due_action[s] = InspectGroup(GROUP)
-            case C.RECHECK:
-                due_action[s] = InspectGroup(GROUP, recheck=True)
-            case C.RESET:
-                due_action[s] = StartReset(GROUP, force=False, client_token=token(False, wf.token_generation))
-            case C.FORCE_RESET:
-                due_action[s] = StartReset(GROUP, force=True, client_token=token(True))
-            case C.POLL:
-                due_action[s] = PollDeployment(GROUP, OWN)
-            case C.DELETE:
-                due_action[s] = DeleteGroup(GROUP)
-        table[s, "tick due"] = Expect(active=wf.state, actions=(due_action[s],), checks=(leased(DUE),))
-        table[s, "tick at deadline"] = Expect(
-            active=wf.state, actions=(due_action[s],), checks=(leased(DEADLINE),)
+        assert wf.pending is not None
+        table[s, f"{wf.pending.value} deferred"] = Expect(
+            active=wf.state,
+            checks=(
+                active_is(
+                    pending=wf.pending, resume=wf.resume, attempts=wf.attempts, next_action_at=NOT_BEFORE
+                ),
+            ),
         )
-    # At the deadline, a reset refused because another deployment runs escalates; one that was only
-    # held back (throttling, a lost lease) is driven again: the core is not at fault.
+
+    # -- ticks: re-drive a call whose time has come (re-checking first if the write's check is stale); at
+    #    the deadline, poll once or escalate
+    for s in ACTIVE:
+        wf = active_wf[s]
+        assert wf.next_action_at is not None
+        for event, at in (("tick due", DUE), ("tick at deadline", DEADLINE)):
+            if wf.next_action_at > at:
+                continue  # nothing due yet (the waiting states poll only at the deadline)
+            action, check = drive_expect(wf, at)
+            table[s, event] = Expect(active=wf.state, actions=(action,), checks=(check,))
+    # At the deadline, a reset refused because another deployment runs escalates (and the stale check is
+    # read again before Force); one that was only held back (throttling, a lost lease) is driven again:
+    # the core is not at fault.
     table["RESETTING busy-retry", "tick at deadline"] = Expect(
         active=S.FORCE_RESETTING,
         steps=(K.ESCALATED,),
@@ -834,27 +1139,26 @@ def build_table() -> dict[tuple[str, str], Expect]:
             step_detail("a deployment was still in progress at the deadline"),
             active_is(
                 pending=C.RECHECK,
+                resume=C.FORCE_RESET,
+                forced=True,
+                token_generation=0,
                 deadline_at=DEADLINE + timedelta(seconds=POLICY.force_timeout_s),
             ),
             leased(DEADLINE),
         ),
     )
+    # Past the deadline with a deployment to ask about, the tick polls it (the confirmation of the earlier
+    # not-found, whose lease ran out, is dropped for the poll).
+    table["RESETTING waiting not-found", "tick at deadline"] = Expect(
+        active=S.RESETTING,
+        actions=(PollDeployment(GROUP, OWN),),
+        checks=(active_is(pending=C.POLL), leased(DEADLINE)),
+    )
     return table
 
 
 TABLE = build_table()
-MATRIX = [
-    pytest.param(
-        s,
-        e,
-        id=f"{s} | {e}",
-        marks=[pytest.mark.xfail(strict=True, reason=TABLE[s, e].bug)]
-        if (s, e) in TABLE and TABLE[s, e].bug
-        else [],
-    )
-    for s in STATES
-    for e in EVENTS
-]
+MATRIX = [pytest.param(s, e, id=f"{s} | {e}") for s in STATES for e in EVENTS]
 
 
 def test_the_table_only_names_known_states_and_events() -> None:
@@ -899,10 +1203,12 @@ def test_transition(state: str, event: str) -> None:
         check(before, decision)
     assert_steps_are_well_formed(before, decision, now)
     assert_lease_taken(decision, now)
+    assert_no_write_on_a_stale_check(decision, now)
 
 
 def assert_steps_are_well_formed(before: GroupRecord, decision: Decision, now: datetime) -> None:
-    """Seq numbers continue the workflow's history without gaps; each step carries its state."""
+    """Seq numbers continue each workflow's history without gaps; each step carries its state; a workflow
+    that finished in the decision ends its history with its FINISHED step."""
     counts: dict[str, int] = {}
     if before.active is not None:
         counts[before.active.workflow_id] = before.active.step_count
@@ -914,9 +1220,9 @@ def assert_steps_are_well_formed(before: GroupRecord, decision: Decision, now: d
     for wf in (decision.record.active, *decision.finished):
         if wf is not None and wf.workflow_id in counts:
             assert wf.step_count == counts[wf.workflow_id]
-    if decision.finished:
-        assert decision.steps[-1][1].kind is K.FINISHED
-        assert decision.steps[-1][1].state is decision.finished[-1].state
+    for done in decision.finished:
+        last = [step for workflow_id, step in decision.steps if workflow_id == done.workflow_id][-1]
+        assert last.kind is K.FINISHED and last.state is done.state
 
 
 def assert_lease_taken(decision: Decision, now: datetime) -> None:
@@ -927,52 +1233,81 @@ def assert_lease_taken(decision: Decision, now: datetime) -> None:
         assert wf is not None and wf.next_action_at == now + CALL_LEASE
 
 
-# --- deadlines: poll once, then escalate (or fail) -----------------------------------------------------
+def assert_no_write_on_a_stale_check(decision: Decision, now: datetime) -> None:
+    """A write is asked for only with a protection check at most `protection_freshness_s` old."""
+    if any(isinstance(a, StartReset | DeleteGroup) for a in decision.actions):
+        wf = decision.record.active
+        assert wf is not None and not stale(wf, now)
 
 
+# --- deadlines: wait for the status event, poll once at the deadline, then escalate (or fail) -----------
+
+
+@pytest.mark.parametrize("state", [*WAITING, "FORCE_RESETTING waiting"])
+def test_after_a_reset_starts_the_only_poll_is_at_the_deadline(state: str) -> None:
+    record = STATES[state]()
+    wf = record.active
+    assert wf is not None and wf.pending is C.POLL
+    assert wf.next_action_at == wf.deadline_at == DEADLINE
+    now = T0
+    while now + timedelta(seconds=60) < DEADLINE:
+        now += timedelta(seconds=60)  # not every 60 s any more
+        decision = transition(record, Tick(), now, POLICY)
+        assert not decision.changed and decision.actions == ()
+    assert transition(record, Tick(), DEADLINE, POLICY).actions == (PollDeployment(GROUP, OWN),)
+
+
+@pytest.mark.parametrize("answer", [DeploymentStatus.IN_PROGRESS, DeploymentStatus.BUILDING])
+@pytest.mark.parametrize("late", [timedelta(0), timedelta(seconds=1), timedelta(seconds=100)])
 @pytest.mark.parametrize(
     ("state", "expected", "fragment", "actions"),
     [
         (
             "RESETTING waiting",
             S.FORCE_RESETTING,
-            f"reset deployment {OWN} still InProgress at the deadline: escalating",
-            (InspectGroup(GROUP, recheck=True),),  # the protection tag is read again before Force
+            f"reset deployment {OWN} still {{status}} at the deadline: escalating",
+            (InspectGroup(GROUP, recheck=True),),  # the check of T0 is stale: read again before Force
         ),
         (
             "RESETTING waiting deletion",
             S.FORCE_RESETTING,
-            "still InProgress at the deadline: escalating",
+            "still {status} at the deadline: escalating",
             (InspectGroup(GROUP, recheck=True),),
         ),
         (
             "RESETTING waiting force=never",
             S.FAILED,
-            "still InProgress at the deadline; force=never, so no forced reset",
+            "still {status} at the deadline; force=never, so no forced reset",
             (notify(),),
         ),
         (
             "FORCE_RESETTING waiting",
             S.FAILED,
-            "forced reset did not complete: reset deployment dep-own still InProgress at the deadline",
+            f"forced reset did not complete: reset deployment {OWN} still {{status}} at the deadline",
             (notify(),),
         ),
     ],
 )
 def test_at_the_deadline_the_workflow_polls_once_then_escalates(
-    state: str, expected: WorkflowState, fragment: str, actions: tuple[Action, ...]
+    state: str,
+    expected: WorkflowState,
+    fragment: str,
+    actions: tuple[Action, ...],
+    late: timedelta,
+    answer: DeploymentStatus,
 ) -> None:
     record = STATES[state]()
     tick = transition(record, Tick(), DEADLINE, POLICY)
     assert tick.actions == (PollDeployment(GROUP, OWN),)
     assert tick.steps == ()
 
-    answer = status(OWN, DeploymentStatus.IN_PROGRESS, source="poll")
-    decision = transition(tick.record, answer, DEADLINE + timedelta(seconds=1), POLICY)
+    decision = transition(tick.record, status(OWN, answer, source="poll"), DEADLINE + late, POLICY)
     assert decision.actions == actions
     wf = decision.record.current
     assert wf is not None and wf.state is expected
-    assert fragment in decision.steps[-1][1].detail
+    assert fragment.format(status=answer) in decision.steps[-1][1].detail
+    if expected is S.FORCE_RESETTING:
+        assert wf.pending is C.RECHECK and wf.resume is C.FORCE_RESET and wf.forced
 
 
 def test_a_poll_at_the_deadline_that_finds_success_completes_the_reset() -> None:
@@ -982,22 +1317,34 @@ def test_a_poll_at_the_deadline_that_finds_success_completes_the_reset() -> None
     assert decision.actions == ()
 
 
-def test_polls_before_the_deadline_never_go_past_it() -> None:
+@pytest.mark.parametrize("answer", [DeploymentStatus.IN_PROGRESS, DeploymentStatus.BUILDING])
+@pytest.mark.parametrize("at", [NOW, DEADLINE - timedelta(seconds=10), DEADLINE - timedelta(seconds=1)])
+def test_a_poll_answered_before_the_deadline_sets_the_next_poll_at_the_deadline(
+    at: datetime, answer: DeploymentStatus
+) -> None:
+    # A poll made before the deadline: the one that re-tries a not-found poll GetGroup found the group for.
+    record = apply(STATES["RESETTING waiting not-found"](), INSPECTED_OK, at=NOW)
+    assert record.active is not None and record.active.pending is C.POLL
+    assert record.active.next_action_at == NOW + CALL_LEASE
+    decision = transition(record, status(OWN, answer, source="poll"), at, POLICY)
+    wf = decision.record.active
+    assert wf is not None and wf.state is S.RESETTING
+    assert (wf.pending, wf.next_action_at, wf.attempts) == (C.POLL, DEADLINE, 0)
+    assert decision.actions == () and decision.steps == ()
+
+
+def test_an_in_progress_event_changes_nothing() -> None:
     record = STATES["RESETTING waiting"]()
-    late = DEADLINE - timedelta(seconds=10)
-    answer = status(OWN, DeploymentStatus.BUILDING, source="poll")
-    decision = transition(record, answer, late, POLICY)
-    assert decision.record.active is not None
-    assert decision.record.active.next_action_at == DEADLINE
+    assert not transition(record, status(OWN, DeploymentStatus.IN_PROGRESS), NOW, POLICY).changed
 
 
 def test_the_whole_escalation_path_by_deadline_with_the_events_lost() -> None:
-    """Normal reset, core silent, its events lost: poll at the deadline, Force, Force succeeds."""
+    """Normal reset, core silent, its events lost: one poll at the deadline, re-check, Force, success."""
     record = STATES["RESETTING waiting"]()
     now = T0
     polls = 0
     while now < DEADLINE:
-        now += timedelta(seconds=POLICY.poll_interval_s)
+        now += timedelta(seconds=60)
         decision = transition(record, Tick(), now, POLICY)
         record = decision.record
         for action in decision.actions:
@@ -1007,17 +1354,693 @@ def test_the_whole_escalation_path_by_deadline_with_the_events_lost() -> None:
                 record, status(OWN, DeploymentStatus.IN_PROGRESS, source="poll"), now, POLICY
             ).record
     assert record.active is not None and record.active.state is S.FORCE_RESETTING
-    assert polls == POLICY.reset_timeout_s // POLICY.poll_interval_s
+    assert polls == 1
     force = transition(record, Tick(), now, POLICY)
     assert force.actions == ()  # the re-check was asked for with the escalation; lease held
     recheck = transition(record, INSPECTED_OK, now, POLICY)
     assert recheck.actions == (StartReset(GROUP, force=True, client_token=token(True)),)
     record = apply(recheck.record, ResetAccepted("dep-force", forced=True), at=now)
+    assert record.active is not None
+    assert (
+        record.active.next_action_at
+        == record.active.deadline_at
+        == now + timedelta(seconds=POLICY.force_timeout_s)
+    )
     done = transition(
         record, status("dep-force", DeploymentStatus.SUCCESS, DeploymentType.FORCE_RESET), now, POLICY
     )
     assert done.record.last is not None and done.record.last.state is S.RESET
     assert "forced reset deployment dep-force succeeded" in done.record.last.reason
+
+
+# --- protection freshness: a write needs a check at most `protection_freshness_s` old -------------------
+
+
+@pytest.mark.parametrize(
+    ("after_s", "rechecked"),
+    [
+        (1, False),
+        (POLICY.protection_freshness_s, False),
+        (POLICY.protection_freshness_s + 1, True),
+        (500, True),
+    ],
+)
+def test_a_failing_core_escalates_to_force_directly_while_the_check_is_fresh(
+    after_s: int, rechecked: bool
+) -> None:
+    record = STATES["RESETTING waiting"]()  # inspected at T0
+    at = T0 + timedelta(seconds=after_s)
+    decision = transition(record, status(OWN, DeploymentStatus.FAILURE), at, POLICY)
+    wf = decision.record.active
+    assert wf is not None and wf.state is S.FORCE_RESETTING and wf.forced
+    if rechecked:
+        assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+        assert (wf.pending, wf.resume) == (C.RECHECK, C.FORCE_RESET)
+    else:
+        assert decision.actions == (StartReset(GROUP, force=True, client_token=token(True)),)
+        assert (wf.pending, wf.resume, wf.checked_at) == (C.FORCE_RESET, None, T0)
+
+
+@pytest.mark.parametrize(
+    ("after_s", "rechecked"),
+    [
+        (1, False),
+        (POLICY.protection_freshness_s, False),
+        (POLICY.protection_freshness_s + 1, True),
+        (599, True),
+    ],
+)
+def test_a_deletion_re_checks_before_delete_group_only_when_the_check_is_stale(
+    after_s: int, rechecked: bool
+) -> None:
+    record = STATES["RESETTING waiting deletion"]()
+    at = T0 + timedelta(seconds=after_s)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), at, POLICY)
+    wf = decision.record.active
+    assert wf is not None and wf.state is S.DELETING
+    if rechecked:
+        assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+        assert (wf.pending, wf.resume) == (C.RECHECK, C.DELETE)
+        decision = transition(decision.record, INSPECTED_OK, at, POLICY)
+        assert decision.record.active is not None and decision.record.active.checked_at == at
+    assert decision.actions == (DeleteGroup(GROUP),)
+
+
+def test_a_busy_retry_is_re_checked_once_stale_and_a_tag_added_meanwhile_is_honoured() -> None:
+    """The hole this closes: a normal reset delayed by a running deployment used to be made without
+    reading the tags again, however long it had waited."""
+    record = STATES["RESETTING starting"]()
+    now = T0
+    writes = 0
+    while True:
+        record = apply(record, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS), at=now)
+        assert record.active is not None and record.active.next_action_at is not None
+        now = record.active.next_action_at
+        decision = transition(record, Tick(), now, POLICY)
+        record = decision.record
+        (action,) = decision.actions
+        if isinstance(action, InspectGroup):
+            break
+        assert isinstance(action, StartReset)
+        writes += 1
+    assert action == InspectGroup(GROUP, recheck=True)
+    assert now - T0 > FRESH_FOR and writes == POLICY.protection_freshness_s // POLICY.busy_retry_s
+    assert record.active is not None and (record.active.pending, record.active.resume) == (C.RECHECK, C.RESET)
+
+    decision = transition(record, PROTECTED, now, POLICY)
+    last = decision.record.last
+    assert decision.record.active is None and last is not None and last.state is S.REJECTED
+    assert "found while the workflow ran; stopped before ResetDeployments" in last.reason
+    assert decision.actions == ()
+
+
+def test_a_throttled_reset_retried_after_the_freshness_is_re_checked_first() -> None:
+    record = STATES["RESETTING starting"]()
+    now = T0
+    while True:
+        record = apply(record, failed(C.RESET, E.THROTTLED), at=now)
+        assert record.active is not None and record.active.next_action_at is not None
+        now = record.active.next_action_at
+        decision = transition(record, Tick(), now, POLICY)
+        record = decision.record
+        (action,) = decision.actions
+        if now - T0 > FRESH_FOR:
+            break
+        assert action == StartReset(GROUP, force=False, client_token=token(False))
+    assert action == InspectGroup(GROUP, recheck=True)
+    # The re-check finds the group as it was: the same reset (same token) in the same decision.
+    decision = transition(record, INSPECTED_OK, now, POLICY)
+    assert decision.actions == (StartReset(GROUP, force=False, client_token=token(False)),)
+    wf = decision.record.active
+    assert wf is not None and (wf.pending, wf.resume, wf.checked_at) == (C.RESET, None, now)
+    assert wf.attempts == record.active.attempts  # type: ignore[union-attr] - a re-check is no success
+
+
+def test_a_deferred_write_coming_back_stale_is_re_checked() -> None:
+    record = STATES["RESETTING starting"]()
+    later = T0 + timedelta(seconds=120)
+    record = apply(record, CallDeferred(C.RESET, later), at=NOW)
+    assert transition(record, Tick(), later - timedelta(seconds=1), POLICY).actions == ()
+    assert transition(record, Tick(), later, POLICY).actions == (InspectGroup(GROUP, recheck=True),)
+
+
+def test_a_write_soon_after_a_re_check_is_made_without_another() -> None:
+    record = apply(STATES["RESETTING recheck"](), INSPECTED_OK, at=NOW)  # checked at NOW
+    record = apply(record, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS), at=NOW)
+    retry_at = NOW + timedelta(seconds=POLICY.busy_retry_s)
+    decision = transition(record, Tick(), retry_at, POLICY)
+    assert decision.actions == (StartReset(GROUP, force=False, client_token=token(False, 2, WF_EARLY)),)
+
+
+def test_checked_at_records_the_inspection_and_each_re_check() -> None:
+    record = apply(EMPTY, _deletion)
+    assert record.active is not None and record.active.checked_at is None
+    record = apply(record, INSPECTED_OK, at=NOW)
+    assert record.active is not None and record.active.checked_at == NOW
+    record = apply(record, ResetAccepted(OWN, forced=False), at=NOW)
+    later = NOW + timedelta(seconds=300)
+    record = apply(record, status(OWN, DeploymentStatus.SUCCESS), at=later)
+    assert record.active is not None and record.active.checked_at == NOW  # success is not a check
+    record = apply(record, INSPECTED_OK, at=later)
+    assert record.active is not None and record.active.checked_at == later
+
+
+@pytest.mark.parametrize(
+    ("freshness_s", "after_s", "rechecked"),
+    [(0, 0, False), (0, 1, True), (3600, 599, False), (3600, 3601, True)],
+)
+def test_the_freshness_is_a_policy_setting(freshness_s: int, after_s: int, rechecked: bool) -> None:
+    policy = replace(POLICY, protection_freshness_s=freshness_s)
+    record = GroupRecord(GROUP)
+    for event in (_deletion, INSPECTED_OK, ResetAccepted(OWN, forced=False)):
+        record = transition(record, event, T0, policy).record
+    at = T0 + timedelta(seconds=after_s)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), at, policy)
+    expected = InspectGroup(GROUP, recheck=True) if rechecked else DeleteGroup(GROUP)
+    assert decision.actions == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("state", "write"),
+    [
+        ("RESETTING recheck", StartReset(GROUP, force=False, client_token=token(False, 1, WF_EARLY))),
+        ("FORCE_RESETTING recheck", StartReset(GROUP, force=True, client_token=token(True, 0, WF_EARLY))),
+        ("DELETING recheck", DeleteGroup(GROUP)),
+    ],
+)
+def test_a_re_check_stored_without_resume_guards_the_write_of_its_state(state: str, write: Action) -> None:
+    """Items written before `resume` existed: the state tells which write the re-check guards."""
+    record = STATES[state]()
+    assert record.active is not None
+    legacy = replace(record, active=replace(record.active, resume=None))
+    decision = transition(legacy, INSPECTED_OK, NOW, POLICY)
+    assert decision.actions == (write,)
+
+
+# --- "not found" is confirmed with GetGroup -----------------------------------------------------------------
+
+_NOT_FOUND_CASES = [
+    ("RESETTING starting", C.RESET, "ResetDeployments"),
+    ("FORCE_RESETTING starting", C.FORCE_RESET, "ResetDeployments(Force=True)"),
+    ("RESETTING waiting", C.POLL, "poll"),
+]
+
+
+@pytest.mark.parametrize(("state", "call", "write"), _NOT_FOUND_CASES)
+def test_not_found_ends_gone_only_once_get_group_confirms_it(
+    state: str, call: PendingCall, write: str
+) -> None:
+    record = STATES[state]()
+    decision = transition(record, failed(call, E.NOT_FOUND), NOW, POLICY)
+    assert decision.record.active is not None and decision.record.last is None
+    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+    assert [s.kind for _, s in decision.steps] == [K.RETRY_SCHEDULED]
+    gone = transition(decision.record, GroupInspected(exists=False), NOW, POLICY)
+    last = gone.record.last
+    assert gone.record.active is None and last is not None and last.state is S.GONE
+    assert last.reason == f"group no longer exists (GetGroup, before {write})"
+    assert gone.actions == ()
+
+
+@pytest.mark.parametrize(("state", "call", "write"), _NOT_FOUND_CASES)
+def test_a_call_that_keeps_answering_not_found_while_the_group_exists_ends_failed(
+    state: str, call: PendingCall, write: str
+) -> None:
+    record = STATES[state]()
+    wf = record.active
+    assert wf is not None
+    again = call_action(wf, call)
+    get_groups = 0
+    for n in range(1, POLICY.max_unknown_attempts):
+        decision = transition(record, failed(call, E.NOT_FOUND), NOW, POLICY)
+        assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+        assert decision.record.active is not None and decision.record.active.attempts == n
+        get_groups += 1
+        decision = transition(decision.record, INSPECTED_OK, NOW, POLICY)
+        assert decision.actions == (again,)  # the same call again (a reset with the same token)
+        record = decision.record
+    decision = transition(record, failed(call, E.NOT_FOUND), NOW, POLICY)
+    last = decision.record.last
+    assert decision.record.active is None and last is not None and last.state is S.FAILED
+    assert (
+        f"{call} kept answering not found (not-found-code: went wrong) while the group exists" in last.reason
+    )
+    assert decision.actions == (notify(),)
+    assert get_groups == POLICY.max_unknown_attempts - 1
+
+
+@pytest.mark.parametrize("state", ["REQUESTED", "DELETING recheck"])
+def test_not_found_from_get_group_itself_is_retried_like_an_unknown_error(state: str) -> None:
+    record = STATES[state]()
+    wf = record.active
+    assert wf is not None and wf.pending is not None
+    call = wf.pending
+    now = NOW
+    for n in range(1, POLICY.max_unknown_attempts):
+        decision = transition(record, failed(call, E.NOT_FOUND), now, POLICY)
+        active = decision.record.active
+        assert active is not None and active.attempts == n and active.pending is call
+        assert decision.actions == ()
+        assert active.next_action_at is not None
+        now = active.next_action_at
+        record = transition(decision.record, Tick(), now, POLICY).record
+    decision = transition(record, failed(call, E.NOT_FOUND), now, POLICY)
+    last = decision.record.last
+    assert last is not None and last.state is S.FAILED
+    assert f"{call} failed {POLICY.max_unknown_attempts} times; last error not-found-code" in last.reason
+
+
+def test_delete_not_found_is_deleted_on_a_first_attempt_and_on_a_retry() -> None:
+    # A first DeleteGroup may be botocore's retry of a call whose answer was lost, or a crashed worker's
+    # call re-driven: the group this workflow reset is gone, as asked.
+    first = transition(STATES["DELETING"](), failed(C.DELETE, E.NOT_FOUND), NOW, POLICY)
+    assert first.record.last is not None and first.record.last.state is S.DELETED
+    retry = transition(STATES["DELETING transient-retry"](), failed(C.DELETE, E.NOT_FOUND), NOW, POLICY)
+    assert retry.record.last is not None and retry.record.last.state is S.DELETED
+
+
+def test_a_tick_leaves_a_leased_get_group_confirming_a_not_found_poll_alone() -> None:
+    """The poll at the deadline answers not found; GetGroup is asked (and leased). A tick arriving while
+    that call is under way (a redelivered timer message) must neither make another call nor drop the
+    confirmation: GetGroup's answer "missing" must still end the workflow GONE."""
+    record = transition(STATES["RESETTING waiting"](), Tick(), DEADLINE, POLICY).record
+    confirming = transition(record, failed(C.POLL, E.NOT_FOUND), DEADLINE, POLICY)
+    assert confirming.actions == (InspectGroup(GROUP, recheck=True),)
+    tick = transition(confirming.record, Tick(), DEADLINE + timedelta(seconds=1), POLICY)
+    assert tick.actions == (), "a second call while the lease on GetGroup is held"
+    gone = transition(tick.record, GroupInspected(exists=False), DEADLINE + timedelta(seconds=2), POLICY)
+    assert gone.record.last is not None and gone.record.last.state is S.GONE
+
+
+# --- merging: the stricter force policy wins ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (F.NEVER, F.NEVER, F.NEVER),
+        (F.NEVER, F.AUTO, F.NEVER),
+        (F.NEVER, F.IMMEDIATELY, F.NEVER),
+        (F.AUTO, F.NEVER, F.NEVER),
+        (F.AUTO, F.AUTO, F.AUTO),
+        (F.AUTO, F.IMMEDIATELY, F.AUTO),
+        (F.IMMEDIATELY, F.NEVER, F.NEVER),
+        (F.IMMEDIATELY, F.AUTO, F.AUTO),
+        (F.IMMEDIATELY, F.IMMEDIATELY, F.IMMEDIATELY),
+    ],
+)
+def test_stricter_allows_less_force(a: ForcePolicy, b: ForcePolicy, expected: ForcePolicy) -> None:
+    assert stricter(a, b) is expected
+
+
+def test_a_stricter_request_joining_before_the_inspection_turns_force_immediately_into_a_normal_reset() -> (
+    None
+):
+    record = apply(STATES["REQUESTED force=immediately"](), request("r-never", force=F.NEVER, at=NOW), at=NOW)
+    assert record.active is not None and record.active.request.force is F.NEVER
+    decision = transition(record, INSPECTED_OK, NOW, POLICY)
+    assert decision.actions == (StartReset(GROUP, force=False, client_token=token(False)),)
+    assert decision.record.active is not None and not decision.record.active.forced
+
+
+@pytest.mark.parametrize("core", ["silent", "failing"])
+def test_regression_a_force_never_deletion_joining_a_force_auto_reset_of_an_offline_core_never_forces(
+    core: str,
+) -> None:
+    record = STATES["RESETTING waiting"]()
+    joined = transition(record, request("r-del", RequestKind.DELETION, force=F.NEVER, at=NOW), NOW, POLICY)
+    assert [s.kind for _, s in joined.steps] == [K.MERGED, K.UPGRADED]
+    record = joined.record
+    assert record.active is not None
+    assert (record.active.request.force, record.active.kind) == (F.NEVER, RequestKind.DELETION)
+    actions: list[Action] = []
+    if core == "failing":
+        decision = transition(record, status(OWN, DeploymentStatus.FAILURE), NOW, POLICY)
+        actions.extend(decision.actions)
+        record = decision.record
+    now = NOW
+    while record.active is not None:
+        now += timedelta(seconds=60)
+        assert now < DEADLINE + timedelta(seconds=POLICY.force_timeout_s), "the workflow never ended"
+        decision = transition(record, Tick(), now, POLICY)
+        actions.extend(decision.actions)
+        record = decision.record
+        if any(isinstance(a, PollDeployment) for a in decision.actions):
+            decision = transition(
+                record, status(OWN, DeploymentStatus.IN_PROGRESS, source="poll"), now, POLICY
+            )
+            actions.extend(decision.actions)
+            record = decision.record
+    last = record.last
+    assert last is not None and last.state is S.FAILED
+    assert "force=never, so no forced reset" in last.reason
+    assert last.request_ids == ("r1", "r-del") and not last.forced
+    assert not any(isinstance(a, StartReset) for a in actions)
+
+
+@pytest.mark.parametrize(
+    "state", ["FORCE_RESETTING escalated", "FORCE_RESETTING recheck", "FORCE_RESETTING waiting"]
+)
+def test_a_request_stricter_than_the_force_already_used_is_rejected_on_its_own(state: str) -> None:
+    record = STATES[state]()
+    active = record.active
+    assert active is not None and active.forced
+    decision = transition(record, request("r-del", RequestKind.DELETION, force=F.NEVER, at=NOW), NOW, POLICY)
+    assert decision.record.active == active
+    (rejected,) = decision.finished
+    assert rejected.state is S.REJECTED and rejected.request_ids == ("r-del",)
+    assert rejected.reason == (
+        f"group busy: workflow {active.workflow_id} already used Force=True, which this request's "
+        "force=never does not allow; send it again once that workflow has finished"
+    )
+    assert decision.record.last == rejected
+    assert decision.actions == ()
+
+
+def test_a_laxer_request_joins_without_loosening_the_policy() -> None:
+    record = STATES["RESETTING waiting force=never"]()
+    decision = transition(record, request("r-imm", force=F.IMMEDIATELY, at=NOW), NOW, POLICY)
+    assert decision.record.active is not None and decision.record.active.request.force is F.NEVER
+    assert [s.kind for _, s in decision.steps] == [K.MERGED]
+    assert decision.record.active.request_ids == ("r1", "r-imm")
+
+
+# --- remediation of failed deployments ------------------------------------------------------------------
+
+
+def test_remediation_cap_per_window_fails_with_reason_and_notifies() -> None:
+    record = EMPTY
+    now = T0
+    for n in range(POLICY.remediation_cap):
+        decision = transition(record, fail_deployment(f"dep-{n}"), now, POLICY)
+        assert decision.record.active is not None
+        assert decision.record.active.kind is RequestKind.REMEDIATION
+        assert decision.record.active.request.trigger_deployment_id == f"dep-{n}"
+        record = apply(decision.record, GroupInspected(exists=False), at=now)  # quickly done
+        now += timedelta(hours=1)
+    capped = transition(record, fail_deployment("dep-cap"), now, POLICY)
+    last = capped.record.last
+    assert capped.record.active is None and last is not None
+    assert last.state is S.FAILED and last.kind is RequestKind.REMEDIATION
+    assert "remediation cap reached: 3 remediations of this group" in last.reason
+    assert "deployment dep-cap failed again" in last.reason
+    assert capped.actions == (Notify(GROUP, last.workflow_id, S.FAILED, last.reason),)
+    assert [s.kind for _, s in capped.steps] == [K.REQUESTED, K.FINISHED]
+
+    # A duplicate of the capped event changes nothing; once the window has moved on, remediation resumes.
+    assert not transition(capped.record, fail_deployment("dep-cap"), now, POLICY).changed
+    later = T0 + timedelta(seconds=POLICY.remediation_window_s + 1)
+    reopened = transition(capped.record, fail_deployment("dep-later"), later, POLICY)
+    assert reopened.record.active is not None
+    assert reopened.actions == (InspectGroup(GROUP),)
+    assert len(reopened.record.remediations) == POLICY.remediation_cap
+
+
+def test_remediations_merged_into_an_active_workflow_do_not_count_against_the_cap() -> None:
+    record = STATES["RESETTING waiting"]()
+    for n in range(5):
+        record = apply(record, fail_deployment(f"dep-{n}"), at=NOW)
+    assert record.remediations == ()
+    assert record.active is not None and len(record.active.request_ids) == 6
+
+
+@pytest.mark.parametrize("deployment_type", [DeploymentType.RESET, DeploymentType.FORCE_RESET])
+@pytest.mark.parametrize("state", list(STATES))
+def test_failed_resets_never_open_a_remediation(state: str, deployment_type: DeploymentType) -> None:
+    record = STATES[state]()
+    decision = transition(record, fail_deployment("dep-foreign", deployment_type), NOW, POLICY)
+    assert not decision.changed and decision.actions == () and decision.steps == ()
+
+
+def test_a_remediation_resets_the_group_and_ends_reset() -> None:
+    record = apply(EMPTY, fail_deployment("dep-bad"), INSPECTED_OK, ResetAccepted("dep-r", forced=False))
+    done = transition(record, status("dep-r", DeploymentStatus.SUCCESS), T0, POLICY)
+    last = done.record.last
+    assert last is not None and last.state is S.RESET and last.kind is RequestKind.REMEDIATION
+    assert last.request_ids == (remediation_request_id("dep-bad"),)
+    assert "NewDeployment dep-bad failed: core refused" in last.request.reason
+
+
+def test_a_remediation_during_a_dry_run_is_queued_then_started_and_run_when_the_dry_run_ends() -> None:
+    record = STATES["REQUESTED dry-run"]()
+    queued_ = transition(record, fail_deployment("dep-bad"), NOW, POLICY)
+    assert queued_.finished == () and queued_.actions == ()
+    assert [(wid, s.kind) for wid, s in queued_.steps] == [(WF1, K.MERGED)]
+    assert "queued until this dry run ends" in queued_.steps[0][1].detail
+    record = queued_.record
+    assert [r.request_id for r in record.queued] == [remediation_request_id("dep-bad")]
+    assert not transition(record, fail_deployment("dep-bad"), NOW, POLICY).changed  # not queued twice
+
+    ended = transition(record, INSPECTED_OK, NOW, POLICY)
+    (planned_,) = ended.finished
+    assert planned_.state is S.PLANNED and planned_.workflow_id == WF1
+    remediation = ended.record.active
+    assert remediation is not None and remediation.kind is RequestKind.REMEDIATION
+    assert remediation.state is S.REQUESTED and remediation.pending is C.INSPECT
+    assert ended.actions == (InspectGroup(GROUP),)
+    assert [(wid, s.kind) for wid, s in ended.steps] == [
+        (WF1, K.INSPECTED),
+        (WF1, K.FINISHED),
+        (remediation.workflow_id, K.REQUESTED),
+    ]
+    assert ended.record.queued == () and ended.record.remediations == (NOW,)
+
+    record = apply(ended.record, INSPECTED_OK, ResetAccepted("dep-r", forced=False), at=NOW)
+    done = transition(record, status("dep-r", DeploymentStatus.SUCCESS), NOW, POLICY)
+    last = done.record.last
+    assert last is not None and last.state is S.RESET and last.workflow_id == remediation.workflow_id
+
+
+def test_remediations_queued_behind_a_dry_run_start_in_order() -> None:
+    record = apply(STATES["REQUESTED dry-run"](), fail_deployment("dep-a"), fail_deployment("dep-b"), at=NOW)
+    assert [r.trigger_deployment_id for r in record.queued] == ["dep-a", "dep-b"]
+    record = apply(record, INSPECTED_OK, at=NOW)
+    assert record.active is not None and record.active.request.trigger_deployment_id == "dep-a"
+    assert [r.trigger_deployment_id for r in record.queued] == ["dep-b"]
+    decision = transition(record, GroupInspected(exists=False), NOW, POLICY)
+    assert decision.record.last is not None and decision.record.last.state is S.GONE
+    active = decision.record.active
+    assert active is not None and active.request.trigger_deployment_id == "dep-b"
+    assert decision.record.queued == () and decision.actions == (InspectGroup(GROUP),)
+
+
+def test_the_remediation_cap_applies_when_a_queued_remediation_starts() -> None:
+    record = EMPTY
+    for n in range(POLICY.remediation_cap):
+        record = apply(record, fail_deployment(f"dep-{n}"), GroupInspected(exists=False))
+    record = apply(record, request("r-dry", dry_run=True), fail_deployment("dep-late"), at=NOW)
+    assert len(record.queued) == 1 and len(record.remediations) == POLICY.remediation_cap
+    decision = transition(record, INSPECTED_OK, NOW, POLICY)
+    planned_, capped = decision.finished
+    assert planned_.state is S.PLANNED
+    assert capped.state is S.FAILED and "remediation cap reached" in capped.reason
+    assert decision.actions == (Notify(GROUP, capped.workflow_id, S.FAILED, capped.reason),)
+    assert decision.record.active is None and decision.record.queued == ()
+    assert decision.record.last == capped
+
+
+# --- client tokens and workflow ids ---------------------------------------------------------------------
+
+
+def test_the_client_token_names_the_workflow_the_group_the_kind_of_reset_and_the_generation() -> None:
+    record = STATES["RESETTING starting"]()
+    assert record.active is not None
+    assert record.active.client_token(force=False) == f"{WF1}-{group_digest()}-n0"
+    assert record.active.client_token(force=True) == f"{WF1}-{group_digest()}-f0"
+    busy = STATES["RESETTING busy-retry"]().active
+    assert busy is not None and busy.client_token(force=False) == f"{WF1}-{group_digest()}-n1"
+
+
+def test_two_groups_with_the_same_request_id_and_second_get_different_tokens() -> None:
+    tokens = []
+    for group_id in ("g-a", "g-b"):
+        r = Request("shared-id", RequestKind.RESET, group_id, T0)
+        record = GroupRecord(group_id)
+        record = transition(record, RequestReceived(r), T0, POLICY).record
+        decision = transition(record, INSPECTED_OK, T0, POLICY)
+        assert decision.record.active is not None
+        assert decision.record.active.workflow_id == workflow_id_for("shared-id", T0)  # the same id
+        (action,) = decision.actions
+        assert isinstance(action, StartReset)
+        tokens.append(action.client_token)
+    assert tokens[0] != tokens[1]
+
+
+def test_a_request_id_or_group_id_with_a_lone_surrogate_does_not_break_the_workflow() -> None:
+    assert workflow_id_for("\ud800", T0) != workflow_id_for("\udc00", T0)
+    assert workflow_id_for("\ud800", T0).startswith(f"{T0:%Y%m%dT%H%M%S}-")
+    group_id = "g-\udc80"
+    r = Request("\ud800", RequestKind.RESET, group_id, T0)
+    record = transition(GroupRecord(group_id), RequestReceived(r), T0, POLICY).record
+    decision = transition(record, INSPECTED_OK, T0, POLICY)
+    (action,) = decision.actions
+    assert isinstance(action, StartReset) and action.client_token.endswith("-n0")
+
+
+# --- protection and dry run -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "protected"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("True", True),
+        (" true ", True),
+        ("false", False),
+        ("yes", False),
+        ("", False),
+    ],
+)
+def test_the_protect_tag_is_case_insensitive(value: str, protected: bool) -> None:
+    record = STATES["REQUESTED deletion"]()
+    decision = transition(record, GroupInspected(True, {"gg-reset:protect": value}), NOW, POLICY)
+    if protected:
+        assert decision.record.last is not None and decision.record.last.state is S.REJECTED
+        assert decision.actions == ()
+    else:
+        assert decision.record.active is not None and decision.record.active.state is S.RESETTING
+        assert decision.actions == (StartReset(GROUP, force=False, client_token=token(False)),)
+
+
+def test_a_protect_tag_under_another_key_does_not_protect() -> None:
+    decision = transition(STATES["REQUESTED"](), GroupInspected(True, {"protect": "true"}), NOW, POLICY)
+    assert decision.record.active is not None
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize("force", list(ForcePolicy))
+def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
+    force: ForcePolicy, dry_run: bool
+) -> None:
+    record = apply(EMPTY, request(kind=RequestKind.DELETION, force=force, dry_run=dry_run))
+    decision = transition(record, PROTECTED, NOW, POLICY)
+    assert decision.record.last is not None and decision.record.last.state is S.REJECTED
+    assert decision.actions == ()
+
+
+@pytest.mark.parametrize(
+    ("force", "kind", "plan"),
+    [
+        (
+            F.AUTO,
+            RequestKind.DELETION,
+            (
+                "ResetDeployments(Force=False) and wait for its Success",
+                "if it fails or the core is silent for 600s: "
+                "re-check the protection tag, then ResetDeployments(Force=True)",
+                "re-check the protection tag",
+                "DeleteGroup",
+            ),
+        ),
+        (
+            F.NEVER,
+            RequestKind.RESET,
+            (
+                "ResetDeployments(Force=False) and wait for its Success",
+                "if it fails or the core is silent for 600s: FAILED",
+            ),
+        ),
+        (
+            F.IMMEDIATELY,
+            RequestKind.DELETION,
+            ("ResetDeployments(Force=True)", "re-check the protection tag", "DeleteGroup"),
+        ),
+    ],
+)
+def test_a_dry_run_is_planned_without_any_greengrass_write(
+    force: ForcePolicy, kind: RequestKind, plan: tuple[str, ...]
+) -> None:
+    first = transition(EMPTY, request(kind=kind, force=force, dry_run=True), T0, POLICY)
+    assert first.actions == (InspectGroup(GROUP),)  # a read
+    decision = transition(first.record, INSPECTED_OK, T0, POLICY)
+    last = decision.record.last
+    assert last is not None and last.state is S.PLANNED and last.plan == plan
+    assert decision.actions == ()
+    assert "(dry run)" in first.steps[0][1].detail
+
+
+def test_a_dry_run_plans_with_the_stricter_policy_of_the_requests_merged_into_it() -> None:
+    record = apply(EMPTY, request(force=F.IMMEDIATELY, dry_run=True))
+    record = apply(record, request("r-never", force=F.NEVER, dry_run=True, at=NOW), INSPECTED_OK, at=NOW)
+    assert record.last is not None and record.last.state is S.PLANNED
+    assert record.last.plan[-1] == "if it fails or the core is silent for 600s: FAILED"
+
+
+def test_a_dry_run_of_a_protected_group_is_rejected_like_a_real_run() -> None:
+    record = STATES["REQUESTED dry-run"]()
+    decision = transition(record, GroupInspected(True, {"gg-reset:protect": "True"}), NOW, POLICY)
+    assert decision.record.last is not None and decision.record.last.state is S.REJECTED
+
+
+# --- whole paths -------------------------------------------------------------------------------------------
+
+
+def test_deletion_path_reset_then_delete() -> None:
+    record = STATES["RESETTING waiting deletion"]()
+    d1 = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
+    assert d1.actions == (DeleteGroup(GROUP),)  # checked at T0, still fresh
+    d2 = transition(d1.record, GroupDeleted(), NOW, POLICY)
+    last = d2.record.last
+    assert last is not None and last.state is S.DELETED
+    assert [s.kind for _, s in (*d1.steps, *d2.steps)] == [
+        K.DEPLOYMENT_SUCCEEDED,
+        K.DELETE_STARTED,
+        K.FINISHED,
+    ]
+    # requested, inspected, reset-started, succeeded, delete-started, finished
+    assert last.step_count == 6
+
+
+def test_deletion_path_with_a_slow_core_re_checks_before_delete() -> None:
+    record = STATES["RESETTING waiting deletion"]()
+    later = T0 + timedelta(seconds=300)
+    d1 = transition(record, status(OWN, DeploymentStatus.SUCCESS), later, POLICY)
+    assert d1.actions == (InspectGroup(GROUP, recheck=True),)
+    recheck = transition(d1.record, INSPECTED_OK, later, POLICY)
+    assert recheck.actions == (DeleteGroup(GROUP),)
+    d2 = transition(recheck.record, GroupDeleted(), later, POLICY)
+    last = d2.record.last
+    assert last is not None and last.state is S.DELETED
+    assert [s.kind for _, s in (*d1.steps, *recheck.steps, *d2.steps)] == [
+        K.DEPLOYMENT_SUCCEEDED,
+        K.DELETE_STARTED,
+        K.INSPECTED,
+        K.FINISHED,
+    ]
+    assert last.step_count == 7
+
+
+def test_a_deletion_upgrades_an_active_reset_which_then_deletes() -> None:
+    record = apply(STATES["RESETTING waiting"](), request("r-del", RequestKind.DELETION), at=NOW)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
+    assert decision.record.active is not None and decision.record.active.state is S.DELETING
+    assert decision.actions == (DeleteGroup(GROUP),)
+
+
+def test_not_deployed_on_a_forced_deletion_goes_on_to_delete() -> None:
+    record = STATES["REQUESTED force=immediately"]()
+    record = apply(record, request("r-del", RequestKind.DELETION, force=F.IMMEDIATELY), INSPECTED_OK, at=NOW)
+    decision = transition(record, failed(C.FORCE_RESET, E.NOT_DEPLOYED), NOW, POLICY)
+    assert decision.actions == (DeleteGroup(GROUP),)
+    assert NOT_DEPLOYED_REASON in decision.steps[-1][1].detail
+
+
+def test_terminal_workflows_are_kept_as_last_and_the_next_request_starts_fresh() -> None:
+    record = STATES["after FAILED"]()
+    last = record.last
+    decision = transition(record, request("r2", at=NOW), NOW, POLICY)
+    assert decision.record.last == last
+    assert decision.record.active is not None and decision.record.active.workflow_id != WF1
+    assert decision.record.recent_request_ids == ("r1", "r2")
+
+
+def test_recent_request_ids_are_bounded() -> None:
+    record = EMPTY
+    for n in range(POLICY.recent_request_ids + 10):
+        record = apply(record, InvalidRequestReceived(f"bad-{n}", GROUP, "nope"))
+    assert len(record.recent_request_ids) == POLICY.recent_request_ids
+    assert record.recent_request_ids[-1] == f"bad-{POLICY.recent_request_ids + 9}"
 
 
 # --- DEPLOYMENT_IN_PROGRESS: wait and retry until the deadline ------------------------------------------
@@ -1027,6 +2050,7 @@ def test_busy_retries_get_a_new_token_each_time_until_the_deadline_then_escalate
     record = STATES["RESETTING starting"]()
     now = T0
     tokens = [token(False, 0)]
+    rechecks = []
     while True:
         decision = transition(record, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS), now, POLICY)
         record = decision.record
@@ -1042,11 +2066,19 @@ def test_busy_retries_get_a_new_token_each_time_until_the_deadline_then_escalate
             assert record.active is not None and record.active.state is S.FORCE_RESETTING
             break
         (action,) = decision.actions
+        if isinstance(action, InspectGroup):
+            assert action.recheck
+            rechecks.append((now - T0).total_seconds())
+            decision = transition(record, INSPECTED_OK, now, POLICY)
+            record = decision.record
+            (action,) = decision.actions
         assert isinstance(action, StartReset) and not action.force
         tokens.append(action.client_token)
     assert len(tokens) == len(set(tokens)), "every busy retry needs a fresh client token"
     assert len(tokens) == POLICY.reset_timeout_s // POLICY.busy_retry_s
     assert now <= DEADLINE
+    # A check covers the retries within the freshness: the tags are read again every third retry.
+    assert rechecks == [90.0, 180.0, 270.0, 360.0, 450.0, 540.0]
 
 
 def test_busy_retry_is_never_scheduled_past_the_deadline() -> None:
@@ -1061,30 +2093,28 @@ def test_busy_retry_is_never_scheduled_past_the_deadline() -> None:
 @pytest.mark.parametrize(
     ("force", "expected", "fragment"),
     [
-        (ForcePolicy.AUTO, S.FORCE_RESETTING, "a deployment was still in progress at the deadline"),
-        (ForcePolicy.NEVER, S.FAILED, "force=never, so no forced reset"),
-        (ForcePolicy.IMMEDIATELY, S.FAILED, "forced reset did not complete"),
+        (F.AUTO, S.FORCE_RESETTING, "a deployment was still in progress at the deadline"),
+        (F.NEVER, S.FAILED, "force=never, so no forced reset"),
+        (F.IMMEDIATELY, S.FAILED, "forced reset did not complete"),
     ],
 )
 def test_busy_at_the_deadline_escalates_or_fails(
     force: ForcePolicy, expected: WorkflowState, fragment: str
 ) -> None:
     record = apply(EMPTY, request(force=force), INSPECTED_OK)
-    call = C.FORCE_RESET if force is ForcePolicy.IMMEDIATELY else C.RESET
+    call = C.FORCE_RESET if force is F.IMMEDIATELY else C.RESET
     decision = transition(record, failed(call, E.DEPLOYMENT_IN_PROGRESS), DEADLINE, POLICY)
     wf = decision.record.current
     assert wf is not None and wf.state is expected
     assert fragment in decision.steps[-1][1].detail
     if expected is S.FORCE_RESETTING:
-        assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+        assert decision.actions == (InspectGroup(GROUP, recheck=True),)  # the check of T0 is stale
     else:
         assert decision.actions == (notify(),)
 
 
 def test_force_never_busy_until_the_deadline_fails_at_the_tick() -> None:
-    record = apply(
-        EMPTY, request(force=ForcePolicy.NEVER), INSPECTED_OK, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS)
-    )
+    record = apply(EMPTY, request(force=F.NEVER), INSPECTED_OK, failed(C.RESET, E.DEPLOYMENT_IN_PROGRESS))
     decision = transition(record, Tick(), DEADLINE, POLICY)
     assert decision.record.last is not None and decision.record.last.state is S.FAILED
     assert "a deployment was still in progress at the deadline; force=never" in decision.record.last.reason
@@ -1117,6 +2147,10 @@ def test_retries_are_bounded_with_backoff_then_failed(state: str, kind: ErrorKin
         delays.append((wf.next_action_at - now).total_seconds())
         now = wf.next_action_at
         redrive = transition(record, Tick(), now, POLICY)
+        if call in WRITES and stale(wf, now):
+            # A write retried after the freshness: the tags are read first, then the same write.
+            assert redrive.actions == (InspectGroup(GROUP, recheck=True),)
+            redrive = transition(redrive.record, INSPECTED_OK, now, POLICY)
         assert len(redrive.actions) == 1
         calls += 1
         if isinstance(redrive.actions[0], StartReset):
@@ -1188,237 +2222,34 @@ def test_a_greengrass_that_always_fails_never_loops_forever(
     assert last is not None and last.terminal and last.reason
 
 
-# --- remediation of failed deployments ------------------------------------------------------------------
-
-
-def fail_deployment(deployment_id: str, deployment_type: DeploymentType = DeploymentType.NEW) -> Event:
-    return status(deployment_id, DeploymentStatus.FAILURE, deployment_type)
-
-
-def test_remediation_cap_per_window_fails_with_reason_and_notifies() -> None:
-    record = EMPTY
-    now = T0
-    for n in range(POLICY.remediation_cap):
-        decision = transition(record, fail_deployment(f"dep-{n}"), now, POLICY)
-        assert decision.record.active is not None
-        assert decision.record.active.kind is RequestKind.REMEDIATION
-        assert decision.record.active.request.trigger_deployment_id == f"dep-{n}"
-        record = apply(decision.record, GroupInspected(exists=False), at=now)  # quickly done
-        now += timedelta(hours=1)
-    capped = transition(record, fail_deployment("dep-cap"), now, POLICY)
-    last = capped.record.last
-    assert capped.record.active is None and last is not None
-    assert last.state is S.FAILED and last.kind is RequestKind.REMEDIATION
-    assert "remediation cap reached: 3 remediations of this group" in last.reason
-    assert "deployment dep-cap failed again" in last.reason
-    assert capped.actions == (Notify(GROUP, last.workflow_id, S.FAILED, last.reason),)
-    assert [s.kind for _, s in capped.steps] == [K.REQUESTED, K.FINISHED]
-
-    # A duplicate of the capped event changes nothing; once the window has moved on, remediation resumes.
-    assert not transition(capped.record, fail_deployment("dep-cap"), now, POLICY).changed
-    later = T0 + timedelta(seconds=POLICY.remediation_window_s + 1)
-    reopened = transition(capped.record, fail_deployment("dep-later"), later, POLICY)
-    assert reopened.record.active is not None
-    assert reopened.actions == (InspectGroup(GROUP),)
-    assert len(reopened.record.remediations) == POLICY.remediation_cap
-
-
-def test_remediations_merged_into_an_active_workflow_do_not_count_against_the_cap() -> None:
-    record = STATES["RESETTING waiting"]()
-    for n in range(5):
-        record = apply(record, fail_deployment(f"dep-{n}"), at=NOW)
-    assert record.remediations == ()
-    assert record.active is not None and len(record.active.request_ids) == 6
-
-
-@pytest.mark.parametrize("deployment_type", [DeploymentType.RESET, DeploymentType.FORCE_RESET])
-@pytest.mark.parametrize("state", list(STATES))
-def test_failed_resets_never_open_a_remediation(state: str, deployment_type: DeploymentType) -> None:
-    record = STATES[state]()
-    decision = transition(record, fail_deployment("dep-foreign", deployment_type), NOW, POLICY)
-    assert not decision.changed and decision.actions == () and decision.steps == ()
-
-
-def test_a_remediation_resets_the_group_and_ends_reset() -> None:
-    record = apply(EMPTY, fail_deployment("dep-bad"), INSPECTED_OK, ResetAccepted("dep-r", forced=False))
-    done = transition(record, status("dep-r", DeploymentStatus.SUCCESS), T0, POLICY)
-    last = done.record.last
-    assert last is not None and last.state is S.RESET and last.kind is RequestKind.REMEDIATION
-    assert last.request_ids == (remediation_request_id("dep-bad"),)
-    assert "NewDeployment dep-bad failed: core refused" in last.request.reason
-
-
-# --- protection and dry run -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "protected"),
-    [
-        ("true", True),
-        ("TRUE", True),
-        ("True", True),
-        (" true ", True),
-        ("false", False),
-        ("yes", False),
-        ("", False),
-    ],
-)
-def test_the_protect_tag_is_case_insensitive(value: str, protected: bool) -> None:
-    record = STATES["REQUESTED deletion"]()
-    decision = transition(record, GroupInspected(True, {"gg-reset:protect": value}), NOW, POLICY)
-    if protected:
-        assert decision.record.last is not None and decision.record.last.state is S.REJECTED
-        assert decision.actions == ()
-    else:
-        assert decision.record.active is not None and decision.record.active.state is S.RESETTING
-        assert decision.actions == (StartReset(GROUP, force=False, client_token=token(False)),)
-
-
-def test_a_protect_tag_under_another_key_does_not_protect() -> None:
-    decision = transition(STATES["REQUESTED"](), GroupInspected(True, {"protect": "true"}), NOW, POLICY)
-    assert decision.record.active is not None
-
-
-@pytest.mark.parametrize("dry_run", [False, True])
-@pytest.mark.parametrize("force", list(ForcePolicy))
-def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
-    force: ForcePolicy, dry_run: bool
-) -> None:
-    record = apply(EMPTY, request(kind=RequestKind.DELETION, force=force, dry_run=dry_run))
-    decision = transition(record, GroupInspected(True, {"gg-reset:protect": "true"}), NOW, POLICY)
-    assert decision.record.last is not None and decision.record.last.state is S.REJECTED
-    assert decision.actions == ()
-
-
-@pytest.mark.parametrize(
-    ("force", "kind", "plan"),
-    [
-        (
-            ForcePolicy.AUTO,
-            RequestKind.DELETION,
-            (
-                "ResetDeployments(Force=False) and wait for its Success",
-                "if it fails or the core is silent for 600s: "
-                "re-check the protection tag, then ResetDeployments(Force=True)",
-                "re-check the protection tag",
-                "DeleteGroup",
-            ),
-        ),
-        (
-            ForcePolicy.NEVER,
-            RequestKind.RESET,
-            (
-                "ResetDeployments(Force=False) and wait for its Success",
-                "if it fails or the core is silent for 600s: FAILED",
-            ),
-        ),
-        (
-            ForcePolicy.IMMEDIATELY,
-            RequestKind.DELETION,
-            ("ResetDeployments(Force=True)", "re-check the protection tag", "DeleteGroup"),
-        ),
-    ],
-)
-def test_a_dry_run_is_planned_without_any_greengrass_write(
-    force: ForcePolicy, kind: RequestKind, plan: tuple[str, ...]
-) -> None:
-    first = transition(EMPTY, request(kind=kind, force=force, dry_run=True), T0, POLICY)
-    assert first.actions == (InspectGroup(GROUP),)  # a read
-    decision = transition(first.record, INSPECTED_OK, T0, POLICY)
-    last = decision.record.last
-    assert last is not None and last.state is S.PLANNED and last.plan == plan
-    assert decision.actions == ()
-    assert "(dry run)" in first.steps[0][1].detail
-
-
-def test_a_dry_run_of_a_protected_group_is_rejected_like_a_real_run() -> None:
-    record = STATES["REQUESTED dry-run"]()
-    decision = transition(record, GroupInspected(True, {"gg-reset:protect": "True"}), NOW, POLICY)
-    assert decision.record.last is not None and decision.record.last.state is S.REJECTED
-
-
-# --- whole paths -------------------------------------------------------------------------------------------
-
-
-def test_deletion_path_reset_then_delete() -> None:
-    record = STATES["RESETTING waiting deletion"]()
-    d1 = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
-    assert d1.actions == (InspectGroup(GROUP, recheck=True),)
-    recheck = transition(d1.record, INSPECTED_OK, NOW, POLICY)
-    assert recheck.actions == (DeleteGroup(GROUP),)
-    d2 = transition(recheck.record, GroupDeleted(), NOW, POLICY)
-    last = d2.record.last
-    assert last is not None and last.state is S.DELETED
-    assert [s.kind for _, s in (*d1.steps, *recheck.steps, *d2.steps)] == [
-        K.DEPLOYMENT_SUCCEEDED,
-        K.DELETE_STARTED,
-        K.INSPECTED,
-        K.FINISHED,
-    ]
-    # requested, inspected, reset-started, succeeded, delete-started, re-checked, finished
-    assert last.step_count == 7
-
-
-def test_a_deletion_upgrades_an_active_reset_which_then_deletes() -> None:
-    record = apply(STATES["RESETTING waiting"](), request("r-del", RequestKind.DELETION), at=NOW)
-    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
-    assert decision.record.active is not None and decision.record.active.state is S.DELETING
-    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
-
-
-def test_not_deployed_on_a_forced_deletion_goes_on_to_delete() -> None:
-    record = STATES["REQUESTED force=immediately"]()
-    record = apply(record, request("r-del", RequestKind.DELETION), INSPECTED_OK, at=NOW)
-    decision = transition(record, failed(C.FORCE_RESET, E.NOT_DEPLOYED), NOW, POLICY)
-    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
-    assert NOT_DEPLOYED_REASON in decision.steps[-1][1].detail
-
-
-def test_delete_not_found_is_deleted_on_a_first_attempt_and_on_a_retry() -> None:
-    # A first DeleteGroup may be botocore's retry of a call whose answer was lost, or a crashed worker's
-    # call re-driven: the group this workflow reset is gone, as asked.
-    first = transition(STATES["DELETING"](), failed(C.DELETE, E.NOT_FOUND), NOW, POLICY)
-    assert first.record.last is not None and first.record.last.state is S.DELETED
-    retry = transition(STATES["DELETING transient-retry"](), failed(C.DELETE, E.NOT_FOUND), NOW, POLICY)
-    assert retry.record.last is not None and retry.record.last.state is S.DELETED
-
-
-def test_terminal_workflows_are_kept_as_last_and_the_next_request_starts_fresh() -> None:
-    record = STATES["after FAILED"]()
-    last = record.last
-    decision = transition(record, request("r2", at=NOW), NOW, POLICY)
-    assert decision.record.last == last
-    assert decision.record.active is not None and decision.record.active.workflow_id != WF1
-    assert decision.record.recent_request_ids == ("r1", "r2")
-
-
-def test_recent_request_ids_are_bounded() -> None:
-    record = EMPTY
-    for n in range(POLICY.recent_request_ids + 10):
-        record = apply(record, InvalidRequestReceived(f"bad-{n}", GROUP, "nope"))
-    assert len(record.recent_request_ids) == POLICY.recent_request_ids
-    assert record.recent_request_ids[-1] == f"bad-{POLICY.recent_request_ids + 9}"
-
-
 # --- replays and the lease --------------------------------------------------------------------------------
+
+
+def due_time(record: GroupRecord) -> datetime:
+    """When the state's pending call is due: `DUE`, or the deadline for the states that wait for it."""
+    assert record.active is not None and record.active.next_action_at is not None
+    return max(DUE, record.active.next_action_at)
 
 
 @pytest.mark.parametrize("state", ACTIVE)
 def test_a_replayed_request_redrives_only_a_due_call(state: str) -> None:
     record = STATES[state]()
-    replay = request("r1", at=DUE)
+    due_at = due_time(record)
+    replay = request("r1", at=due_at)
     early = transition(record, replay, NOW, POLICY)
     assert not early.changed and early.actions == () and early.steps == ()
-    due = transition(record, replay, DUE, POLICY)
+    due = transition(record, replay, due_at, POLICY)
     assert due.steps == ()
     assert len(due.actions) == 1 and not isinstance(due.actions[0], Notify)
-    assert due.record.active is not None and due.record.active.next_action_at == DUE + CALL_LEASE
+    assert due.record.active is not None and due.record.active.next_action_at == due_at + CALL_LEASE
 
 
 @pytest.mark.parametrize("state", ACTIVE)
-@pytest.mark.parametrize("at", [DUE, DUE + CALL_LEASE + timedelta(seconds=1)])
-def test_the_lease_a_second_transition_at_the_same_time_emits_nothing(state: str, at: datetime) -> None:
-    first = transition(STATES[state](), Tick(), at, POLICY)
+@pytest.mark.parametrize("later", [timedelta(0), CALL_LEASE + timedelta(seconds=1)])
+def test_the_lease_a_second_transition_at_the_same_time_emits_nothing(state: str, later: timedelta) -> None:
+    record = STATES[state]()
+    at = due_time(record) + later
+    first = transition(record, Tick(), at, POLICY)
     assert first.actions
     second = transition(first.record, Tick(), at, POLICY)
     assert second.actions == ()
@@ -1448,7 +2279,15 @@ def test_every_event_replayed_at_once_is_a_no_op(state: str) -> None:
     """Duplicated delivery: after any event, the same event again at the same moment changes nothing,
     unless it is a request/answer that legitimately moved on (checked by the matrix)."""
     record = STATES[state]()
-    for name in ("request new id", "request deletion", "NewDeployment Failure", "tick due"):
+    for name in (
+        "request new id",
+        "request deletion",
+        "request force=never",
+        "NewDeployment Failure",
+        "reset deferred",
+        "tick due",
+        "tick at deadline",
+    ):
         event, now = EVENTS[name]
         first = transition(record, event, now, POLICY)
         again = transition(first.record, event, now, POLICY)
