@@ -63,3 +63,16 @@ def test_a_failure_of_unknown_time_is_remediated() -> None:
     decision = transition(record, failure(None), EPOCH + timedelta(seconds=200), POLICY)
     assert decision.record.active is not None
     assert decision.record.active.kind is RequestKind.REMEDIATION
+
+
+def test_during_a_dry_run_only_a_failure_after_the_last_reset_is_queued() -> None:
+    record = reset_group_at(100)
+    dry_run = Request("r-dry", RequestKind.RESET, "g", EPOCH, dry_run=True)
+    record = transition(record, RequestReceived(dry_run), EPOCH + timedelta(seconds=200), POLICY).record
+    assert record.active is not None and record.active.request.dry_run
+
+    late = transition(record, failure(50), EPOCH + timedelta(seconds=210), POLICY)
+    assert not late.changed
+
+    queued = transition(record, failure(150), EPOCH + timedelta(seconds=210), POLICY)
+    assert [r.trigger_deployment_id for r in queued.record.queued] == ["new-1"]

@@ -43,6 +43,56 @@ def test_a_deferral_of_a_call_the_workflow_no_longer_waits_for_changes_nothing()
     assert not decision.changed
 
 
+def test_deferred_calls_keep_exactly_the_time_they_were_given() -> None:
+    """No spreading in the workflow any more: the request budget spaced the times out already."""
+    for i in range(20):
+        record = transition(
+            GroupRecord(group_id=f"g{i}"),
+            RequestReceived(Request(f"r{i}", RequestKind.RESET, f"g{i}", EPOCH)),
+            EPOCH,
+            POLICY,
+        ).record
+        for not_before in (EPOCH + timedelta(seconds=1 + i), EPOCH + timedelta(seconds=30)):
+            deferred = transition(record, CallDeferred(PendingCall.INSPECT, not_before), EPOCH, POLICY)
+            assert deferred.record.active is not None
+            assert deferred.record.active.next_action_at == not_before
+
+
+class FixedWait:
+    """A request budget that always has the next slot 7 s from now."""
+
+    def reserve(self) -> float:
+        return 7.0
+
+    def release(self) -> None:
+        return None
+
+    def on_success(self) -> None:
+        return None
+
+    def on_throttled(self) -> None:
+        return None
+
+
+def test_a_call_the_budget_defers_is_due_exactly_when_the_budget_has_room() -> None:
+    greengrass = FakeGreengrass()
+    greengrass.add_group("a")
+    service, ledger, clock = service_with(greengrass)
+    service.budget = FixedWait()  # type: ignore[assignment]
+    request = Request("r-a", RequestKind.RESET, "a", EPOCH)
+    service.handle("a", RequestReceived(request), until=clock.now())
+    assert sum(greengrass.calls.values()) == 0
+    active = ledger.load("a").active
+    assert active is not None
+    assert (active.pending, active.attempts, active.next_action_at) == (
+        PendingCall.INSPECT,
+        0,
+        EPOCH + timedelta(seconds=7),
+    )
+    assert ledger.due_groups(EPOCH + timedelta(seconds=6)) == []
+    assert ledger.due_groups(EPOCH + timedelta(seconds=7)) == ["a"]
+
+
 def test_the_core_gets_its_full_timeout_from_the_moment_the_reset_exists() -> None:
     record = transition(inspecting(), GroupInspected(exists=True), EPOCH, POLICY).record
     late = EPOCH + timedelta(seconds=400)  # throttling held the call back for 400 s
@@ -50,6 +100,7 @@ def test_the_core_gets_its_full_timeout_from_the_moment_the_reset_exists() -> No
     assert active is not None
     assert active.state is WorkflowState.RESETTING
     assert active.deadline_at == late + timedelta(seconds=POLICY.reset_timeout_s)
+    assert active.next_action_at == active.deadline_at  # the one poll, at that deadline
 
 
 def service_with(greengrass: FakeGreengrass) -> tuple[ResetService, InMemoryLedger, ManualClock]:

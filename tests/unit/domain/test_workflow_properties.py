@@ -2,10 +2,16 @@
 time, applied through the real shell (`ResetService`) with the in-memory fakes.
 
 Invariants, checked after every operation and after a final drain:
-- every request id ends up in exactly one workflow of its group (nothing lost, nothing doubled);
+- every request id ends up in exactly one workflow of its group (nothing lost, nothing doubled; a
+  remediation queued behind a dry run counts once it has started);
 - at most one active workflow per group, and every recorded history belongs to a known workflow;
 - step seq numbers of each workflow are 1, 2, 3, ... (strictly increasing, no gaps);
-- no Greengrass write (ResetDeployments, DeleteGroup) ever for a protected group or a dry run;
+- no Greengrass write (ResetDeployments, DeleteGroup) ever for a dry run, nor without a protection check
+  at most `protection_freshness_s` old, so never for a group protected longer than that (the protection
+  tag may be added while a workflow runs);
+- no `Force=True` reset for a workflow answering a `force=never` request;
+- a workflow ends GONE only for a group that really is gone (a stray "not found" proves nothing);
+- only remediations are queued, and only behind an active workflow;
 - terminal workflows never change (and never come back);
 - once errors stop and the clock has moved past every deadline, every workflow is terminal with a reason;
 - neither `handle` nor `sweep` ever fails.
@@ -14,7 +20,7 @@ Invariants, checked after every operation and after a final drain:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -32,11 +38,11 @@ from gg_reset.domain.events import (
     ResetAccepted,
     Tick,
 )
-from gg_reset.domain.model import PendingCall, Request, RequestKind, Workflow
+from gg_reset.domain.model import PendingCall, Request, RequestKind, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.domain.workflow import is_protected, remediation_request_id
+from gg_reset.domain.workflow import PROTECT_TAG, is_protected, remediation_request_id
 from gg_reset.service import ResetService
-from support.fakes import FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
+from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
 
 POLICY = WorkflowPolicy()
 OPEN, PROTECTED, DRY = "g-open", "g-protected", "g-dry"
@@ -51,21 +57,35 @@ class GuardedGreengrass(FakeGreengrass):
     (the shell saves before it calls, so the active workflow is the one making the call)."""
 
     ledger: InMemoryLedger
+    clock: ManualClock
     violations: list[str]
+    protected_since: dict[str, datetime]
+    """When each protected group got its protection tag."""
+    never_ids: set[str]
+    """Request ids that asked for `force=never`."""
 
     def _check_write(self, operation: str, group_id: str) -> None:
         active = self.ledger.load(group_id).active
-        if is_protected(TAGS.get(group_id, {})):
-            self.violations.append(f"{operation} on protected group {group_id}")
+        now = self.clock.now()
+        fresh_for = timedelta(seconds=POLICY.protection_freshness_s)
+        since = self.protected_since.get(group_id)
+        if since is not None and now - since > fresh_for:
+            self.violations.append(f"{operation} on {group_id}, protected since {since}")
         if active is None:
             self.violations.append(f"{operation} on {group_id} without an active workflow")
-        elif active.request.dry_run:
+            return
+        if active.request.dry_run:
             self.violations.append(f"{operation} on {group_id} for dry run {active.workflow_id}")
+        if active.checked_at is None or now - active.checked_at > fresh_for:
+            self.violations.append(f"{operation} on {group_id} with a check from {active.checked_at}")
 
     def reset_deployments(
         self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
     ) -> str:
         self._check_write("reset_deployments", group_id)
+        active = self.ledger.load(group_id).active
+        if force and active is not None and self.never_ids.intersection(active.request_ids):
+            self.violations.append(f"Force=True on {group_id} for a force=never request")
         return super().reset_deployments(
             group_id, force=force, client_token=client_token, adopt_since=adopt_since
         )
@@ -88,7 +108,12 @@ class World:
 
     def __post_init__(self) -> None:
         self.greengrass.ledger = self.ledger
+        self.greengrass.clock = self.clock
         self.greengrass.violations = []
+        self.greengrass.never_ids = set()
+        self.greengrass.protected_since = {
+            g: EPOCH - timedelta(days=1) for g in GROUPS if is_protected(TAGS[g])
+        }
         for group in GROUPS:
             self.greengrass.add_group(group, TAGS[group])
         self.service = ResetService(
@@ -112,6 +137,8 @@ class World:
         match op:
             case ("request", group, n, kind, force, dry_run):
                 request_id = f"{group}:r{n}"
+                if force is ForcePolicy.NEVER and request_id not in self.expected_ids[group]:
+                    self.greengrass.never_ids.add(request_id)  # (a replayed id is the first request's)
                 self.expected_ids[group].add(request_id)
                 request = Request(
                     request_id, kind, group, self.clock.now(), "prop", force=force, dry_run=dry_run
@@ -144,6 +171,20 @@ class World:
                 self.handle(group, self.stray_answer(group, answer))
             case ("tick", group):
                 self.handle(group, Tick())
+            case ("planning", group, n, deployment_id):
+                # A dry run whose inspection has to be retried, and a deployment of the group failing
+                # meanwhile: the remediation waits for the dry run to end.
+                self.greengrass.script("inspect_group", error(ErrorKind.SERVER_ERROR, "GetGroup"))
+                self.apply(("request", group, n, RequestKind.RESET, ForcePolicy.AUTO, True))
+                self.apply(("status", group, deployment_id, DeploymentType.NEW, DeploymentStatus.FAILURE))
+            case ("protect", group):
+                # Someone tags the group while workflows run: honoured at the next write, at the latest
+                # `protection_freshness_s` later.
+                tags = self.greengrass.groups.get(group)
+                if tags is not None and group not in self.greengrass.protected_since:
+                    key, value = PROTECT_TAG
+                    tags[key] = value
+                    self.greengrass.protected_since[group] = self.clock.now()
             case ("sweep", seconds):
                 self.clock.advance(seconds)
                 self.sweep()
@@ -151,7 +192,8 @@ class World:
     def stray_answer(self, group: str, answer: Any) -> Event:
         """An answer arriving late, twice, or for a call already answered: true facts, made-up ids."""
         if answer == "inspected":
-            return GroupInspected(exists=group in self.greengrass.groups, tags=TAGS[group])
+            tags = self.greengrass.groups.get(group, {})
+            return GroupInspected(exists=group in self.greengrass.groups, tags=dict(tags))
         if answer == "accepted":
             self.stray += 1
             return ResetAccepted(f"stray-{self.stray}", forced=self.stray % 2 == 0)
@@ -169,6 +211,9 @@ class World:
             assert len(ids) == len(set(ids)), "a workflow was recorded twice"
             active = [wf for wf in workflows if not wf.terminal]
             assert active == ([record.active] if record.active else []), "one active workflow per group"
+            if record.queued:
+                assert record.active is not None, "a queued remediation with nothing to wait for"
+                assert all(r.kind is RequestKind.REMEDIATION for r in record.queued)
             known = set(ids)
             for (gid, workflow_id), steps in self.ledger.steps.items():
                 if gid == group:
@@ -179,6 +224,8 @@ class World:
                 assert wf.step_count == len(history)
                 if wf.terminal:
                     assert wf.reason, "a terminal workflow needs a reason"
+                    if (group, wf.workflow_id) not in self.finished and wf.state is WorkflowState.GONE:
+                        assert group not in self.greengrass.groups, f"GONE, but {group} exists: {wf.reason}"
                     snapshot = self.finished.setdefault((group, wf.workflow_id), (wf, len(history)))
                     assert snapshot == (wf, len(history)), "a terminal workflow changed"
             seen: dict[str, int] = {}
@@ -265,12 +312,21 @@ def operations(*, mixed: bool) -> st.SearchStrategy[tuple[Any, ...]]:
             groups,
             st.one_of(st.sampled_from(["inspected", "accepted"]), st.tuples(calls, errors)),
         ),
-        st.tuples(st.just("tick"), groups),
+        # Rarely (so that most histories still reset and delete the open group), someone protects it.
+        st.sampled_from([*[("tick", group) for group in GROUPS] * 3, ("protect", OPEN)]),
         st.tuples(st.just("sweep"), advances),
         st.tuples(st.just("sweep"), advances),
     ]
     if mixed:
         ops.append(st.tuples(st.just("invalid"), groups, request_numbers))
+        ops.append(
+            st.tuples(
+                st.just("planning"),
+                groups,
+                request_numbers,
+                st.sampled_from(["other-1", "other-2", "other-3"]),
+            )
+        )
     return st.one_of(*ops)
 
 
@@ -305,13 +361,51 @@ def test_invariants_hold_when_invalid_and_dry_run_requests_mix_in(ops: list[tupl
 
 
 def test_the_guard_sees_writes() -> None:
-    """The write guard itself works: a write for a protected group is reported."""
+    """The write guard itself works: a write for a protected group, one without an active workflow, one
+    on a stale check and a forced one against a force=never request are reported."""
     world = World()
     world.greengrass.reset_deployments(PROTECTED, force=False, client_token="t")
     assert world.greengrass.violations == [
-        f"reset_deployments on protected group {PROTECTED}",
+        f"reset_deployments on {PROTECTED}, protected since {EPOCH - timedelta(days=1)}",
         f"reset_deployments on {PROTECTED} without an active workflow",
     ]
+    world.greengrass.violations.clear()
+    world.apply(("request", OPEN, 0, RequestKind.RESET, ForcePolicy.NEVER, False))
+    assert world.greengrass.violations == []
+    world.clock.advance(POLICY.protection_freshness_s + 1)
+    world.greengrass.reset_deployments(OPEN, force=True, client_token="t")
+    assert world.greengrass.violations == [
+        f"reset_deployments on {OPEN} with a check from {EPOCH}",
+        f"Force=True on {OPEN} for a force=never request",
+    ]
+
+
+def test_a_tag_added_while_a_reset_waits_is_honoured_before_the_next_write() -> None:
+    ops: list[tuple[Any, ...]] = [
+        *[("script", "reset_deployments", ErrorKind.DEPLOYMENT_IN_PROGRESS)] * 3,
+        ("request", OPEN, 0, RequestKind.DELETION, ForcePolicy.AUTO, False),
+        ("protect", OPEN),
+        ("sweep", 30),
+        ("sweep", 30),
+        ("sweep", 30),
+    ]
+    world = run(ops)
+    (wf,) = world.ledger.workflows(OPEN)
+    assert wf.state is WorkflowState.REJECTED and "stopped before ResetDeployments" in wf.reason
+    # refused at 0, 30 and 60 s (each within the freshness of the inspection); at 90 s the tags are read
+    assert world.greengrass.calls["reset_deployments"] == 3
+
+
+def test_stray_not_found_answers_never_end_a_workflow_gone() -> None:
+    ops: list[tuple[Any, ...]] = [
+        ("request", OPEN, 0, RequestKind.RESET, ForcePolicy.AUTO, False),
+        ("script", "get_deployment_status", ErrorKind.NOT_FOUND),
+        ("sweep", 601),
+    ]
+    world = run(ops, cores_answer=True)
+    (wf,) = world.ledger.workflows(OPEN)
+    assert wf.state is WorkflowState.RESET
+    assert world.greengrass.calls["inspect_group"] >= 2  # the inspection, then GetGroup confirming
 
 
 def test_a_busy_history_ends_cleanly() -> None:
