@@ -393,7 +393,8 @@ class _Builder:
         if wf.deployment_id is not None:
             # Before giving up on a reset, ask once: its Success event may have been lost. A pending poll
             # is due at the deadline (so now) or leased to a worker making it; anything else polls now.
-            if wf.pending is not PendingCall.POLL:
+            # A pending re-check (GetGroup confirming a "not found") is left to finish: its answer decides.
+            if wf.pending not in (PendingCall.POLL, PendingCall.RECHECK):
                 self.set_active(replace(wf, pending=PendingCall.POLL, next_action_at=self.now))
             return
         if wf.pending in (PendingCall.RESET, PendingCall.FORCE_RESET) and wf.token_generation > 0:

@@ -1147,12 +1147,12 @@ def build_table() -> dict[tuple[str, str], Expect]:
             leased(DEADLINE),
         ),
     )
-    # Past the deadline with a deployment to ask about, the tick polls it (the confirmation of the earlier
-    # not-found, whose lease ran out, is dropped for the poll).
+    # Past the deadline, the confirmation of the earlier not-found (its lease ran out) is asked again: its
+    # answer decides between GONE and the poll, so the tick does not replace it with a poll.
     table["RESETTING waiting not-found", "tick at deadline"] = Expect(
         active=S.RESETTING,
-        actions=(PollDeployment(GROUP, OWN),),
-        checks=(active_is(pending=C.POLL), leased(DEADLINE)),
+        actions=(InspectGroup(GROUP, recheck=True),),
+        checks=(active_is(pending=C.RECHECK, resume=C.POLL), leased(DEADLINE)),
     )
     return table
 
