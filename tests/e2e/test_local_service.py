@@ -144,7 +144,7 @@ def test_dry_run_plans_and_writes_nothing(svc: LocalService) -> None:
     view = finish(svc, gid)
     assert view.state is WorkflowState.PLANNED
     assert view.workflow.plan[0].startswith("ResetDeployments(Force=False)")
-    assert view.workflow.plan[-1] == "DeleteGroup"
+    assert view.workflow.plan[-1].endswith("then DeleteGroup")
     assert svc.fleet.calls[RESET_CALL] == 0
     assert svc.fleet.calls["DeleteGroup"] == 0
 

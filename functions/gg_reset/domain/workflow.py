@@ -258,7 +258,12 @@ class _Builder:
             )
             self.finish(wf, WorkflowState.REJECTED, reason)
             return
-        force = stricter(active.request.force, request.force)
+        # A remediation asks for a reset, which the active workflow makes anyway: it brings no policy.
+        force = (
+            active.request.force
+            if request.kind is RequestKind.REMEDIATION
+            else stricter(active.request.force, request.force)
+        )
         if force is not active.request.force and active.forced:
             wf = self.new_workflow(request, WorkflowState.REQUESTED)
             reason = (
@@ -486,6 +491,10 @@ class _Builder:
         `reset_did_not_work` apply, spelled out."""
         steps: list[str] = []
         policy = wf.request.force
+        recheck = (
+            f"re-check the protection tag if the last check is older than "
+            f"{self.policy.protection_freshness_s}s, then "
+        )
         if policy is ForcePolicy.IMMEDIATELY:
             steps.append("ResetDeployments(Force=True)")
         else:
@@ -493,13 +502,12 @@ class _Builder:
             if policy is ForcePolicy.AUTO:
                 steps.append(
                     f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: "
-                    "re-check the protection tag, then ResetDeployments(Force=True)"
+                    f"{recheck}ResetDeployments(Force=True)"
                 )
             else:
                 steps.append(f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: FAILED")
         if wf.kind is RequestKind.DELETION:
-            steps.append("re-check the protection tag")
-            steps.append("DeleteGroup")
+            steps.append(f"{recheck}DeleteGroup")
         return tuple(steps)
 
     def start_reset(self, wf: Workflow, *, forced: bool) -> None:

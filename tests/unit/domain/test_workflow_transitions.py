@@ -758,7 +758,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
         )
 
     # -- requests while a workflow is active: join it (one active workflow per group), the stricter force
-    #    policy wins; a request stricter than the Force already used is answered on its own
+    #    policy wins (a remediation brings none); a request stricter than the Force already used is answered
+    #    on its own
     for s in ACTIVE:
         wf = active_wf[s]
         table[s, "invalid request"] = Expect(
@@ -789,7 +790,9 @@ def build_table() -> dict[tuple[str, str], Expect]:
                         checks=(kept_active,),
                     )
                 continue
-            force = strictest(wf.request.force, asked.force)
+            # A remediation asks for the reset the active workflow makes anyway: it brings no force policy.
+            remediation = asked.kind is RequestKind.REMEDIATION
+            force = wf.request.force if remediation else strictest(wf.request.force, asked.force)
             if force is not wf.request.force and wf.forced:
                 table[s, event] = Expect(
                     active=wf.state,
@@ -915,7 +918,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     planned(
                         "ResetDeployments(Force=False) and wait for its Success",
                         "if it fails or the core is silent for 600s: "
-                        "re-check the protection tag, then ResetDeployments(Force=True)",
+                        "re-check the protection tag if the last check is older than 60s, then "
+                        "ResetDeployments(Force=True)",
                     ),
                 ),
             )
@@ -1928,9 +1932,9 @@ def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
             (
                 "ResetDeployments(Force=False) and wait for its Success",
                 "if it fails or the core is silent for 600s: "
-                "re-check the protection tag, then ResetDeployments(Force=True)",
-                "re-check the protection tag",
-                "DeleteGroup",
+                "re-check the protection tag if the last check is older than 60s, then "
+                "ResetDeployments(Force=True)",
+                "re-check the protection tag if the last check is older than 60s, then DeleteGroup",
             ),
         ),
         (
@@ -1944,7 +1948,10 @@ def test_a_protected_group_is_rejected_before_any_write_whatever_the_request(
         (
             F.IMMEDIATELY,
             RequestKind.DELETION,
-            ("ResetDeployments(Force=True)", "re-check the protection tag", "DeleteGroup"),
+            (
+                "ResetDeployments(Force=True)",
+                "re-check the protection tag if the last check is older than 60s, then DeleteGroup",
+            ),
         ),
     ],
 )
