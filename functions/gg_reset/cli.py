@@ -694,8 +694,8 @@ def request(
     bad = [o for o in outcomes.values() if o.workflow is not None and o.workflow.state in BAD_OUTCOMES]
     if unfinished and not as_json:
         for outcome in unfinished:
-            state = outcome.workflow.state.value if outcome.workflow else "not yet in the ledger"
-            errors.print(f"{outcome.group_id}: still {state} after {timeout:g}s", markup=False)
+            where = f"still {outcome.workflow.state.value}" if outcome.workflow else "not in the ledger yet"
+            errors.print(f"{outcome.group_id}: {where} after {timeout:g}s", markup=False)
     if refused:
         raise CliError(f"{len(refused)} of {len(sent)} request(s) were not accepted by the bus")
     if bad:
