@@ -143,6 +143,7 @@ def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
             f"event:{event_id}" if isinstance(event_id, str) and event_id else f"message:{fallback_id}"
         )
     requested_by = detail.get("requested-by")
+    deletion = raw.get("detail-type") == DetailType.DELETION_REQUESTED
     return Intake(
         group_id,
         InvalidRequestReceived(
@@ -150,5 +151,6 @@ def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
             group_id=group_id,
             error=error,
             requested_by=requested_by if isinstance(requested_by, str) else "unknown",
+            kind=RequestKind.DELETION if deletion else RequestKind.RESET,
         ),
     )

@@ -237,6 +237,17 @@ def test_an_invalid_request_keeps_its_request_id_and_requester() -> None:
     assert "detail.force" in event.error and "'auto', 'never' or 'immediately'" in event.error
 
 
+@pytest.mark.parametrize(
+    ("detail_type", "kind"),
+    [(DetailType.DELETION_REQUESTED, RequestKind.DELETION), (DetailType.RESET_REQUESTED, RequestKind.RESET)],
+)
+def test_an_invalid_request_is_recorded_as_what_it_asked_for(
+    detail_type: DetailType, kind: RequestKind
+) -> None:
+    event = invalid(envelope({"group-id": "g-1", "force": "bogus"}, detail_type.value))
+    assert event.kind is kind
+
+
 def test_an_illegal_group_id_says_which_characters_are_allowed() -> None:
     error = invalid(envelope({"group-id": "g 1"})).error
     assert error == "detail.group-id: String should match pattern '^[A-Za-z0-9_.:-]+$'"

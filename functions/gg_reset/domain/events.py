@@ -13,7 +13,7 @@ from typing import Literal
 
 from gg_reset.domain.enums import DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind
-from gg_reset.domain.model import PendingCall, Request
+from gg_reset.domain.model import PendingCall, Request, RequestKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class InvalidRequestReceived:
     group_id: str
     error: str
     requested_by: str = "unknown"
+    kind: RequestKind = RequestKind.RESET
+    """What the message asked for, as far as its detail-type tells (a deletion stays a deletion)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,7 +305,7 @@ class _Builder:
         self.remember(event.request_id)
         request = Request(
             request_id=event.request_id,
-            kind=RequestKind.RESET,
+            kind=event.kind,
             group_id=event.group_id,
             received_at=self.now,
             requested_by=event.requested_by,
