@@ -33,6 +33,17 @@ class DetailType(StrEnum):
     DEPLOYMENT_STATUS_CHANGE = "Greengrass Deployment Status Change"
 
 
+def is_clean_text(value: str) -> bool:
+    """Printable, and encodable as UTF-8 (a lone surrogate is not)."""
+    if not value.isprintable():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 REQUEST_DETAIL_TYPES = (DetailType.RESET_REQUESTED.value, DetailType.DELETION_REQUESTED.value)
 
 
@@ -55,6 +66,14 @@ class GroupRequestDetail(BaseModel):
     @classmethod
     def _lower_force(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("request_id")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        # An id is copied into log lines, step details and reports: no control characters.
+        if value is not None and not is_clean_text(value):
+            raise ValueError("must be printable text (no control characters)")
+        return value
 
 
 class DeploymentStatusDetail(BaseModel):

@@ -6,6 +6,7 @@ Validation happens here, once, with the contract models; whatever fails it becom
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -28,7 +29,12 @@ _VALID_GROUP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 """The same rule as `GroupRequestDetail.group_id`: an id that fails it is not used as a ledger key."""
 
 UNPARSEABLE_GROUP = "_unparseable_"
-"""Ledger partition for messages whose group id cannot be read at all."""
+"""Prefix of the ledger partitions for messages whose group id cannot be read at all."""
+UNPARSEABLE_SHARDS = 16
+MAX_REQUEST_ID = 128
+MAX_REQUESTED_BY = 256
+MAX_ERROR = 1024
+"""Bounds of what an invalid message leaves in the ledger (the contract's own limits, and 1 KB of error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +62,22 @@ class Intake:
 
 
 def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
+    """Never raises: whatever the body, the answer is an event, an invalid request, or a dropped message."""
     try:
         raw = json.loads(body)
     except json.JSONDecodeError as exc:
         return _invalid({}, f"message body is not JSON ({exc.msg} at {exc.pos})", fallback_id=message_id)
+    except RecursionError:
+        return _invalid({}, "message body is nested too deeply to read", fallback_id=message_id)
     if not isinstance(raw, dict):
         return _invalid({}, "message body is not a JSON object", fallback_id=message_id)
-    if TIMER_KEY in raw:
-        return from_timer(raw[TIMER_KEY])
-    return from_eventbridge(raw, fallback_id=message_id, now=now)
+    try:
+        if TIMER_KEY in raw:
+            return from_timer(raw[TIMER_KEY])
+        return from_eventbridge(raw, fallback_id=message_id, now=now)
+    except (RecursionError, ValueError, TypeError) as exc:
+        # The models are strict, so this is a body no model could even look at (nested too deeply, say).
+        return _invalid(raw, f"message could not be read ({type(exc).__name__})", fallback_id=message_id)
 
 
 def from_timer(raw: Any) -> Intake:
@@ -74,7 +87,7 @@ def from_timer(raw: Any) -> Intake:
     except ValidationError as exc:
         group = raw.get("group-id") if isinstance(raw, dict) else None
         group_id = group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
-        return Intake(group_id, None, dropped=f"malformed timer: {describe(exc)}")
+        return Intake(group_id, None, dropped=bounded(f"malformed timer: {describe(exc)}", MAX_ERROR))
     return Intake(timer.group_id, Tick(), timer_for=timer.due_at)
 
 
@@ -85,7 +98,9 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
             status = parse(event=raw, model=DeploymentStatusEvent)
         except ValidationError as exc:
             return Intake(
-                _group_id_of(raw), None, dropped=f"malformed deployment status event: {describe(exc)}"
+                _group_id_of(raw) or unparseable_group(fallback_id),
+                None,
+                dropped=bounded(f"malformed deployment status event: {describe(exc)}", MAX_ERROR),
             )
         d = status.detail
         return Intake(
@@ -126,16 +141,37 @@ def describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _group_id_of(raw: dict[str, Any]) -> str:
+def _group_id_of(raw: dict[str, Any]) -> str | None:
     detail = raw.get("detail")
     group = detail.get("group-id") if isinstance(detail, dict) else None
-    return group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
+    return group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else None
+
+
+def unparseable_group(message_id: str) -> str:
+    """The ledger partition for a message whose group id cannot be read: one of
+    `UNPARSEABLE_SHARDS`, by a hash of the message id, so no single item takes every such message."""
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).digest()
+    return f"{UNPARSEABLE_GROUP}{int.from_bytes(digest[:4], 'big') % UNPARSEABLE_SHARDS:02d}"
+
+
+def bounded(value: str, limit: int) -> str:
+    """A copy of what was received that fits in the ledger and in a log line: lone surrogates and control
+    characters replaced, and, when longer than `limit`, cut with a digest of the whole so that two long
+    values that differ only at the end stay different."""
+    clean = "".join(
+        c if c.isprintable() else "\ufffd"
+        for c in value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    )
+    if len(clean) <= limit:
+        return clean
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{clean[: limit - 20]}...#{digest}"
 
 
 def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
     detail = raw.get("detail") if isinstance(raw.get("detail"), dict) else {}
     assert isinstance(detail, dict)
-    group_id = _group_id_of(raw)
+    group_id = _group_id_of(raw) or unparseable_group(fallback_id)
     request_id = detail.get("request-id")
     if not isinstance(request_id, str) or not request_id:
         event_id = raw.get("id")
@@ -147,10 +183,12 @@ def _invalid(raw: dict[str, Any], error: str, *, fallback_id: str) -> Intake:
     return Intake(
         group_id,
         InvalidRequestReceived(
-            request_id=request_id,
+            request_id=bounded(request_id, MAX_REQUEST_ID),
             group_id=group_id,
-            error=error,
-            requested_by=requested_by if isinstance(requested_by, str) else "unknown",
+            error=bounded(error, MAX_ERROR),
+            requested_by=bounded(requested_by, MAX_REQUESTED_BY)
+            if isinstance(requested_by, str)
+            else "unknown",
             kind=RequestKind.DELETION if deletion else RequestKind.RESET,
         ),
     )

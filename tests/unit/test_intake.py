@@ -18,7 +18,7 @@ from gg_reset.contracts import (
 )
 from gg_reset.domain.events import DeploymentStatusReported, InvalidRequestReceived, RequestReceived
 from gg_reset.domain.model import Request, RequestKind
-from gg_reset.intake import UNPARSEABLE_GROUP, Intake, from_message_body
+from gg_reset.intake import UNPARSEABLE_GROUP, Intake, from_message_body, unparseable_group
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MESSAGE_ID = "sqs-msg-1"
@@ -193,7 +193,7 @@ def test_every_deployment_type_and_status(deployment_type: DeploymentType, statu
 @pytest.mark.parametrize("body", ["not json", "{", "", '{"detail": '])
 def test_a_body_that_is_not_json(body: str) -> None:
     event = invalid(body)
-    assert event.group_id == UNPARSEABLE_GROUP
+    assert event.group_id == unparseable_group(MESSAGE_ID)
     assert event.request_id == f"message:{MESSAGE_ID}"
     assert event.error.startswith("message body is not JSON")
 
@@ -201,7 +201,7 @@ def test_a_body_that_is_not_json(body: str) -> None:
 @pytest.mark.parametrize("body", ["[]", "[1, 2]", '"a string"', "42", "null", "true"])
 def test_a_body_that_is_not_an_object(body: str) -> None:
     event = invalid(body)
-    assert event.group_id == UNPARSEABLE_GROUP
+    assert event.group_id == unparseable_group(MESSAGE_ID)
     assert event.request_id == f"message:{MESSAGE_ID}"
     assert event.error == "message body is not a JSON object"
 
@@ -226,7 +226,7 @@ def test_a_body_that_is_not_an_object(body: str) -> None:
 def test_an_invalid_detail_names_the_field(detail: dict[str, Any], field: str, group_id: str) -> None:
     event = invalid(envelope(detail))
     assert event.error.startswith(f"{field}: "), event.error
-    assert event.group_id == group_id
+    assert event.group_id == (unparseable_group(MESSAGE_ID) if group_id == UNPARSEABLE_GROUP else group_id)
     assert event.request_id == "event:evt-1"
 
 
@@ -256,7 +256,7 @@ def test_an_illegal_group_id_says_which_characters_are_allowed() -> None:
 @pytest.mark.parametrize("detail", [None, "g-1", ["g-1"]])
 def test_a_detail_that_is_not_an_object(detail: Any) -> None:
     event = invalid(envelope(detail))
-    assert event.group_id == UNPARSEABLE_GROUP
+    assert event.group_id == unparseable_group(MESSAGE_ID)
     assert event.error.startswith("detail: ")
 
 
@@ -322,3 +322,50 @@ def test_only_the_first_five_validation_errors_are_reported_on_one_line() -> Non
     error = invalid(envelope(detail)).error
     assert "\n" not in error
     assert error.count("; ") == 4
+
+
+# --- poison messages: whatever arrives ends as a bounded, sanitised record -------------------------------
+
+
+def assert_fits_the_ledger(event: InvalidRequestReceived) -> None:
+    for text in (event.request_id, event.requested_by, event.error, event.group_id):
+        text.encode("utf-8")  # no lone surrogate left
+        assert text.isprintable()
+    assert len(event.request_id) <= 128 and len(event.requested_by) <= 256 and len(event.error) <= 1024
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000, 100_000])
+def test_a_body_nested_too_deeply_is_an_invalid_request(depth: int) -> None:
+    event = invalid("[" * depth + "]" * depth)
+    assert "nested too deeply" in event.error or "not a JSON object" in event.error
+    assert_fits_the_ledger(event)
+
+
+def test_a_detail_nested_too_deeply_is_an_invalid_request() -> None:
+    deep = '{"a": ' * 3_000 + '"x"' + "}" * 3_000
+    body = json.dumps(envelope({"group-id": "g-1", "reason": "PLACEHOLDER"})).replace('"PLACEHOLDER"', deep)
+    event = invalid(body)
+    assert event.group_id == "g-1" or event.group_id.startswith(UNPARSEABLE_GROUP)
+    assert_fits_the_ledger(event)
+
+
+@pytest.mark.parametrize("field", ["request-id", "requested-by", "reason"])
+def test_a_lone_surrogate_in_a_request_field_is_rejected_with_a_sanitised_copy(field: str) -> None:
+    event = invalid(envelope({"group-id": "g-1", field: "ab\ud800cd"}))
+    assert f"detail.{field}" in event.error
+    assert_fits_the_ledger(event)
+
+
+def test_huge_request_id_and_requester_are_cut_but_stay_distinct() -> None:
+    huge = {"group-id": "g-1", "request-id": "r" * 200_000 + "1", "requested-by": "x" * 10**6}
+    first = invalid(envelope(huge))
+    second = invalid(envelope({"group-id": "g-1", "request-id": "r" * 200_000 + "2"}))
+    assert_fits_the_ledger(first)
+    assert first.request_id != second.request_id
+    assert first.request_id.startswith("rrrr")
+
+
+def test_unreadable_group_ids_spread_over_bounded_partitions() -> None:
+    groups = {from_message_body("{not json", message_id=f"m-{n}", now=NOW).group_id for n in range(400)}
+    assert 8 < len(groups) <= 16
+    assert all(g.startswith(UNPARSEABLE_GROUP) for g in groups)
