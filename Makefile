@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help venv node demo test lint format bench synth bootstrap deploy destroy clean
+.PHONY: help venv node demo test soak lint format bench synth bootstrap deploy destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 
 test: $(PY_STAMP) $(NODE_STAMP) lint ## Lint, then every test (unit, integration, DynamoDB Local, infra, end-to-end)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+soak: $(PY_STAMP) ## Reliability suite at full size: 1,000-request soak under every fault, 10,000+ fuzzed events
+	GG_RESET_SOAK_REQUESTS=1000 GG_RESET_FUZZ_BATCHES=1400 $(BIN)/pytest -p no:xdist -p no:logging -q -s tests/reliability
 
 bench: $(PY_STAMP) ## Benchmarks: throughput and memory of the workflow and the local service
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
