@@ -47,6 +47,8 @@ class Intake:
     request anyone waits for, so it gets no workflow of its own."""
     timer_for: datetime | None = None
     """For a timer message: the due time it was armed for (see `ResetService.handle`)."""
+    account: str | None = None
+    """For a status event: the account it says it comes from (the worker checks it is its own)."""
 
     @property
     def correlation_id(self) -> str | None:
@@ -111,6 +113,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
                 status=d.status,
                 occurred_at=status.time,
             ),
+            account=status.account,
         )
     if detail_type not in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
         return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)

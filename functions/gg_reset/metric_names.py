@@ -18,6 +18,8 @@ OUTCOME_PREFIX: Final = "Outcome_"
 # Worker (handlers/worker.py).
 WORK_MESSAGES: Final = "WorkMessages"
 MALFORMED_STATUS_EVENTS: Final = "MalformedStatusEvents"
+FOREIGN_STATUS_EVENTS: Final = "ForeignStatusEvents"
+"""Status events claiming another account than the worker's own: dropped (the rule should never pass one)."""
 
 # Sweeper (handlers/sweeper.py).
 SWEPT_WORKFLOWS: Final = "SweptWorkflows"

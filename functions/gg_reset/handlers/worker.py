@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.adapters.greengrass import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from gg_reset.intake import from_message_body
-from gg_reset.metric_names import MALFORMED_STATUS_EVENTS, WORK_MESSAGES
+from gg_reset.metric_names import FOREIGN_STATUS_EVENTS, MALFORMED_STATUS_EVENTS, WORK_MESSAGES
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.wiring import service
 
@@ -57,6 +57,16 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         logger.warning("event dropped", extra={"group_id": intake.group_id, "reason": intake.dropped})
         metrics.add_metric(name=MALFORMED_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
         return
+    own_account = _account_of(lambda_context)
+    if intake.account is not None and own_account is not None and intake.account != own_account:
+        # The rule matches this account only; a status event from another one is refused here too
+        # (defence in depth): it must never open a remediation of a group in this account.
+        logger.warning(
+            "status event from another account dropped",
+            extra={"group_id": intake.group_id, "event_account": intake.account},
+        )
+        metrics.add_metric(name=FOREIGN_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
+        return
     logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)
     try:
         result = svc.handle(intake.group_id, intake.event, until=until, timer_for=intake.timer_for)
@@ -70,6 +80,14 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         )
     finally:
         logger.remove_keys(["group_id", "request_id"])
+
+
+def _account_of(context: LambdaContext | None) -> str | None:
+    """The account this function runs in, from its ARN (`arn:aws:lambda:<region>:<account>:function:...`)."""
+    if context is None:
+        return None
+    parts = context.invoked_function_arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
 
 
 @logger.inject_lambda_context(clear_state=True)

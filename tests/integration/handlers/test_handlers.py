@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gg_reset import wiring
+from gg_reset import metric_names, wiring
 from gg_reset.budget import RequestBudget
 from gg_reset.contracts import request_entry, timer_message_body
 from gg_reset.domain.errors import ErrorKind
@@ -221,3 +221,38 @@ def test_a_malformed_status_event_is_dropped_and_counted_not_recorded(env, capfd
     assert greengrass.calls == {}
     emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert any(doc.get(worker.MALFORMED_STATUS_EVENTS) == [1.0] for doc in emitted)
+
+
+def status_body(account: str) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": f"evt-{account}",
+            "detail-type": "Greengrass Deployment Status Change",
+            "source": "aws.greengrass",
+            "account": account,
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "group-id": "g-f",
+                "deployment-id": f"dep-{account}",
+                "deployment-type": "NewDeployment",
+                "status": "Failure",
+            },
+        }
+    )
+
+
+def test_a_failure_event_from_another_account_opens_no_remediation(env, capfd) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, _ = env
+    greengrass.add_group("g-f")
+    response = worker.handler({"Records": [sqs_record("m", status_body("999999999999"))]}, ctx())
+    assert response == {"batchItemFailures": []}
+    assert ledger.records == {} and greengrass.calls == {}
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(doc.get(metric_names.FOREIGN_STATUS_EVENTS) == [1.0] for doc in emitted)
+    # The same event from the worker's own account opens one.
+    worker.handler({"Records": [sqs_record("m2", status_body("123456789012"))]}, ctx())
+    active = ledger.load("g-f").active
+    assert active is not None and active.kind.value == "remediation"
