@@ -49,14 +49,9 @@ def _run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None 
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    unreachable = _index_reachable()
-    if unreachable is not None:
-        pytest.skip(
-            f"packaging test skipped: the package index {INDEX_URL} cannot be reached ({unreachable})"
-        )
-    source = tmp_path_factory.mktemp("source")
+def _build_wheel(tmp_path: Path) -> Path:
+    source = tmp_path / "source"
+    source.mkdir()
     # A copy, so the build's egg-info and build/ never land in the working tree other tests read.
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, source / name)
@@ -65,15 +60,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source / "functions",
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"),
     )
-    wheels = tmp_path_factory.mktemp("wheels")
+    wheels = tmp_path / "wheels"
     _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", wheels, source)
     [built] = wheels.glob("gg_reset-*.whl")
     return built
 
 
-@pytest.fixture(scope="module")
-def fresh_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("venv")
+def _fresh_venv(wheel: Path, tmp_path: Path) -> Path:
+    venv = tmp_path / "venv"
     _run(sys.executable, "-m", "venv", venv)  # without --system-site-packages: only what the wheel pulls in
     _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
     return venv
@@ -105,7 +99,46 @@ def _gg_reset(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_wheel_declares_the_cli_the_extras_and_the_pytest_plugin(wheel: Path) -> None:
+def test_a_wheel_installs_a_working_cli(tmp_path: Path) -> None:
+    """One test, so that pytest-xdist builds and installs once (a module fixture would run per worker)."""
+    unreachable = _index_reachable()
+    if unreachable is not None:
+        pytest.skip(
+            f"packaging test skipped: the package index {INDEX_URL} cannot be reached ({unreachable})"
+        )
+    wheel = _build_wheel(tmp_path)
+    _check_metadata(wheel)
+    venv = _fresh_venv(wheel, tmp_path)
+
+    for args in (
+        ["--help"],
+        ["plan", "--help"],
+        ["request", "--help"],
+        ["list", "--help"],
+        ["report", "--help"],
+    ):
+        result = _gg_reset(venv, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Usage: gg-reset" in result.stdout
+    assert all(c in _gg_reset(venv, "--help").stdout for c in ("plan", "request", "list", "show", "report"))
+
+    # No moto in a plain install: the demo says what to install.
+    result = _gg_reset(venv, "demo", "--groups", "1")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "gg-reset: error: `gg-reset demo` runs the service locally and needs the local runtime (moto is not "
+        "installed): pip install 'gg-reset[local]'\n"
+    )
+
+    # An AWS error is one line, from the installed CLI too (no credentials: nothing reaches AWS).
+    result = _gg_reset(venv, "show", "some-group", "--table", "t", "--region", "eu-west-1")
+    assert result.returncode == 1
+    assert result.stderr.startswith("gg-reset: error: no usable AWS credentials")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def _check_metadata(wheel: Path) -> None:
+    """The wheel declares the CLI, the pytest plugin, typer and rich as dependencies, moto only as `local`."""
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
@@ -121,35 +154,3 @@ def test_the_wheel_declares_the_cli_the_extras_and_the_pytest_plugin(wheel: Path
     assert not any(r.startswith("moto") for r in base)
     assert [r.split("[")[0] for r in local] == ["moto"]
     assert "local" in (metadata.get_all("Provides-Extra") or [])
-
-
-def test_the_installed_cli_runs(fresh_venv: Path) -> None:
-    for args in (
-        ["--help"],
-        ["plan", "--help"],
-        ["request", "--help"],
-        ["list", "--help"],
-        ["report", "--help"],
-    ):
-        result = _gg_reset(fresh_venv, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "Usage: gg-reset" in result.stdout
-    assert all(
-        c in _gg_reset(fresh_venv, "--help").stdout for c in ("plan", "request", "list", "show", "report")
-    )
-
-
-def test_the_installed_cli_has_no_moto_and_says_what_to_install_for_the_demo(fresh_venv: Path) -> None:
-    result = _gg_reset(fresh_venv, "demo", "--groups", "1")
-    assert result.returncode == 1
-    assert result.stderr == (
-        "gg-reset: error: `gg-reset demo` runs the service locally and needs the local runtime (moto is not "
-        "installed): pip install 'gg-reset[local]'\n"
-    )
-
-
-def test_the_installed_cli_reports_missing_credentials_in_one_line(fresh_venv: Path) -> None:
-    result = _gg_reset(fresh_venv, "show", "some-group", "--table", "t", "--region", "eu-west-1")
-    assert result.returncode == 1
-    assert result.stderr.startswith("gg-reset: error: no usable AWS credentials")
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
