@@ -107,19 +107,79 @@ def bench_local(groups: int, quota: float | None) -> float:
     return result.wall_seconds
 
 
+def bench_bulk(groups: int, quotas: tuple[float, ...], script_groups: int, big: int) -> None:
+    from benchmarks.baseline_script import run_script
+    from benchmarks.bulk import fleet, run_bulk
+
+    print("bulk cleanup: deletions, 90% online / 10% offline cores, 50 ms per call (simulated time)")
+    print(
+        f"  {'groups':>6} {'quota':>5} {'completion':>10} {'limit':>7} {'ratio':>6} {'in-order':>8} "
+        f"{'ratio':>6} {'calls/req':>9} {'429s':>5} {'DELETED':>8} {'orphans':>7} {'wall':>7}"
+    )
+    runs = [(groups, quota) for quota in quotas] + ([(big, quotas[0])] if big else [])
+    first = None
+    for size, quota in runs:
+        r = run_bulk(size, quota)
+        first = first or r
+        print(
+            f"  {r.groups:>6} {r.quota:>5g} {r.completion_s:>9.0f}s {r.limit_s:>6.0f}s "
+            f"{r.completion_s / r.limit_s:>5.2f}x {r.in_order_bound_s:>7.0f}s "
+            f"{r.completion_s / r.in_order_bound_s:>5.2f}x {r.calls_per_request:>9.2f} {r.throttled:>5} "
+            f"{r.deleted:>8} {r.orphaned_cores:>7} {r.wall_s:>6.0f}s"
+        )
+        print(f"         calls by operation: {dict(sorted(r.calls.items()))}")
+    assert first is not None
+    script = run_script(fleet(script_groups, 7), quota=quotas[0])
+    print(
+        f"  plain 10-thread boto3 script, {script_groups} groups at {quotas[0]:g} req/s: "
+        f"{script.completion_s:.0f}s simulated, {script.calls} calls ({script.throttled} throttled), "
+        f"{script.deleted} deleted"
+    )
+    if script_groups == first.groups:
+        print(f"  gg-reset is {script.completion_s / first.completion_s:.1f}x faster than the script")
+
+
+def bench_demo_scaling(small: int, large: int) -> None:
+    from gg_reset.local.demo import run_demo
+
+    walls = {}
+    for groups in (small, large):
+        result = run_demo(groups=groups, seed=7)
+        walls[groups] = result.wall_seconds
+        print(
+            f"demo, {groups} groups: {result.wall_seconds:.1f}s wall, "
+            f"{len(result.problems)} unexpected outcomes"
+        )
+    print(
+        f"demo wall time {large}/{small} groups: {walls[large] / walls[small]:.1f}x "
+        f"for {large / small:g}x the groups"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--requests", type=int, default=20_000, help="requests through the pure core")
     parser.add_argument("--groups", type=int, default=300, help="groups in the local-service runs")
     parser.add_argument("--quota", type=float, default=10.0, help="API quota (req/s) for the throttled run")
+    parser.add_argument("--bulk-groups", type=int, default=1000, help="deletions in the bulk figure")
+    parser.add_argument(
+        "--bulk-big", type=int, default=3000, help="a larger bulk run at the first quota (0: skip)"
+    )
+    parser.add_argument("--demo-large", type=int, default=3000, help="the larger demo of the scaling figure")
+    parser.add_argument("--skip-local", action="store_true", help="skip the per-request local-service runs")
     args = parser.parse_args()
     bench_core(args.requests)
+    if not args.skip_local:
+        print()
+        free = bench_local(args.groups, None)
+        print()
+        throttled = bench_local(args.groups, args.quota)
+        print()
+        print(f"throttled/unthrottled wall time: {throttled / free:.2f}x")
     print()
-    free = bench_local(args.groups, None)
+    bench_bulk(args.bulk_groups, (args.quota, 50.0), args.bulk_groups, args.bulk_big)
     print()
-    throttled = bench_local(args.groups, args.quota)
-    print()
-    print(f"throttled/unthrottled wall time: {throttled / free:.2f}x")
+    bench_demo_scaling(args.groups, args.demo_large)
 
 
 if __name__ == "__main__":
