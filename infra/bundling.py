@@ -28,13 +28,18 @@ INCLUDED_SUFFIXES: Final = frozenset({".py"})
 INCLUDED_NAMES: Final = frozenset({"py.typed"})
 
 
+def is_cli_module(relative: Path) -> bool:
+    """The operator CLI (`cli.py` and its `cli_*.py` modules): it runs on a laptop, not in a Lambda."""
+    return len(relative.parts) == 1 and (relative.name == "cli.py" or relative.name.startswith("cli_"))
+
+
 def runtime_files(package_dir: Path) -> Iterator[Path]:
     """The package's runtime files, relative to `package_dir`, in a stable order."""
     for path in sorted(package_dir.rglob("*")):
         if not path.is_file():
             continue
         relative = path.relative_to(package_dir)
-        if relative.parts[0] in EXCLUDED_PACKAGE_PATHS:
+        if relative.parts[0] in EXCLUDED_PACKAGE_PATHS or is_cli_module(relative):
             continue
         if any(part in EXCLUDED_DIR_NAMES for part in relative.parts[:-1]):
             continue

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -442,3 +443,16 @@ def test_a_failed_deployment_during_a_dry_run_is_remediated_once_the_dry_run_end
     assert any("queued until this dry run ends" in s.detail for s in planned.history)
     assert remediation is not None and remediation.workflow.kind.value == "remediation"
     assert remediation.state is WorkflowState.RESET, remediation.reason
+
+
+def test_a_local_service_that_fails_to_start_leaves_no_mock_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    before = dict(os.environ)
+    with LocalService(seed=1):
+        inside = dict(os.environ)
+        failed = LocalService(seed=2)
+        with pytest.raises(Exception, match="Table already exists"):
+            failed.__enter__()  # the same moto table again: the start fails
+        assert dict(os.environ) == inside  # its environment patch was undone
+        assert failed._stack._exit_callbacks == deque()  # and its moto mock stopped
+    assert dict(os.environ) == before

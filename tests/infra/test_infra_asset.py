@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bundling import FUNCTIONS_DIR, copy_runtime_package
+from infra.bundling import FUNCTIONS_DIR, copy_runtime_package, is_cli_module
 from infra.constructs.reset_functions import SWEEPER_HANDLER, WORKER_HANDLER
 from infra.testing import Synth
 
@@ -61,7 +61,7 @@ def test_asset_holds_only_the_runtime_package(synth: Synth) -> None:
     for path in files:
         assert path.parts[0] == "gg_reset", path
         assert "local" not in path.parts, path
-        assert path != Path("gg_reset/cli.py")
+        assert not is_cli_module(path.relative_to("gg_reset")), path
         assert "tests" not in path.parts and not path.name.startswith("test_"), path
         assert "__pycache__" not in path.parts and path.suffix != ".pyc", path
         assert path.suffix == ".py" or path.name == "py.typed", path
@@ -71,7 +71,7 @@ def test_asset_holds_only_the_runtime_package(synth: Synth) -> None:
         for p in _files(FUNCTIONS_DIR / "gg_reset")
         if p.suffix == ".py"
         and p.parts[0] != "local"
-        and p != Path("cli.py")
+        and not is_cli_module(p)
         and "__pycache__" not in p.parts
     }
     assert expected == source  # nothing the runtime needs was left out
@@ -154,6 +154,7 @@ def test_local_bundling_skips_simulator_cli_tests_and_caches(tmp_path: Path) -> 
         "handlers/worker.py",
         "local/runtime.py",
         "cli.py",
+        "cli_requests.py",
         "tests/test_x.py",
         "domain/test_model.py",
         "__pycache__/settings.cpython-311.pyc",

@@ -30,8 +30,10 @@ class ErrorKind(StrEnum):
         return self in (ErrorKind.THROTTLED, ErrorKind.SERVER_ERROR)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GreengrassError(Exception):
+    # Not frozen: Python sets `__traceback__` on an exception as it propagates (through a context manager,
+    # say), which a frozen dataclass refuses.
     """A classified failure of one Greengrass call."""
 
     kind: ErrorKind

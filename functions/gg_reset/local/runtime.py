@@ -380,6 +380,13 @@ class LocalService:
     # --- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
+        try:
+            return self._start()
+        except BaseException:
+            self._stack.close()  # a failed start leaves no mock or environment patch behind
+            raise
+
+    def _start(self) -> Self:
         self._stack.enter_context(patch.dict(os.environ, _QUIET_ENV))
         package_logger = logging.getLogger(PACKAGE_LOGGER)
         self._stack.callback(logger.setLevel, logger.log_level)
