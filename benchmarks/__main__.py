@@ -1,10 +1,17 @@
-"""gg-reset benchmarks: the pure workflow's throughput and the local service's cost per request.
+"""gg-reset benchmarks: the pure workflow's throughput, the local service's cost per request, and the
+bulk-cleanup figure.
 
 Figures, not pass/fail: machines here are noisy, so timing targets live here rather than in tests.
 Ratios worth watching across changes:
 - transitions per second of the pure core (the upper bound of what a worker can decide);
 - Greengrass calls and ledger writes per request (what the API quota and DynamoDB bill see);
-- wall seconds per 100 requests of the local service, and simulated-to-wall time.
+- wall seconds per 100 requests of the local service, and simulated-to-wall time;
+- bulk cleanup (benchmarks/bulk.py), all measured in one run on the simulated clock: the completion of N
+  deletions at a quota against the quota-bound limit and the in-order bound, calls and 429s per request,
+  every group DELETED with no orphaned core, and a plain 10-thread boto3 script (benchmarks/
+  baseline_script.py) on the same simulator and quota;
+- the demo's wall time at 300 and at 3,000 groups (how the local runtime scales).
+The last table compares the ratios with their targets.
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ import argparse
 import resource
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final, Protocol
 
 from gg_reset.contracts import DeploymentStatus, DeploymentType
 from gg_reset.domain.events import (
     DeploymentStatusReported,
+    Event,
     GroupDeleted,
     GroupInspected,
     RequestReceived,
@@ -27,6 +37,10 @@ from gg_reset.domain.events import (
 from gg_reset.domain.model import GroupRecord, Request, RequestKind
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
+
+if TYPE_CHECKING:
+    from benchmarks.baseline_script import ScriptResult
+    from benchmarks.bulk import Bounds, BulkResult
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = WorkflowPolicy()
@@ -37,7 +51,7 @@ def deletion_path(i: int) -> int:
     gid = f"g{i}"
     record = GroupRecord(group_id=gid)
     now = EPOCH
-    events = [
+    events: list[Event] = [
         RequestReceived(Request(f"r{i}", RequestKind.DELETION, gid, now)),
         GroupInspected(exists=True),
         ResetAccepted(deployment_id=f"d{i}", forced=False),
@@ -107,68 +121,263 @@ def bench_local(groups: int, quota: float | None) -> float:
     return result.wall_seconds
 
 
-def bench_bulk(groups: int, quotas: tuple[float, ...], script_groups: int, big: int) -> None:
+# --- bulk cleanup -----------------------------------------------------------------------------------
+
+SCRIPT_SPEEDUP_TARGET: Final = 5.0
+"""gg-reset must finish the bulk cleanup at least this many times sooner than the 10-thread script."""
+LIMIT_RATIO_TARGET: Final = 1.25
+"""gg-reset's completion may exceed the quota-bound limit by at most this factor."""
+DEMO_SCALING_TARGET: Final = 12.0
+"""The demo at 10x the groups may take at most this many times the wall time."""
+FAST_QUOTA_BEFORE_S: Final[Mapping[tuple[int, float], float]] = {(1000, 50.0): 758.0}
+"""Simulated completion measured before the bulk-cleanup work (1,000 groups at 50 req/s): no regression."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One figure against its target; `ok` is None when the figure was not measured in this run."""
+
+    figure: str
+    value: str
+    target: str
+    ok: bool | None
+
+
+class _Run(Protocol):
+    """What a table row shows: a gg-reset run (`BulkResult`) or the script's (`ScriptResult`)."""
+
+    @property
+    def groups(self) -> int: ...
+    @property
+    def quota(self) -> float: ...
+    @property
+    def completion_s(self) -> float: ...
+    @property
+    def last_terminal_s(self) -> float: ...
+    @property
+    def calls_per_request(self) -> float: ...
+    @property
+    def throttled(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+    @property
+    def orphaned_cores(self) -> int: ...
+    @property
+    def wall_s(self) -> float: ...
+
+
+TABLE_HEADER: Final = (
+    f"  {'run':<16} {'groups':>6} {'quota':>5} {'completion':>10} {'last end':>9} {'limit':>7} {'ratio':>6} "
+    f"{'in-order':>8} {'ratio':>6} {'calls/req':>9} {'429s':>5} {'DELETED':>7} {'orphans':>7} {'wall':>7}"
+)
+
+
+def _row(label: str, r: _Run, bounds: Bounds) -> str:
+    done = r.completion_s
+    return (
+        f"  {label:<16} {r.groups:>6} {r.quota:>5g} {done:>9.0f}s {r.last_terminal_s:>8.0f}s "
+        f"{bounds.limit_s:>6.0f}s {done / bounds.limit_s:>5.2f}x {bounds.in_order_bound_s:>7.0f}s "
+        f"{done / bounds.in_order_bound_s:>5.2f}x {r.calls_per_request:>9.2f} {r.throttled:>5} "
+        f"{r.deleted:>7} {r.orphaned_cores:>7} {r.wall_s:>6.1f}s"
+    )
+
+
+def _per_request(calls: Mapping[str, int], groups: int) -> str:
+    return ", ".join(f"{op} {n / groups:.2f}" for op, n in sorted(calls.items()))
+
+
+def _print_bounds(bounds: Bounds, groups: int) -> None:
+    print(f"  {groups} groups at {bounds.quota:g} req/s: {bounds.formula()}")
+    print(
+        f"    in-order bound = max over the {bounds.offline} offline groups at arrival position p of "
+        f"2 (p + 1) / {bounds.quota:g} + {bounds.longest_wait_s:g} s = {bounds.in_order_bound_s:.1f} s"
+    )
+
+
+def run_bulk_table(
+    groups: int, quota: float, *, fast_quota: float, big: int, seed: int, gg_reset: bool, script: bool
+) -> tuple[list[BulkResult], ScriptResult | None]:
+    """Print the bulk-cleanup table (one row per run, as each run ends); return the results."""
     from benchmarks.baseline_script import run_script
-    from benchmarks.bulk import fleet, run_bulk
+    from benchmarks.bulk import LATENCY_S, OFFLINE_SHARE, bounds, fleet, run_bulk, service_options
 
-    print("bulk cleanup: deletions, 90% online / 10% offline cores, 50 ms per call (simulated time)")
+    runs = [(groups, quota)] if gg_reset else []
+    if gg_reset and big:
+        runs.append((big, quota))
+    if gg_reset and fast_quota:
+        runs.append((groups, fast_quota))
+    budget = "greengrass_rps" in service_options(quota)
     print(
-        f"  {'groups':>6} {'quota':>5} {'completion':>10} {'limit':>7} {'ratio':>6} {'in-order':>8} "
-        f"{'ratio':>6} {'calls/req':>9} {'429s':>5} {'DELETED':>8} {'orphans':>7} {'wall':>7}"
+        f"bulk cleanup: deletions, {1 - OFFLINE_SHARE:.0%} online / {OFFLINE_SHARE:.0%} offline cores, every "
+        f"group deployed, {LATENCY_S * 1000:g} ms per Greengrass call, simulated seconds (seed {seed})"
     )
-    runs = [(groups, quota) for quota in quotas] + ([(big, quotas[0])] if big else [])
-    first = None
-    for size, quota in runs:
-        r = run_bulk(size, quota)
-        first = first or r
-        print(
-            f"  {r.groups:>6} {r.quota:>5g} {r.completion_s:>9.0f}s {r.limit_s:>6.0f}s "
-            f"{r.completion_s / r.limit_s:>5.2f}x {r.in_order_bound_s:>7.0f}s "
-            f"{r.completion_s / r.in_order_bound_s:>5.2f}x {r.calls_per_request:>9.2f} {r.throttled:>5} "
-            f"{r.deleted:>8} {r.orphaned_cores:>7} {r.wall_s:>6.0f}s"
+    print(
+        "  gg-reset: LocalService, its request budget "
+        + ("set to the quota (greengrass_rps)" if budget else "not available in this LocalService (unset)")
+    )
+    shown: set[tuple[int, float]] = set()
+    for size, q in [*runs, *([(groups, quota)] if script else [])]:
+        if (size, q) not in shown:
+            shown.add((size, q))
+            _print_bounds(bounds(fleet(size, seed), q), size)
+    print(
+        "  completion: until the service is idle; last end: the last request's terminal state "
+        "(idle can come up to one sweep interval later)"
+    )
+    print(TABLE_HEADER)
+    results: list[BulkResult] = []
+    details: list[str] = []
+    for size, q in runs:
+        r = run_bulk(size, q, seed)
+        results.append(r)
+        print(_row("gg-reset", r, r.bounds), flush=True)
+        details.append(
+            f"    gg-reset {size}@{q:g}: {_per_request(r.calls, size)} "
+            f"(necessary {r.bounds.necessary_calls / size:.2f})"
         )
-        print(f"         calls by operation: {dict(sorted(r.calls.items()))}")
-    assert first is not None
-    script = run_script(fleet(script_groups, 7), quota=quotas[0])
-    print(
-        f"  plain 10-thread boto3 script, {script_groups} groups at {quotas[0]:g} req/s: "
-        f"{script.completion_s:.0f}s simulated, {script.calls} calls ({script.throttled} throttled), "
-        f"{script.deleted} deleted"
+    baseline = None
+    if script:
+        kinds = fleet(groups, seed)
+        baseline = run_script(kinds, quota=quota, seed=seed)
+        print(_row("10-thread script", baseline, bounds(kinds, quota)), flush=True)
+        details.append(
+            f"    script {groups}@{quota:g}: {_per_request(baseline.calls, groups)}; "
+            f"{baseline.failed} groups given up"
+        )
+    print("  Greengrass calls per request by operation (429s included):")
+    print("\n".join(details))
+    return results, baseline
+
+
+def bulk_checks(results: Sequence[BulkResult], baseline: ScriptResult | None) -> list[Check]:
+    checks: list[Check] = []
+    first = results[0] if results else None
+    if first is not None and baseline is not None and baseline.groups == first.groups:
+        speedup = baseline.completion_s / first.completion_s
+        checks.append(
+            Check(
+                f"script / gg-reset completion, {first.groups} @ {first.quota:g} req/s",
+                f"{speedup:.2f}x",
+                f">= {SCRIPT_SPEEDUP_TARGET:g}x",
+                speedup >= SCRIPT_SPEEDUP_TARGET,
+            )
+        )
+    for r in results:
+        if first is not None and r.quota == first.quota:
+            checks.append(
+                Check(
+                    f"gg-reset / limit, {r.groups} @ {r.quota:g} req/s",
+                    f"{r.vs_limit:.2f}x ({r.vs_in_order:.2f}x in-order)",
+                    f"<= {LIMIT_RATIO_TARGET:g}x",
+                    r.vs_limit <= LIMIT_RATIO_TARGET,
+                )
+            )
+        else:
+            before = FAST_QUOTA_BEFORE_S.get((r.groups, r.quota))
+            checks.append(
+                Check(
+                    f"gg-reset completion, {r.groups} @ {r.quota:g} req/s",
+                    f"{r.completion_s:.0f}s ({r.vs_limit:.2f}x limit)",
+                    f"<= {before:g}s (before)" if before else "(no earlier figure)",
+                    r.completion_s <= before if before else None,
+                )
+            )
+    for r in results:
+        checks.append(
+            Check(
+                f"every group DELETED, no orphan, {r.groups} @ {r.quota:g}",
+                f"{r.deleted}/{r.groups} DELETED, {r.orphaned_cores} orphans",
+                "all, 0",
+                r.correct,
+            )
+        )
+    if baseline is not None:
+        checks.append(
+            Check(
+                f"script: every group deleted, no orphan, {baseline.groups} @ {baseline.quota:g}",
+                f"{baseline.deleted}/{baseline.groups} deleted, {baseline.orphaned_cores} orphans",
+                "all, 0",
+                baseline.correct,
+            )
+        )
+    return checks
+
+
+def bench_bulk(
+    groups: int,
+    quota: float,
+    *,
+    fast_quota: float = 50.0,
+    big: int = 0,
+    seed: int = 7,
+    gg_reset: bool = True,
+    script: bool = True,
+) -> list[Check]:
+    """The bulk-cleanup table; returns its figures against their targets."""
+    results, baseline = run_bulk_table(
+        groups, quota, fast_quota=fast_quota, big=big, seed=seed, gg_reset=gg_reset, script=script
     )
-    if script_groups == first.groups:
-        print(f"  gg-reset is {script.completion_s / first.completion_s:.1f}x faster than the script")
+    return bulk_checks(results, baseline)
 
 
-def bench_demo_scaling(small: int, large: int) -> None:
+def bench_demo_scaling(small: int, large: int, seed: int = 7) -> list[Check]:
     from gg_reset.local.demo import run_demo
 
     walls = {}
     for groups in (small, large):
-        result = run_demo(groups=groups, seed=7)
+        result = run_demo(groups=groups, seed=seed)
         walls[groups] = result.wall_seconds
         print(
             f"demo, {groups} groups: {result.wall_seconds:.1f}s wall, "
-            f"{len(result.problems)} unexpected outcomes"
+            f"{timedelta(seconds=round(result.simulated_seconds))} simulated, "
+            f"{len(result.problems)} unexpected outcomes",
+            flush=True,
         )
-    print(
-        f"demo wall time {large}/{small} groups: {walls[large] / walls[small]:.1f}x "
-        f"for {large / small:g}x the groups"
-    )
+    ratio = walls[large] / walls[small]
+    print(f"demo wall time {large}/{small} groups: {ratio:.1f}x for {large / small:g}x the groups")
+    return [
+        Check(
+            f"demo wall time, {large} / {small} groups",
+            f"{ratio:.1f}x",
+            f"<= {DEMO_SCALING_TARGET:g}x" if large == 10 * small else "(target is for 10x the groups)",
+            ratio <= DEMO_SCALING_TARGET if large == 10 * small else None,
+        )
+    ]
 
 
-def main() -> None:
+def print_checks(checks: Sequence[Check]) -> None:
+    if not checks:
+        return
+    width = max(len(c.figure) for c in checks)
+    value_width = max(len(c.value) for c in checks)
+    print("figures against targets")
+    for c in checks:
+        verdict = {True: "ok", False: "MISSED", None: "-"}[c.ok]
+        print(f"  {c.figure:<{width}}  {c.value:<{value_width}}  {c.target:<18} {verdict}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--requests", type=int, default=20_000, help="requests through the pure core")
-    parser.add_argument("--groups", type=int, default=300, help="groups in the local-service runs")
-    parser.add_argument("--quota", type=float, default=10.0, help="API quota (req/s) for the throttled run")
-    parser.add_argument("--bulk-groups", type=int, default=1000, help="deletions in the bulk figure")
     parser.add_argument(
-        "--bulk-big", type=int, default=3000, help="a larger bulk run at the first quota (0: skip)"
+        "--groups", type=int, default=300, help="groups in the local-service runs and small demo"
     )
+    parser.add_argument(
+        "--quota", type=float, default=10.0, help="API quota (req/s): throttled and bulk runs"
+    )
+    parser.add_argument("--fast-quota", type=float, default=50.0, help="a second bulk quota (0: skip)")
+    parser.add_argument("--bulk-groups", type=int, default=1000, help="deletions in the bulk figure")
+    parser.add_argument("--bulk-big", type=int, default=3000, help="a larger bulk run at --quota (0: skip)")
     parser.add_argument("--demo-large", type=int, default=3000, help="the larger demo of the scaling figure")
+    parser.add_argument("--seed", type=int, default=7, help="fleet and simulator seed of the bulk figure")
+    parser.add_argument("--skip-core", action="store_true", help="skip the pure-core throughput")
     parser.add_argument("--skip-local", action="store_true", help="skip the per-request local-service runs")
-    args = parser.parse_args()
-    bench_core(args.requests)
+    parser.add_argument("--skip-bulk", action="store_true", help="skip gg-reset's bulk runs (the slow part)")
+    parser.add_argument("--skip-script", action="store_true", help="skip the 10-thread script baseline")
+    parser.add_argument("--skip-demo-scaling", action="store_true", help="skip the demo at two sizes")
+    args = parser.parse_args(argv)
+    if not args.skip_core:
+        bench_core(args.requests)
     if not args.skip_local:
         print()
         free = bench_local(args.groups, None)
@@ -176,10 +385,24 @@ def main() -> None:
         throttled = bench_local(args.groups, args.quota)
         print()
         print(f"throttled/unthrottled wall time: {throttled / free:.2f}x")
-    print()
-    bench_bulk(args.bulk_groups, (args.quota, 50.0), args.bulk_groups, args.bulk_big)
-    print()
-    bench_demo_scaling(args.groups, args.demo_large)
+    checks: list[Check] = []
+    if not (args.skip_bulk and args.skip_script):
+        print()
+        checks += bench_bulk(
+            args.bulk_groups,
+            args.quota,
+            fast_quota=args.fast_quota,
+            big=args.bulk_big,
+            seed=args.seed,
+            gg_reset=not args.skip_bulk,
+            script=not args.skip_script,
+        )
+    if not args.skip_demo_scaling:
+        print()
+        checks += bench_demo_scaling(args.groups, args.demo_large)
+    if checks:
+        print()
+        print_checks(checks)
 
 
 if __name__ == "__main__":

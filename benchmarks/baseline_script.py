@@ -1,24 +1,30 @@
-"""The baseline a user would pick instead of gg-reset: a plain 10-thread boto3 script.
+"""The baseline a platform engineer would write by hand instead of deploying gg-reset: 10 boto3 threads.
 
-For each group: `ResetDeployments(Force=False)`, poll `GetDeploymentStatus` every 10 s until `Success` or
-`Failure` or 600 s, then (if it did not succeed) `ResetDeployments(Force=True)` and poll until `Success`,
-then `DeleteGroup`. A 429 or 5xx is retried with exponential backoff (base 1 s, cap 20 s, full jitter),
-like botocore's standard mode. A real boto3 client talks to the same Greengrass simulator, at the same
-quota, as gg-reset in the same benchmark.
+Each thread takes the next group from a shared list and, for it: `ResetDeployments(Force=False)`, polls
+`GetDeploymentStatus` every 10 s until `Success` or `Failure` or 600 s; if the reset did not succeed,
+`ResetDeployments(Force=True)` and polls until `Success` (600 s at most); then `DeleteGroup`. A 429 or 5xx
+is retried with exponential backoff as botocore's standard mode does it (a delay drawn uniformly from
+[0, 2^(attempt-1)] s, capped at 20 s). Any other error gives the group up (counted in `failed`), as a
+thread pool's `future.result()` wrapped in a try/except would. A real boto3 client from
+`GreengrassSimulator.client()` talks to the simulator, with the same quota as gg-reset in the benchmark.
 
-The ten threads run on the simulated clock: each is a generator that yields how long it sleeps, and a small
-scheduler always resumes the thread that wakes first, moving the clock to its wake time. Call latency
-overlaps between threads (each thread sleeps 50 ms after each call), as it would with real threads.
+The threads run on the simulated clock: each is a cooperative task (a generator yielding how many seconds
+it sleeps or waits) and a small discrete-event scheduler always resumes the task with the earliest wake
+time, first moving the `SimulatedClock` there and running the simulator's due transitions. With real
+threads the 50 ms call latency overlaps between threads, so the simulator gets no latency of its own and
+each task sleeps 50 ms after each call instead.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Generator, Iterator
+import time
+from collections import Counter, deque
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -26,110 +32,167 @@ from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
 
-Sleep = Generator[float, None, None]
-RETRYABLE = {"TooManyRequestsException", "ThrottlingException", "InternalServerErrorException"}
+if TYPE_CHECKING:
+    from mypy_boto3_greengrass import GreengrassClient
+
+Task = Generator[float, None, None]
+"""A cooperative thread: yields the seconds it sleeps before it wants to run again."""
+Step = Generator[float, None, Any]
+"""Part of a task (`yield from` it): yields sleeps, returns a value."""
+
+THREADS: Final = 10
+LATENCY_S: Final = 0.05
+POLL_EVERY_S: Final = 10.0
+POLL_TIMEOUT_S: Final = 600.0
+BACKOFF_BASE_S: Final = 1.0
+BACKOFF_CAP_S: Final = 20.0
+RETRYABLE_CODES: Final = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ScriptResult:
+    groups: int
+    quota: float
     completion_s: float
-    calls: int
-    deleted: int
+    """Simulated seconds from the start until the last thread finished."""
+    calls: Counter[str]
+    """Greengrass requests by operation, as the simulator counted them (throttled ones included)."""
     throttled: int
+    deleted: int
+    failed: int
+    """Groups the script gave up on (an error it does not retry, or a forced reset that never succeeded)."""
+    orphaned_cores: int
+    wall_s: float
+
+    @property
+    def last_terminal_s(self) -> float:
+        """The script's last group is done when its last thread is."""
+        return self.completion_s
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def calls_per_request(self) -> float:
+        return self.total_calls / self.groups
+
+    @property
+    def correct(self) -> bool:
+        return self.deleted == self.groups and self.orphaned_cores == 0
 
 
-def run_script(
-    kinds: list[str], *, quota: float, threads: int = 10, latency_s: float = 0.05, seed: int = 7
-) -> ScriptResult:
-    clock = SimulatedClock()
-    sim = GreengrassSimulator(
-        clock, lambda _: None, rng=random.Random(seed), faults=FaultProfile(requests_per_second=quota)
-    )
-    client = sim.client()
-    groups = iter([sim.add_group(core=kind, deployed=True) for kind in kinds])
-    jitter = random.Random(seed)
-    started = clock.now()
+def _retryable(error: ClientError) -> bool:
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return status == 429 or status >= 500 or error.response.get("Error", {}).get("Code") in RETRYABLE_CODES
 
-    def call(operation: str, **params: Any) -> Iterator[float | dict[str, Any]]:
-        """One API call with retries: yields sleeps, then the response."""
+
+class _Script:
+    """The hand-written script's logic, as generators (what each thread would run between sleeps)."""
+
+    def __init__(
+        self, client: GreengrassClient, clock: SimulatedClock, jitter: random.Random, latency_s: float
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.jitter = jitter
+        self.latency_s = latency_s
+        self.failed = 0
+
+    def call(self, operation: str, **params: Any) -> Step:
+        """One API call with the script's retries; returns the response."""
         attempt = 0
         while True:
             try:
-                response = getattr(client, operation)(**params)
-                yield latency_s
-                yield response
-                return
+                response = getattr(self.client, operation)(**params)
             except ClientError as error:
-                yield latency_s
-                if error.response["Error"]["Code"] not in RETRYABLE:
+                yield self.latency_s
+                if not _retryable(error):
                     raise
                 attempt += 1
-                yield jitter.uniform(0, min(20.0, 2.0 ** (attempt - 1)))
+                yield min(self.jitter.random() * BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_CAP_S)
+                continue
+            yield self.latency_s
+            return response
 
-    def wait_for(group_id: str, deployment_id: str, timeout_s: float) -> Iterator[float | str]:
-        waited = 0.0
-        while waited < timeout_s:
-            for step in call("get_deployment_status", GroupId=group_id, DeploymentId=deployment_id):
-                if isinstance(step, dict):
-                    status = step["DeploymentStatus"]
-                    if status in ("Success", "Failure"):
-                        yield status
-                        return
-                else:
-                    yield step
-            yield 10.0
-            waited += 10.0
-        yield "Timeout"
+    def wait_for(self, group_id: str, deployment_id: str) -> Step:
+        """Poll every 10 s until Success or Failure, at most 600 s; returns the last status seen."""
+        deadline = self.clock.now() + timedelta(seconds=POLL_TIMEOUT_S)
+        while True:
+            response = yield from self.call(
+                "get_deployment_status", GroupId=group_id, DeploymentId=deployment_id
+            )
+            status = str(response["DeploymentStatus"])
+            if status in ("Success", "Failure") or self.clock.now() >= deadline:
+                return status
+            yield POLL_EVERY_S
 
-    def clean(group_id: str) -> Iterator[float | str]:
-        outcome = "Failure"
-        for force in (False, True):
-            deployment_id = ""
+    def clean(self, group_id: str) -> Task:
+        reset = yield from self.call("reset_deployments", GroupId=group_id, Force=False)
+        status = yield from self.wait_for(group_id, reset["DeploymentId"])
+        if status != "Success":
+            forced = yield from self.call("reset_deployments", GroupId=group_id, Force=True)
+            status = yield from self.wait_for(group_id, forced["DeploymentId"])
+            if status != "Success":
+                self.failed += 1
+                return
+        yield from self.call("delete_group", GroupId=group_id)
+
+    def thread(self, queue: deque[str]) -> Task:
+        while queue:
+            group_id = queue.popleft()
             try:
-                for step in call("reset_deployments", GroupId=group_id, Force=force):
-                    if isinstance(step, dict):
-                        deployment_id = step["DeploymentId"]
-                    else:
-                        yield step
-            except ClientError as error:
-                if "has not been deployed or has already been reset" in error.response["Error"]["Message"]:
-                    outcome = "Success"
-                    break
-                raise
-            for step in wait_for(group_id, deployment_id, 600.0):
-                if isinstance(step, str):
-                    outcome = step
-                else:
-                    yield step
-            if outcome == "Success":
-                break
-        for step in call("delete_group", GroupId=group_id):
-            if not isinstance(step, dict):
-                yield step
-        yield "deleted"
+                yield from self.clean(group_id)
+            except ClientError:
+                self.failed += 1
 
-    def worker() -> Sleep:
-        for group_id in groups:
-            for step in clean(group_id):
-                if isinstance(step, float):
-                    yield step
 
-    # The scheduler: (wake time, thread number, generator), earliest first.
-    ready: list[tuple[float, int, Sleep]] = [(0.0, n, worker()) for n in range(threads)]
+def run_script(
+    kinds: Sequence[str],
+    *,
+    quota: float,
+    threads: int = THREADS,
+    latency_s: float = LATENCY_S,
+    seed: int = 7,
+) -> ScriptResult:
+    """Clean a fleet of `kinds` (core kinds, in order) with the script on the simulated clock."""
+    started_wall = time.perf_counter()
+    clock = SimulatedClock()
+    simulator = GreengrassSimulator(
+        clock,
+        lambda _entries: None,  # the script reads no events
+        rng=random.Random(seed),
+        faults=FaultProfile(requests_per_second=quota, latency_s=0.0),
+    )
+    queue = deque(simulator.add_group(core=kind, deployed=True) for kind in kinds)
+    script = _Script(simulator.client(), clock, random.Random(seed), latency_s)
+    start = clock.now()
+
+    # The scheduler: (wake time in seconds from the start, thread number, task); earliest wake first.
+    ready: list[tuple[float, int, Task]] = [(0.0, n, script.thread(queue)) for n in range(threads)]
     heapq.heapify(ready)
+    finished_at = 0.0
     while ready:
-        at, n, thread = heapq.heappop(ready)
-        clock.advance_to(started + timedelta(seconds=at))
-        sim.run_due()
+        at, n, task = heapq.heappop(ready)
+        clock.advance_to(start + timedelta(seconds=at))
+        simulator.run_due()
         try:
-            slept = next(thread)
+            slept = next(task)
         except StopIteration:
+            finished_at = max(finished_at, at)
             continue
-        heapq.heappush(ready, (at + slept, n, thread))
-    deleted = len(kinds) - len(sim.group_ids())
+        heapq.heappush(ready, (at + slept, n, task))
+
     return ScriptResult(
-        completion_s=(clock.now() - started).total_seconds(),
-        calls=sim.total_calls,
-        deleted=deleted,
-        throttled=sim.throttled_count,
+        groups=len(kinds),
+        quota=quota,
+        completion_s=finished_at,
+        calls=Counter(simulator.calls),
+        throttled=simulator.throttled_count,
+        deleted=len(kinds) - len(simulator.group_ids()),
+        failed=script.failed,
+        orphaned_cores=len(simulator.orphaned_cores),
+        wall_s=time.perf_counter() - started_wall,
     )

@@ -1,98 +1,182 @@
 """The bulk-cleanup figure: N deletions through the whole local service under a Greengrass API quota.
 
-Fleet: 90 % online and 10 % offline cores, every group deployed, 50 ms simulated per Greengrass call,
-the quota enforced by the simulator and gg-reset's request budget set to it (a deployment configured for
-its account). Measured on the simulated clock, so the figures do not depend on this machine's speed:
+Fleet (`fleet`): 90 % online and 10 % offline cores in a seeded random order, every group deployed, 50 ms
+simulated per Greengrass call (`FaultProfile(requests_per_second=Q, latency_s=0.05)`), and gg-reset's own
+request budget set to the same Q when `LocalService` takes one (`greengrass_rps`). Everything is measured
+on the simulated clock, so the figures do not depend on this machine's speed (only `wall_s` does):
 
-- completion: from the requests to the last request's terminal state;
-- the quota-bound limit: max(necessary calls / quota, longest unavoidable wait), where the necessary calls
-  are what the safety rules require: 4 per online group (GetGroup, ResetDeployments, GetGroup again
-  before DeleteGroup, since at the quota the first check is older than the freshness by then,
-  DeleteGroup) and 6 per offline group (the same plus the one GetDeploymentStatus at the deadline and the
-  forced ResetDeployments), and the longest unavoidable wait is the reset timeout plus the simulator's
-  build and forced-reset times;
-- the in-order bound: a tighter limit for any scheduler that serves requests in arrival order and must
-  inspect and reset a group before its timeout starts: the offline group at arrival position p cannot
-  finish before 2 (p + 1) / quota + the longest wait.
+- completion: simulated time from the requests until the service is idle (every request terminal);
+- the quota-bound limit (`Bounds`): max(necessary calls / Q, longest unavoidable wait). The necessary
+  calls are the minimum a correct run must make: 3 per online group (GetGroup for the protection check,
+  ResetDeployments, DeleteGroup) and 5 per offline group (GetGroup, ResetDeployments, GetGroup again
+  before the forced write, ResetDeployments(Force=True), DeleteGroup). The longest unavoidable wait is an
+  offline group's: the reset timeout, then the simulator's build and forced-reset times;
+- the in-order bound, tighter, for any scheduler that serves requests in arrival order and must inspect
+  and reset a group before its timeout can start: the offline group at arrival position p (0-based)
+  cannot finish before 2 (p + 1) / Q + the longest wait; the bound is the maximum over offline groups.
+  (The simulator's token bucket starts full, ceil(Q) requests, so a run can beat either bound by up to
+  about one second.)
 """
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
+from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.local import LocalService
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import Timings
 
-OFFLINE_SHARE = 0.1
-LATENCY_S = 0.05
-NECESSARY_CALLS = {"online": 4, "offline": 6}
+OFFLINE_SHARE: Final = 0.1
+LATENCY_S: Final = 0.05
+NECESSARY_CALLS: Final[Mapping[str, int]] = {"online": 3, "offline": 5}
+"""The fewest Greengrass calls a correct deletion makes, by core kind (see the module docstring)."""
 
 
-def fleet(groups: int, seed: int) -> list[str]:
+def fleet(groups: int, seed: int = 7) -> list[str]:
+    """The core kind of each group, in arrival order: 10 % offline, the rest online, seeded shuffle."""
     kinds = ["offline"] * round(groups * OFFLINE_SHARE)
     kinds += ["online"] * (groups - len(kinds))
     random.Random(seed).shuffle(kinds)
     return kinds
 
 
-def longest_wait_s() -> float:
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The lower bounds a run's completion is compared with, and the parts of their formulas."""
+
+    quota: float
+    online: int
+    offline: int
+    necessary_calls: int
+    reset_timeout_s: float
+    build_s: float
+    force_reset_s: float
+    in_order_bound_s: float
+
+    @property
+    def calls_bound_s(self) -> float:
+        return self.necessary_calls / self.quota
+
+    @property
+    def longest_wait_s(self) -> float:
+        return self.reset_timeout_s + self.build_s + self.force_reset_s
+
+    @property
+    def limit_s(self) -> float:
+        return max(self.calls_bound_s, self.longest_wait_s)
+
+    def formula(self) -> str:
+        return (
+            f"limit = max({NECESSARY_CALLS['online']} x {self.online} online + "
+            f"{NECESSARY_CALLS['offline']} x {self.offline} offline = {self.necessary_calls} calls "
+            f"/ {self.quota:g} req/s = {self.calls_bound_s:.0f} s, longest wait = reset timeout "
+            f"{self.reset_timeout_s:g} s + build {self.build_s:g} s + forced reset {self.force_reset_s:g} s "
+            f"= {self.longest_wait_s:g} s) = {self.limit_s:.0f} s"
+        )
+
+
+def bounds(kinds: Sequence[str], quota: float) -> Bounds:
     timings = Timings()
-    return WorkflowPolicy().reset_timeout_s + timings.build_s + timings.force_reset_s
+    policy = WorkflowPolicy()
+    wait = policy.reset_timeout_s + timings.build_s + timings.force_reset_s
+    offline_positions = [p for p, kind in enumerate(kinds) if kind == "offline"]
+    return Bounds(
+        quota=quota,
+        online=sum(kind == "online" for kind in kinds),
+        offline=len(offline_positions),
+        necessary_calls=sum(NECESSARY_CALLS[kind] for kind in kinds),
+        reset_timeout_s=policy.reset_timeout_s,
+        build_s=timings.build_s,
+        force_reset_s=timings.force_reset_s,
+        in_order_bound_s=max((2 * (p + 1) / quota + wait for p in offline_positions), default=0.0),
+    )
 
 
-@dataclass
+def service_options(quota: float) -> dict[str, Any]:
+    """`LocalService` keywords: the simulated quota, and gg-reset's own budget where the service has one."""
+    options: dict[str, Any] = {"faults": FaultProfile(requests_per_second=quota, latency_s=LATENCY_S)}
+    if "greengrass_rps" in inspect.signature(LocalService).parameters:
+        options["greengrass_rps"] = quota
+    return options
+
+
+@dataclass(frozen=True, slots=True)
 class BulkResult:
     groups: int
     quota: float
+    bounds: Bounds
     completion_s: float
-    limit_s: float
-    in_order_bound_s: float
-    necessary_calls: int
+    """Simulated seconds from the requests to an idle service."""
+    last_terminal_s: float
+    """Simulated seconds from the requests to the last workflow's end (the ledger's `finished_at`)."""
     calls: Counter[str]
+    """Greengrass requests by operation, as the simulator counted them (throttled ones included)."""
     throttled: int
     deleted: int
+    """Groups whose workflow ended DELETED in the ledger."""
     orphaned_cores: int
+    budgeted: bool
+    """Whether gg-reset's own request budget was set (`LocalService(greengrass_rps=...)`)."""
     wall_s: float
 
     @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
     def calls_per_request(self) -> float:
-        return sum(self.calls.values()) / self.groups
+        return self.total_calls / self.groups
+
+    @property
+    def correct(self) -> bool:
+        return self.deleted == self.groups and self.orphaned_cores == 0
+
+    @property
+    def vs_limit(self) -> float:
+        return self.completion_s / self.bounds.limit_s
+
+    @property
+    def vs_in_order(self) -> float:
+        return self.completion_s / self.bounds.in_order_bound_s
 
 
 def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
+    """Delete `groups` groups of `fleet(groups, seed)` through `LocalService` at `quota` req/s."""
     kinds = fleet(groups, seed)
+    options = service_options(quota)
     started = time.perf_counter()
-    faults = FaultProfile(requests_per_second=quota, latency_s=LATENCY_S)
-    with LocalService(seed=seed, faults=faults, greengrass_rps=quota, log_level="ERROR") as svc:
-        for kind in kinds:
-            svc.request_deletion(svc.fleet.add_group(core=kind, deployed=True))
+    with LocalService(seed=seed, log_level="ERROR", **options) as svc:
+        group_ids = [svc.fleet.add_group(core=kind, deployed=True) for kind in kinds]
         t0 = svc.clock.now()
+        for group_id in group_ids:
+            svc.request_deletion(group_id)
         svc.run_until_idle()
+        completion = (svc.clock.now() - t0).total_seconds()
         workflows = svc.ledger.all_workflows()
-        finished = [views[-1].workflow for views in workflows.values()]
-        completion = max((wf.finished_at - t0).total_seconds() for wf in finished if wf.finished_at)
-        deleted = sum(wf.state.value == "DELETED" for wf in finished)
-        calls = Counter(svc.fleet.calls)
+        last = [views[-1].workflow for gid in group_ids if (views := workflows.get(gid))]
+        deleted = sum(wf.state is WorkflowState.DELETED for wf in last)
+        ends = [(wf.finished_at - t0).total_seconds() for wf in last if wf.finished_at is not None]
+        calls = Counter(svc.simulator.calls)
         throttled = svc.simulator.throttled_count
         orphans = len(svc.simulator.orphaned_cores)
-    necessary = sum(NECESSARY_CALLS[kind] for kind in kinds)
-    wait = longest_wait_s()
-    in_order = max(2 * (p + 1) / quota + wait for p, kind in enumerate(kinds) if kind == "offline")
     return BulkResult(
         groups=groups,
         quota=quota,
+        bounds=bounds(kinds, quota),
         completion_s=completion,
-        limit_s=max(necessary / quota, wait),
-        in_order_bound_s=in_order,
-        necessary_calls=necessary,
+        last_terminal_s=max(ends, default=0.0),
         calls=calls,
         throttled=throttled,
         deleted=deleted,
         orphaned_cores=orphans,
+        budgeted="greengrass_rps" in options,
         wall_s=time.perf_counter() - started,
     )

@@ -16,14 +16,26 @@ def test_the_core_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "transitions/s" in capsys.readouterr().out
 
 
-def test_the_bulk_and_scaling_benchmarks_run(capsys: pytest.CaptureFixture[str]) -> None:
-    from benchmarks.__main__ import bench_bulk, bench_demo_scaling
+def test_the_bulk_bounds_follow_their_formulas() -> None:
+    from benchmarks.bulk import bounds, fleet
 
-    bench_bulk(20, (10.0,), 20, 0)
-    bench_demo_scaling(10, 20)
-    out = capsys.readouterr().out
-    assert "plain 10-thread boto3 script" in out and "faster than the script" in out
-    assert "demo wall time 20/10 groups" in out
+    kinds = fleet(20, 7)
+    assert sorted(kinds).count("offline") == 2
+    b = bounds(kinds, 10.0)
+    assert b.necessary_calls == 18 * 3 + 2 * 5
+    assert b.longest_wait_s == 600 + 1 + 2
+    assert b.limit_s == max(64 / 10, 603)
+    last_offline = max(p for p, kind in enumerate(kinds) if kind == "offline")
+    assert b.in_order_bound_s == pytest.approx(2 * (last_offline + 1) / 10 + 603)
+
+
+def test_a_tiny_bulk_run_deletes_every_group_within_the_quota() -> None:
+    from benchmarks.bulk import run_bulk
+
+    result = run_bulk(10, 10.0)
+    assert result.correct, (result.deleted, result.orphaned_cores)
+    assert result.total_calls >= result.bounds.necessary_calls
+    assert result.completion_s >= result.last_terminal_s >= result.bounds.longest_wait_s
 
 
 def test_the_script_baseline_cleans_every_group() -> None:
@@ -31,5 +43,21 @@ def test_the_script_baseline_cleans_every_group() -> None:
     from benchmarks.bulk import fleet
 
     result = run_script(fleet(30, 3), quota=10)
-    assert result.deleted == 30
+    assert result.correct and result.failed == 0
     assert result.completion_s >= 600  # the offline cores wait out the 600 s poll before Force
+    assert result.calls["GetDeploymentStatus"] > result.calls["ResetDeployments"]
+
+
+def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.__main__ import main
+
+    bulk = ["--bulk-groups", "20", "--bulk-big", "0", "--fast-quota", "0"]
+    main(["--requests", "20", "--skip-local", *bulk, "--skip-demo-scaling"])
+    main(
+        ["--skip-core", "--skip-local", "--skip-bulk", "--skip-script", "--groups", "5", "--demo-large", "10"]
+    )
+    out = capsys.readouterr().out
+    assert "in-order bound = max over the 2 offline groups" in out
+    assert "10-thread script" in out and "gg-reset / limit, 20 @ 10 req/s" in out
+    assert "20/20 DELETED, 0 orphans" in out and "20/20 deleted, 0 orphans" in out  # gg-reset, script
+    assert "demo wall time, 10 / 5 groups" in out
