@@ -192,6 +192,12 @@ def _print_bounds(bounds: Bounds, groups: int) -> None:
         f"    in-order bound = max over the {bounds.offline} offline groups at arrival position p of "
         f"2 (p + 1) / {bounds.quota:g} + {bounds.longest_wait_s:g} s = {bounds.in_order_bound_s:.1f} s"
     )
+    if bounds.in_order_bound_s > LIMIT_RATIO_TARGET * bounds.limit_s:
+        ratio = bounds.in_order_bound_s / bounds.limit_s
+        print(
+            f"    note: the in-order bound is {ratio:.3f}x the limit, above the {LIMIT_RATIO_TARGET:g}x "
+            "target: only a scheduler that does not serve arrivals in order can meet it"
+        )
 
 
 def run_bulk_table(
@@ -211,10 +217,15 @@ def run_bulk_table(
         f"bulk cleanup: deletions, {1 - OFFLINE_SHARE:.0%} online / {OFFLINE_SHARE:.0%} offline cores, every "
         f"group deployed, {LATENCY_S * 1000:g} ms per Greengrass call, simulated seconds (seed {seed})"
     )
-    print(
-        "  gg-reset: LocalService, its request budget "
-        + ("set to the quota (greengrass_rps)" if budget else "not available in this LocalService (unset)")
-    )
+    if gg_reset:
+        print(
+            "  gg-reset: LocalService, its request budget "
+            + (
+                "set to the quota (greengrass_rps)"
+                if budget
+                else "not available in this LocalService (unset)"
+            )
+        )
     shown: set[tuple[int, float]] = set()
     for size, q in [*runs, *([(groups, quota)] if script else [])]:
         if (size, q) not in shown:
