@@ -212,20 +212,14 @@ def run_bulk_table(
         runs.append((big, quota))
     if gg_reset and fast_quota:
         runs.append((groups, fast_quota))
-    budget = "greengrass_rps" in service_options(quota)
     print(
         f"bulk cleanup: deletions, {1 - OFFLINE_SHARE:.0%} online / {OFFLINE_SHARE:.0%} offline cores, every "
         f"group deployed, {LATENCY_S * 1000:g} ms per Greengrass call, simulated seconds (seed {seed})"
     )
     if gg_reset:
-        print(
-            "  gg-reset: LocalService, its request budget "
-            + (
-                "set to the quota (greengrass_rps)"
-                if budget
-                else "not available in this LocalService (unset)"
-            )
-        )
+        budgeted = "greengrass_rps" in service_options(quota)
+        budget = "set to the quota (greengrass_rps)" if budgeted else "not in this LocalService (unset)"
+        print(f"  gg-reset: LocalService, its own request budget {budget}")
     shown: set[tuple[int, float]] = set()
     for size, q in [*runs, *([(groups, quota)] if script else [])]:
         if (size, q) not in shown:

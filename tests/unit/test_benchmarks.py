@@ -29,6 +29,20 @@ def test_the_bulk_bounds_follow_their_formulas() -> None:
     assert b.in_order_bound_s == pytest.approx(2 * (last_offline + 1) / 10 + 603)
 
 
+def test_gg_resets_own_budget_is_set_only_where_local_service_takes_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import benchmarks.bulk
+
+    assert benchmarks.bulk.service_options(10.0)["greengrass_rps"] == 10.0
+
+    class OlderLocalService:
+        def __init__(self, *, seed: int = 0, faults: object = None) -> None: ...
+
+    monkeypatch.setattr(benchmarks.bulk, "LocalService", OlderLocalService)
+    assert set(benchmarks.bulk.service_options(10.0)) == {"faults"}
+
+
 def test_a_tiny_bulk_run_deletes_every_group_within_the_quota() -> None:
     from benchmarks.bulk import run_bulk
 
