@@ -10,9 +10,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -180,22 +181,24 @@ class Boto3Greengrass:
 
     def _deployments(self, group_id: str) -> Iterator[DeploymentTypeDef]:
         """Every deployment of the group, page by page (the API documents no order)."""
+        yield from self._paged("ListDeployments", "Deployments", GroupId=group_id)
+
+    def _paged(self, operation: str, items_key: str, **params: Any) -> Iterator[Any]:
+        """Every item of a paged V1 list operation, page by page."""
+        call = getattr(self._client, xform_name(operation))
         next_token: str | None = None
         seen_tokens: set[str] = set()
         while True:
-            with _translated("ListDeployments"):
-                if next_token is None:
-                    page = self._client.list_deployments(GroupId=group_id, MaxResults=PAGE_SIZE)
-                else:
-                    page = self._client.list_deployments(
-                        GroupId=group_id, MaxResults=PAGE_SIZE, NextToken=next_token
-                    )
-            yield from page.get("Deployments", [])
+            paging = {"NextToken": next_token} if next_token is not None else {}
+            with _translated(operation):
+                page = call(MaxResults=PAGE_SIZE, **params, **paging)
+            yield from page.get(items_key, [])
             next_token = page.get("NextToken") or None
             if next_token is None:
                 return
             if next_token in seen_tokens:
-                raise _malformed("ListDeployments", f"ListDeployments repeated NextToken {next_token!r}")
+                # A server handing back a token it already gave would otherwise loop forever.
+                raise _malformed(operation, f"{operation} repeated NextToken {next_token!r}")
             seen_tokens.add(next_token)
 
     def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView:
@@ -220,24 +223,7 @@ class Boto3Greengrass:
 
     def list_groups(self) -> Iterator[GroupSummary]:
         """Every group, page by page, so the janitor can stream thousands without holding them."""
-        next_token: str | None = None
-        seen_tokens: set[str] = set()
-        while True:
-            with _translated("ListGroups"):
-                if next_token is None:
-                    page = self._client.list_groups(MaxResults=PAGE_SIZE)
-                else:
-                    page = self._client.list_groups(MaxResults=PAGE_SIZE, NextToken=next_token)
-            for group in page.get("Groups", []):
-                group_id = group.get("Id")
-                if group_id:
-                    yield GroupSummary(
-                        group_id=group_id, name=group.get("Name", ""), arn=group.get("Arn", "")
-                    )
-            next_token = page.get("NextToken") or None
-            if next_token is None:
-                return
-            if next_token in seen_tokens:
-                # A server handing back a token it already gave would otherwise loop forever.
-                raise _malformed("ListGroups", f"ListGroups repeated NextToken {next_token!r}")
-            seen_tokens.add(next_token)
+        for group in self._paged("ListGroups", "Groups"):
+            group_id = group.get("Id")
+            if group_id:
+                yield GroupSummary(group_id=group_id, name=group.get("Name", ""), arn=group.get("Arn", ""))
