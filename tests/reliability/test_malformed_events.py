@@ -28,6 +28,7 @@ from gg_reset.handlers import worker
 from gg_reset.intake import from_message_body
 from gg_reset.local import LocalService
 from gg_reset.local.runtime import LambdaContext
+from support.lambda_events import sqs_record
 
 BATCHES = int(os.environ.get("GG_RESET_FUZZ_BATCHES", "40"))
 DETAIL_TYPES = (
@@ -85,25 +86,6 @@ def malformed_body(draw: st.DrawFn) -> str:
         envelope["detail-type"] = "Greengrass Deployment Status Change"
         envelope["source"] = "aws.greengrass"
     return json.dumps(envelope)
-
-
-def sqs_record(message_id: str, body: str, receive_count: int) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": str(receive_count),
-            "SentTimestamp": "1767225600000",
-            "SenderId": "AIDAEXAMPLE",
-            "ApproximateFirstReceiveTimestamp": "1767225600000",
-        },
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:gg-reset-work",
-        "awsRegion": "us-east-1",
-    }
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from support.fakes import (
     RecordingTimers,
     error,
 )
+from support.lambda_events import sqs_record
 
 CLOCK: list[ManualClock] = [ManualClock()]
 """The clock of the current test's service (for `ctx`)."""
@@ -67,25 +68,6 @@ def eventbridge_body(group_id: str, *, deletion: bool = True, **detail: Any) -> 
             "detail": merged,
         }
     )
-
-
-def sqs_record(message_id: str, body: str, receive_count: int = 1) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"rh-{message_id}",
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": str(receive_count),
-            "SentTimestamp": "1767225600000",
-            "SenderId": "AIDAEXAMPLE",
-            "ApproximateFirstReceiveTimestamp": "1767225600000",
-        },
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:gg-reset-work",
-        "awsRegion": "us-east-1",
-    }
 
 
 def ctx(name: str = "gg-reset-worker", remaining_s: int = 120) -> LambdaContext:
