@@ -2,16 +2,16 @@
 
 Each port has one production adapter (`gg_reset.adapters`) and in-memory or simulated stand-ins in tests
 and in the local runtime. Keeping Greengrass behind `GreengrassPort` (reset, status, delete, inspect,
-list) is what lets another backend sit behind gg-reset after the V1 end of support.
+list, last deployment) is what lets another backend sit behind gg-reset after the V1 end of support.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from gg_reset.contracts import DeploymentStatus, DeploymentType
 
@@ -36,9 +36,15 @@ class DeploymentStatusView:
 
 @dataclass(frozen=True, slots=True)
 class GroupSummary:
+    """One group as `ListGroups` describes it (no tags: those take a `GetGroup` each)."""
+
     group_id: str
     name: str
     arn: str
+    created_at: datetime | None = None
+    """`CreationTimestamp`; None if the answer had none that could be read."""
+    updated_at: datetime | None = None
+    """`LastUpdatedTimestamp` (a new group version, a rename); None if unreadable."""
 
 
 class GreengrassPort(Protocol):
@@ -58,6 +64,11 @@ class GreengrassPort(Protocol):
     def delete_group(self, group_id: str) -> None: ...
 
     def list_groups(self) -> Iterator[GroupSummary]: ...
+
+    def last_deployment_at(self, group_id: str) -> datetime | None:
+        """When the group's newest deployment (of any type, resets included) was created; None if the
+        group was never deployed (or does not exist: `ListDeployments` does not check the group)."""
+        ...
 
 
 class Clock(Protocol):
@@ -88,3 +99,24 @@ class NoTimers:
 
     def schedule(self, group_id: str, due_at: datetime) -> None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one request put on the service bus: accepted (with its event id) or refused."""
+
+    event_id: str | None = None
+    error: str | None = None
+    attempts: int = 1
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+class RequestBus(Protocol):
+    """Puts request events (`contracts.request_entry`) on the service bus: `PutEvents`, in AWS."""
+
+    def send(self, entries: Sequence[Mapping[str, Any]]) -> list[Delivery]:
+        """One `Delivery` per entry, in order; never raises for a refused entry."""
+        ...

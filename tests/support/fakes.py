@@ -101,9 +101,29 @@ class FakeGreengrass:
     next_id: int = 0
     adopt_since: list[datetime | None] = field(default_factory=list)
     """`adopt_since` of every reset call, in order."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Names given to `add_group` (a group without one is listed under its id and inspected nameless)."""
+    created: dict[str, datetime | None] = field(default_factory=dict)
+    updated: dict[str, datetime | None] = field(default_factory=dict)
+    deployed: dict[str, datetime | None] = field(default_factory=dict)
+    """The newest deployment's creation time of each group (None or absent: never deployed)."""
 
-    def add_group(self, group_id: str, tags: dict[str, str] | None = None) -> str:
+    def add_group(
+        self,
+        group_id: str,
+        tags: dict[str, str] | None = None,
+        *,
+        name: str | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        deployed_at: datetime | None = None,
+    ) -> str:
         self.groups[group_id] = dict(tags or {})
+        if name is not None:
+            self.names[group_id] = name
+        self.created[group_id] = created_at
+        self.updated[group_id] = updated_at if updated_at is not None else created_at
+        self.deployed[group_id] = deployed_at
         return group_id
 
     def script(self, operation: str, *answers: object) -> None:
@@ -125,7 +145,13 @@ class FakeGreengrass:
             return answer
         if group_id not in self.groups:
             return GroupFacts(group_id=group_id, exists=False)
-        return GroupFacts(group_id=group_id, exists=True, arn=f"arn:{group_id}", tags=self.groups[group_id])
+        return GroupFacts(
+            group_id=group_id,
+            exists=True,
+            arn=f"arn:{group_id}",
+            name=self.names.get(group_id),
+            tags=self.groups[group_id],
+        )
 
     def reset_deployments(
         self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None
@@ -156,8 +182,21 @@ class FakeGreengrass:
         del self.groups[group_id]
 
     def list_groups(self) -> Iterator[GroupSummary]:
-        for gid in self.groups:
-            yield GroupSummary(group_id=gid, name=gid, arn=f"arn:{gid}")
+        self._scripted("list_groups")
+        for gid in list(self.groups):
+            yield GroupSummary(
+                group_id=gid,
+                name=self.names.get(gid, gid),
+                arn=f"arn:{gid}",
+                created_at=self.created.get(gid),
+                updated_at=self.updated.get(gid),
+            )
+
+    def last_deployment_at(self, group_id: str) -> datetime | None:
+        answer = self._scripted("last_deployment_at")
+        if isinstance(answer, datetime):
+            return answer
+        return self.deployed.get(group_id)
 
 
 @dataclass

@@ -222,8 +222,35 @@ class Boto3Greengrass:
             self._client.delete_group(GroupId=group_id)
 
     def list_groups(self) -> Iterator[GroupSummary]:
-        """Every group, page by page, so the janitor can stream thousands without holding them."""
+        """Every group, page by page, so the janitor can stream thousands without holding them.
+
+        `CreationTimestamp`/`LastUpdatedTimestamp` are strings in the V1 API model; one that is absent
+        or unreadable is None (a selection by age then does not select the group)."""
         for group in self._paged("ListGroups", "Groups"):
             group_id = group.get("Id")
             if group_id:
-                yield GroupSummary(group_id=group_id, name=group.get("Name", ""), arn=group.get("Arn", ""))
+                yield GroupSummary(
+                    group_id=group_id,
+                    name=group.get("Name", ""),
+                    arn=group.get("Arn", ""),
+                    created_at=_timestamp(group.get("CreationTimestamp")),
+                    updated_at=_timestamp(group.get("LastUpdatedTimestamp")),
+                )
+
+    def last_deployment_at(self, group_id: str) -> datetime | None:
+        """The newest `CreatedAt` of the group's deployments (every page: the API documents no order).
+
+        A deployment without a readable `CreatedAt` is raised, not skipped: skipping it could make a
+        deployed group look never deployed, and so selected by "not deployed for N days"."""
+        newest: datetime | None = None
+        for deployment in self._deployments(group_id):
+            created = _timestamp(deployment.get("CreatedAt"))
+            if created is None:
+                raise _malformed(
+                    "ListDeployments",
+                    f"deployment {deployment.get('DeploymentId')!r} of group {group_id} has no readable "
+                    f"CreatedAt: {deployment.get('CreatedAt')!r}",
+                )
+            if newest is None or created > newest:
+                newest = created
+        return newest
