@@ -1,11 +1,15 @@
 """The ledger table's shape: one definition for the CDK stack, the local runtime and the tests.
 
-Items, all under the group's partition `GROUP#<group id>`:
+A group's items, all under its partition `GROUP#<group id>`:
 - `HEAD`: the group's current state, its active workflow (if any), recent request ids for de-duplication
   and the remediation log. Every change is a conditional write on `version`.
 - `WF#<workflow id>`: a finished workflow, written once when it reaches a terminal state.
 - `WF#<workflow id>#STEP#<seq>`: an append-only history entry, one per step, written with
   `attribute_not_exists` so a replayed step can never be recorded twice.
+
+One more partition, `JANITOR`, holds the janitor's runs: `RUN#<UTC time>#<run id>`, one item per run (the
+plan, bounded, the action taken and the outcome counts), expiring like finished workflows. Its items carry
+none of the attributes the group readers look for (`record`, `workflow`, `step`), so they pass unseen.
 
 The sparse index `due-index` holds only HEAD items with an active workflow (`sweep_bucket` is removed
 when the workflow ends), ordered by `due_at`, so the sweeper reads exactly the overdue workflows; its
@@ -15,6 +19,7 @@ partition key is sharded (`due_bucket`) so no single partition takes every write
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any, Final
 
 PARTITION_KEY: Final = "pk"
@@ -57,6 +62,16 @@ def workflow_sort_key(workflow_id: str) -> str:
 
 def step_sort_key(workflow_id: str, seq: int) -> str:
     return f"WF#{workflow_id}#STEP#{seq:05d}"
+
+
+JANITOR_PARTITION: Final = "JANITOR"
+JANITOR_RUN_PREFIX: Final = "RUN#"
+
+
+def janitor_run_sort_key(at: datetime, run_id: str) -> str:
+    """`RUN#2026-01-01T03:00:00Z#<run id>`: runs sort by time; a retried run (same time, same id) writes
+    the same item again instead of a second one."""
+    return f"{JANITOR_RUN_PREFIX}{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}#{run_id}"
 
 
 def create_table_kwargs(table_name: str) -> dict[str, Any]:

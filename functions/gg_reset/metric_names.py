@@ -26,6 +26,13 @@ SWEPT_WORKFLOWS: Final = "SweptWorkflows"
 SWEEP_FAILURES: Final = "SweepFailures"
 """Groups a sweep tried to drive and could not (an exception, logged with the group ids)."""
 
+# Janitor (handlers/janitor.py).
+JANITOR_TO_ACT: Final = "JanitorGroupsToAct"
+"""Groups a janitor run selected and the safety rules allow (whether or not it sent requests)."""
+JANITOR_REQUESTS_SENT: Final = "JanitorRequestsSent"
+JANITOR_RUNS_NEEDING_ATTENTION: Final = "JanitorRunsNeedingAttention"
+"""Runs that were capped, failed, ran out of time, or could not send every request."""
+
 
 def outcome_metric(state: str) -> str:
     """`Outcome_<STATE>`: one count per workflow that ended in that terminal state."""

@@ -7,10 +7,10 @@ the adapters passed to it differ.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from gg_reset.budget import RequestBudget
 from gg_reset.contracts import DeploymentType
@@ -49,6 +49,23 @@ MAX_STEPS_PER_EVENT = 16
 
 class Notifier(Protocol):
     def notify(self, notice: Notify) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunNotice:
+    """A notification about a run rather than one group's workflow (a janitor run): what it did, in a
+    subject line and a bounded, JSON-serialisable summary."""
+
+    source: str
+    """Who ran: `janitor`."""
+    subject: str
+    details: Mapping[str, Any]
+
+
+class RunNotifier(Protocol):
+    """Announces runs (`RunNotice`) on the same channel as `Notifier` (the SNS topic, or the log)."""
+
+    def notify_run(self, notice: RunNotice) -> None: ...
 
 
 class Telemetry(Protocol):

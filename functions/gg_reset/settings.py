@@ -46,6 +46,31 @@ ENV_DEPLOYED_ACCOUNT: Final = "DEPLOYED_ACCOUNT"
 """The account the stack was deployed in (CloudFormation's AWS::AccountId)."""
 """Where the workflow's timers go: delayed messages on the work queue."""
 
+ENV_JANITOR_SELECTION: Final = "JANITOR_SELECTION"
+"""The janitor's selection: a JSON object of `gg_reset.selection` terms (`gg-reset:janitorSelection`)."""
+ENV_JANITOR_ACTION: Final = "JANITOR_ACTION"
+"""`delete` or `reset`: what the janitor requests for the groups it selects."""
+ENV_JANITOR_DRY_RUN: Final = "JANITOR_DRY_RUN"
+"""`true`: the janitor records its plan and sends nothing."""
+ENV_JANITOR_MAX_GROUPS: Final = "JANITOR_MAX_GROUPS"
+ENV_JANITOR_MAX_PERCENT: Final = "JANITOR_MAX_PERCENT"
+"""The blast-radius cap: a run acts on at most this many groups and this percentage of the fleet."""
+
+JANITOR_DEFAULT_SELECTION: Final[dict[str, object]] = {"expired": True}
+"""Groups whose `gg-reset:expires-at` tag holds a date that has passed."""
+JANITOR_DEFAULT_ACTION: Final = "delete"
+JANITOR_DEFAULT_DRY_RUN: Final = True
+JANITOR_DEFAULT_MAX_GROUPS: Final = 50
+JANITOR_DEFAULT_MAX_PERCENT: Final = 10.0
+JANITOR_DEFAULT_SCHEDULE: Final = "rate(1 day)"
+JANITOR_CALLS_PER_REQUEST: Final = 5
+"""About what one deletion costs the Greengrass budget once the workers carry it out: GetGroup,
+ResetDeployments, a GetGroup re-check when the last check is stale, at most one GetDeploymentStatus (at
+the deadline, when no status event came) and DeleteGroup. The janitor sends at most
+`greengrass_rps / JANITOR_CALLS_PER_REQUEST` requests per second, so what it sends can be carried out at
+the budget instead of piling up in the work queue (a reset costs less: the estimate errs on the slow
+side)."""
+
 DEFAULT_GREENGRASS_RPS: Final = 5.0
 """A conservative share of an account's Greengrass V1 control-plane quota; raise it to what your account
 allows (minus what other tools use)."""

@@ -1,7 +1,8 @@
-"""Builds the `ResetService` a Lambda uses, once per execution environment.
+"""Builds the `ResetService` (worker, sweeper) and the `Janitor` a Lambda uses, once per execution
+environment.
 
-The local runtime and tests install their own service with `install()`, so the handlers run unchanged
-against the simulator, moto or fakes.
+The local runtime and tests install their own with `install()` and `install_janitor()`, so the handlers run
+unchanged against the simulator, moto or fakes.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ import boto3
 
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
+from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
 from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
+from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.adapters.timers import SqsTimers
 from gg_reset.budget import RequestBudget
+from gg_reset.janitor import Janitor
 from gg_reset.observability import metrics
 from gg_reset.ports import SystemClock
 from gg_reset.service import Notifier, ResetService
-from gg_reset.settings import Settings
+from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
 
 _service: ResetService | None = None
+_janitor: Janitor | None = None
 
 
 def build_service(settings: Settings, session: boto3.Session | None = None) -> ResetService:
@@ -59,3 +64,44 @@ def install(replacement: ResetService | None) -> None:
     """Use `replacement` in the handlers (None: build from the environment on next use)."""
     global _service
     _service = replacement
+
+
+def build_janitor(settings: Settings, session: boto3.Session | None = None) -> Janitor:
+    """The janitor's adapters: Greengrass (reads only), the service bus, the ledger, the topic.
+
+    Pacing: the janitor is one more invocation that may call Greengrass at once (the stack counts it in
+    `greengrass_callers` when it is enabled), so its reads take one equal share of the budget; it sends at
+    most `greengrass_rps / JANITOR_CALLS_PER_REQUEST` requests per second, the pace at which the workers
+    can carry them out within the budget."""
+    session = session or boto3.Session()
+    clock = SystemClock()
+    return Janitor(
+        greengrass=Boto3Greengrass(make_greengrass_client(session)),
+        requests=EventBridgeRequests(session.client("events")),
+        ledger=DynamoDBJanitorLedger(
+            session.client("dynamodb"),
+            settings.table_name,
+            retention=timedelta(seconds=settings.policy.retention_s),
+        ),
+        notifier=SnsNotifier(session.client("sns"), settings.topic_arn)
+        if settings.topic_arn
+        else LogNotifier(),
+        clock=clock,
+        safety=settings.policy.safety,
+        bus_name=settings.bus_name,
+        read_budget=RequestBudget(settings.invocation_rps, clock),
+        send_rps=settings.greengrass_rps / JANITOR_CALLS_PER_REQUEST,
+    )
+
+
+def janitor() -> Janitor:
+    global _janitor
+    if _janitor is None:
+        _janitor = build_janitor(Settings.from_env())
+    return _janitor
+
+
+def install_janitor(replacement: Janitor | None) -> None:
+    """Use `replacement` in the janitor handler (None: build from the environment on next use)."""
+    global _janitor
+    _janitor = replacement
