@@ -33,6 +33,8 @@ from moto import mock_aws
 from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
+from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.budget import RequestBudget
 from gg_reset.contracts import (
@@ -45,6 +47,7 @@ from gg_reset.contracts import (
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.janitor import Janitor, JanitorAction, JanitorRun
 from gg_reset.ledger_schema import (
     DUE_INDEX_SORT_KEY,
     HEAD_SORT_KEY,
@@ -61,8 +64,19 @@ from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.ports import Clock
-from gg_reset.service import ResetService
-from gg_reset.settings import DEFAULT_BUS_NAME
+from gg_reset.selection import Selection
+from gg_reset.service import ResetService, RunNotice
+from gg_reset.settings import (
+    DEFAULT_BUS_NAME,
+    ENV_JANITOR_ACTION,
+    ENV_JANITOR_DRY_RUN,
+    ENV_JANITOR_MAX_GROUPS,
+    ENV_JANITOR_MAX_PERCENT,
+    ENV_JANITOR_SELECTION,
+    JANITOR_CALLS_PER_REQUEST,
+    JANITOR_DEFAULT_MAX_GROUPS,
+    JANITOR_DEFAULT_MAX_PERCENT,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -78,6 +92,8 @@ WORKER_TIMEOUT_S = 120
 """The stack's default worker timeout: the simulated remaining time a worker invocation starts with."""
 SWEEPER_TIMEOUT_S = 55
 """The stack's sweeper timeout with the default one-minute schedule."""
+JANITOR_TIMEOUT_S = 900
+"""The stack's janitor timeout."""
 PUMP_EVERY = 10
 """Events put between two moves from moto's queue to the local one (see `LocalService._pump`)."""
 VISIBILITY_TIMEOUT_S = 720
@@ -194,6 +210,8 @@ class RunStats:
     metrics: Counter[str] = field(default_factory=Counter)
     """Sums of the CloudWatch metrics the handlers emitted (read back from their EMF output)."""
     notifications: list[Notify] = field(default_factory=list)
+    run_notices: list[RunNotice] = field(default_factory=list)
+    """Announcements of janitor runs (`run_janitor`)."""
 
     @property
     def force_fallbacks(self) -> int:
@@ -294,6 +312,9 @@ class _CollectingNotifier:
     def notify(self, notice: Notify) -> None:
         self._stats.notifications.append(notice)
 
+    def notify_run(self, notice: RunNotice) -> None:
+        self._stats.run_notices.append(notice)
+
 
 class Fleet:
     """The simulated Greengrass groups and their cores."""
@@ -371,6 +392,7 @@ class LocalService:
         self._next_sweep: datetime | None = None
         self._requests_sent = 0
         self._unpumped = 0
+        self._janitor_runs = 0
 
     @property
     def dead_letters(self) -> list[str]:
@@ -609,6 +631,76 @@ class LocalService:
             "gg-reset-sweeper",
             SWEEPER_TIMEOUT_S,
         )
+
+    # --- the janitor ----------------------------------------------------------------------------------
+
+    def run_janitor(
+        self,
+        *,
+        selection: Selection | str | Sequence[str] | Mapping[str, Any] | None = None,
+        dry_run: bool = True,
+        action: JanitorAction | str = JanitorAction.DELETE,
+        max_groups: int = JANITOR_DEFAULT_MAX_GROUPS,
+        max_percent: float = JANITOR_DEFAULT_MAX_PERCENT,
+        run_id: str | None = None,
+    ) -> JanitorRun:
+        """One scheduled run of the real janitor handler, configured as the stack would (the JANITOR_*
+        environment variables), with its adapters on this service: the simulator for Greengrass, moto's
+        EventBridge service bus for its requests (so they go through the same rule and queue as any
+        request) and the local ledger table for its run record. `selection`: a `Selection`, its terms
+        (`"expired name=lab-*"`) or its JSON object; None: the default (the expiry tag). Returns the run;
+        `run_until_idle()` then carries out the requests it sent. `run_id`: the scheduled event's id (the
+        same id again is a retried invocation of the same run)."""
+        from gg_reset.handlers import janitor as janitor_handler  # imported late, like the others
+
+        if selection is None:
+            chosen = None
+        elif isinstance(selection, Selection):
+            chosen = selection
+        elif isinstance(selection, Mapping):
+            chosen = Selection.from_json(selection)
+        else:
+            chosen = Selection.parse(selection)
+        self._janitor_runs += 1
+        janitor = Janitor(
+            greengrass=Boto3Greengrass(self.simulator.client()),
+            requests=EventBridgeRequests(self.events, sleep=self.clock.sleep),
+            ledger=DynamoDBJanitorLedger(
+                self.ledger_adapter.client, TABLE_NAME, retention=timedelta(seconds=self.policy.retention_s)
+            ),
+            notifier=_CollectingNotifier(self.stats),
+            clock=self.clock,
+            safety=self.policy.safety,
+            bus_name=self.bus_name,
+            read_budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
+            send_rps=self.greengrass_rps / JANITOR_CALLS_PER_REQUEST if self.greengrass_rps else None,
+        )
+        environment = {
+            ENV_JANITOR_ACTION: JanitorAction(action).value,
+            ENV_JANITOR_DRY_RUN: "true" if dry_run else "false",
+            ENV_JANITOR_MAX_GROUPS: str(max_groups),
+            ENV_JANITOR_MAX_PERCENT: str(max_percent),
+            ENV_JANITOR_SELECTION: json.dumps(chosen.to_json()) if chosen is not None else "",
+        }
+        event = {
+            "version": "0",
+            "id": run_id or f"local-{self.seed}-janitor-{self._janitor_runs:04d}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/gg-reset-janitor"],
+            "detail": {},
+        }
+        wiring.install_janitor(janitor)
+        try:
+            with patch.dict(os.environ, environment):
+                self._invoke(janitor_handler.handler, event, "gg-reset-janitor", JANITOR_TIMEOUT_S)
+        finally:
+            wiring.install_janitor(None)
+        assert janitor.last_run is not None  # the handler runs the janitor or raises
+        return janitor.last_run
 
     def _invoke(
         self, handler: Callable[[Any, Any], Any], event: dict[str, Any], function_name: str, timeout_s: int
