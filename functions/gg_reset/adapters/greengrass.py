@@ -7,13 +7,12 @@ leaks out, so the simulator, the in-memory fakes and a future non-V1 backend are
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import boto3
-from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -181,17 +180,22 @@ class Boto3Greengrass:
 
     def _deployments(self, group_id: str) -> Iterator[DeploymentTypeDef]:
         """Every deployment of the group, page by page (the API documents no order)."""
-        yield from self._paged("ListDeployments", "Deployments", GroupId=group_id)
+        yield from self._paged(
+            "ListDeployments",
+            "Deployments",
+            lambda **page: self._client.list_deployments(GroupId=group_id, **page),
+        )
 
-    def _paged(self, operation: str, items_key: str, **params: Any) -> Iterator[Any]:
-        """Every item of a paged V1 list operation, page by page."""
-        call = getattr(self._client, xform_name(operation))
+    def _paged(self, operation: str, items_key: str, call: Callable[..., Any]) -> Iterator[Any]:
+        """Every item of a paged V1 list operation, page by page. `call` makes the operation's request with
+        the paging arguments it is given (spelled out at each use, so the calls the stack's IAM grants
+        must match can be read off the source)."""
         next_token: str | None = None
         seen_tokens: set[str] = set()
         while True:
             paging = {"NextToken": next_token} if next_token is not None else {}
             with _translated(operation):
-                page = call(MaxResults=PAGE_SIZE, **params, **paging)
+                page = call(MaxResults=PAGE_SIZE, **paging)
             yield from page.get(items_key, [])
             next_token = page.get("NextToken") or None
             if next_token is None:
@@ -226,7 +230,7 @@ class Boto3Greengrass:
 
         `CreationTimestamp`/`LastUpdatedTimestamp` are strings in the V1 API model; one that is absent
         or unreadable is None (a selection by age then does not select the group)."""
-        for group in self._paged("ListGroups", "Groups"):
+        for group in self._paged("ListGroups", "Groups", lambda **page: self._client.list_groups(**page)):
             group_id = group.get("Id")
             if group_id:
                 yield GroupSummary(
