@@ -114,8 +114,9 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
     ContextOption(
         "greengrassRequestsPerSecond",
         settings.DEFAULT_GREENGRASS_RPS,
-        "Greengrass V1 requests per second the whole deployment may make (worker invocations and the "
-        "sweeper share it equally; each paces its calls client side and absorbs a 429 by waiting). Set it "
+        "Greengrass V1 requests per second the whole deployment may make (worker invocations, the sweeper "
+        "and the janitor share it equally; each paces its calls client side and absorbs a 429 by waiting). "
+        "Set it "
         "to the share of your account's Greengrass V1 API quota gg-reset may use.",
     ),
     ContextOption(
@@ -124,7 +125,7 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         f"Worker Lambda timeout (10-{CALL_LEASE_SECONDS - 1}: shorter than the {CALL_LEASE_SECONDS} s "
         "lease on a claimed Greengrass call); the work queue's visibility timeout is six times this.",
     ),
-    ContextOption("lambdaMemoryMb", 256, "Memory of the worker and sweeper Lambdas."),
+    ContextOption("lambdaMemoryMb", 256, "Memory of the Lambdas (worker, sweeper and janitor)."),
     ContextOption(
         "maxReceiveCount",
         5,
@@ -176,7 +177,7 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "logRetentionDays", 30, "Retention of the Lambda log groups (a value CloudWatch Logs accepts)."
     ),
     ContextOption(
-        "logLevel", "INFO", "`POWERTOOLS_LOG_LEVEL` of both Lambdas: DEBUG, INFO, WARNING or ERROR."
+        "logLevel", "INFO", "`POWERTOOLS_LOG_LEVEL` of the Lambdas: DEBUG, INFO, WARNING or ERROR."
     ),
     ContextOption(
         "removalPolicy",
@@ -208,6 +209,49 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         None,
         "Full Powertools layer ARN, overriding `powertoolsLayerVersion` (for a private copy of the layer, or "
         "partitions where the public layer lives in another account).",
+    ),
+    ContextOption(
+        "janitorEnabled",
+        False,
+        "Deploy the janitor: a scheduled Lambda that selects groups (`janitorSelection`) and requests their "
+        "deletion or reset, or only records its plan (`janitorDryRun`). It then counts as one more "
+        "Greengrass caller with an equal share of `greengrassRequestsPerSecond`.",
+    ),
+    ContextOption(
+        "janitorSchedule",
+        settings.JANITOR_DEFAULT_SCHEDULE,
+        "When the janitor runs: an EventBridge `rate(...)` of at least 15 minutes (the janitor's timeout) "
+        "or a `cron(...)` expression (UTC).",
+    ),
+    ContextOption(
+        "janitorSelection",
+        settings.JANITOR_DEFAULT_SELECTION,
+        "The groups the janitor selects: a JSON object of selection terms (`gg_reset.selection`: `id`, "
+        "`name`, `regex`, `tag`, `no-tag`, `older-than`, `idle`, `expired`, `not-deployed`; criteria AND, "
+        "the values of one criterion OR). The default selects groups whose `gg-reset:expires-at` tag "
+        "holds a date that has passed.",
+    ),
+    ContextOption(
+        "janitorAction",
+        settings.JANITOR_DEFAULT_ACTION,
+        "What the janitor requests for the groups it selects: `delete` (reset, then delete) or `reset`.",
+    ),
+    ContextOption(
+        "janitorDryRun",
+        settings.JANITOR_DEFAULT_DRY_RUN,
+        "`true`: the janitor records its plan in the ledger and notifies, and sends nothing.",
+    ),
+    ContextOption(
+        "janitorMaxGroups",
+        settings.JANITOR_DEFAULT_MAX_GROUPS,
+        "Blast-radius cap: a run that would act on more groups than this (or than `janitorMaxPercent` of "
+        "the fleet, whichever is smaller) records its plan, notifies, and sends nothing.",
+    ),
+    ContextOption(
+        "janitorMaxPercent",
+        int(settings.JANITOR_DEFAULT_MAX_PERCENT),
+        "Blast-radius cap as a percentage of the fleet (the groups ListGroups returns), rounded down: with "
+        "10, a fleet of 30 groups allows 3 per run.",
     ),
 )
 
@@ -302,6 +346,65 @@ def _as_str_list(key: str, raw: Any) -> list[str]:
     return [item.strip() for item in raw]
 
 
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE_SECONDS: Final = {"minute": 60, "hour": 3600, "day": 86_400}
+JANITOR_TIMEOUT_SECONDS: Final = 900
+"""The janitor's Lambda timeout (Lambda's maximum): it may read a large fleet at one share of the budget."""
+JANITOR_ACTIONS: Final = ("delete", "reset")
+
+
+def _as_bool(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"{PREFIX}{key}={raw!r}: expected true or false")
+
+
+def _as_schedule(key: str, raw: Any) -> str:
+    """An EventBridge schedule expression: `rate(N unit)` (singular unit for 1) of at least the janitor's
+    timeout, so runs do not overlap, or `cron(...)` with its six fields."""
+    text = str(raw).strip()
+    rate = _RATE.match(text)
+    if rate is not None:
+        value, unit = int(rate.group(1)), rate.group(2)
+        if value < 1 or (value == 1) != (not unit.endswith("s")):
+            raise ConfigError(
+                f"{PREFIX}{key}={raw!r}: EventBridge wants `rate(1 {unit.rstrip('s')})` for one and "
+                f"`rate({max(value, 2)} {unit.rstrip('s')}s)` for more"
+            )
+        if value * _RATE_SECONDS[unit.rstrip("s")] < JANITOR_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"{PREFIX}{key}={raw!r}: at least {JANITOR_TIMEOUT_SECONDS // 60} minutes between runs "
+                "(the janitor's timeout), so one run ends before the next starts"
+            )
+        return text
+    if text.startswith("cron(") and text.endswith(")") and len(text[5:-1].split()) == 6:
+        return text
+    raise ConfigError(
+        f"{PREFIX}{key}={raw!r}: expected an EventBridge schedule such as `rate(1 day)` or "
+        "`cron(0 3 * * ? *)` (six fields)"
+    )
+
+
+def _as_selection(key: str, raw: Any) -> str:
+    """The janitor's selection as canonical JSON: from a JSON object (cdk.json), or from `-c` its JSON
+    text or its command-line terms (`expired name=lab-*`)."""
+    from gg_reset.selection import Selection, SelectionError
+
+    try:
+        if isinstance(raw, str) and not raw.strip().startswith("{"):
+            selection = Selection.parse(raw)
+        else:
+            selection = Selection.from_json(raw)
+    except SelectionError as exc:
+        raise ConfigError(f"{PREFIX}{key}: {exc}") from None
+    return json.dumps(selection.to_json(), sort_keys=True)
+
+
 @dataclass(frozen=True, slots=True)
 class GgResetConfig:
     stack_name: str
@@ -331,6 +434,14 @@ class GgResetConfig:
     queue_max_age_seconds: int
     powertools_layer_version: int
     powertools_layer_arn: str | None
+    janitor_enabled: bool = False
+    janitor_schedule: str = settings.JANITOR_DEFAULT_SCHEDULE
+    janitor_selection: str = json.dumps(settings.JANITOR_DEFAULT_SELECTION, sort_keys=True)
+    """Canonical JSON of the selection (`Selection.to_json`), validated at synthesis."""
+    janitor_action: str = settings.JANITOR_DEFAULT_ACTION
+    janitor_dry_run: bool = settings.JANITOR_DEFAULT_DRY_RUN
+    janitor_max_groups: int = settings.JANITOR_DEFAULT_MAX_GROUPS
+    janitor_max_percent: float = settings.JANITOR_DEFAULT_MAX_PERCENT
 
     @property
     def retain(self) -> bool:
@@ -344,8 +455,9 @@ class GgResetConfig:
     def greengrass_callers(self) -> int:
         """Invocations that may call Greengrass at once, each taking an equal share of the request budget:
         every worker invocation the event source may run, plus the sweeper (one schedule, one run at a
-        time, since a sweep ends before the next starts)."""
-        return self.worker_max_concurrency + 1
+        time, since a sweep ends before the next starts), plus the janitor when it is enabled (its runs do
+        not overlap either: its schedule is at least its timeout)."""
+        return self.worker_max_concurrency + 1 + (1 if self.janitor_enabled else 0)
 
     @classmethod
     def from_node(cls, node: Node) -> GgResetConfig:
@@ -428,4 +540,11 @@ class GgResetConfig:
                 re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"),
                 "a Lambda layer version ARN",
             ),
+            janitor_enabled=_as_bool("janitorEnabled", get("janitorEnabled")),
+            janitor_schedule=_as_schedule("janitorSchedule", get("janitorSchedule")),
+            janitor_selection=_as_selection("janitorSelection", get("janitorSelection")),
+            janitor_action=_as_choice("janitorAction", get("janitorAction"), JANITOR_ACTIONS),
+            janitor_dry_run=_as_bool("janitorDryRun", get("janitorDryRun")),
+            janitor_max_groups=num("janitorMaxGroups", 0, 10_000),
+            janitor_max_percent=_as_number("janitorMaxPercent", get("janitorMaxPercent"), 0, 100),
         )

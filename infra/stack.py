@@ -7,7 +7,8 @@ from constructs import Construct
 
 from gg_reset import settings
 from infra.config import GgResetConfig
-from infra.constructs import EventIntake, Ledger, Monitoring, Notifications, ResetFunctions
+from infra.constructs import EventIntake, Janitor, Ledger, Monitoring, Notifications, ResetFunctions
+from infra.constructs.janitor import JanitorSettings
 from infra.constructs.reset_functions import FunctionSettings
 
 # AWS's guidance for SQS event sources: a visibility timeout of at least six times the function timeout.
@@ -75,6 +76,29 @@ class GgResetStack(Stack):
             topic=self.notifications.topic,
             work_queue=self.intake.work_queue,
         )
+        self.janitor: Janitor | None = None
+        if config.janitor_enabled:
+            self.janitor = Janitor(
+                self,
+                "Janitor",
+                config=JanitorSettings(
+                    schedule=config.janitor_schedule,
+                    selection_json=config.janitor_selection,
+                    action=config.janitor_action,
+                    dry_run=config.janitor_dry_run,
+                    max_groups=config.janitor_max_groups,
+                    max_percent=config.janitor_max_percent,
+                    memory_mb=config.lambda_memory_mb,
+                    log_retention_days=config.log_retention_days,
+                    retain_logs=config.retain,
+                ),
+                code=self.functions.code,
+                layer=self.functions.powertools_layer,
+                base_environment=self.functions.environment,
+                table=self.ledger.table,
+                bus=self.intake.bus,
+                topic=self.notifications.topic,
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

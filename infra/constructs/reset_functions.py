@@ -118,6 +118,8 @@ class ResetFunctions(Construct):
             self, "PowertoolsLayer", layer_arn
         )
         code = lambda_code()
+        self.code = code
+        """The one code asset every gg-reset Lambda runs (the janitor's too)."""
         environment = {
             "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": settings.METRICS_NAMESPACE,
@@ -144,6 +146,8 @@ class ResetFunctions(Construct):
             settings.ENV_ALLOWED_ACCOUNTS: json.dumps(list(config.allowed_accounts)),
             settings.ENV_DEPLOYED_ACCOUNT: stack.account,
         }
+        self.environment = dict(environment)
+        """The settings every gg-reset Lambda reads (`gg_reset.settings.Settings.from_env`)."""
 
         self.worker = self._function(
             "Worker",
@@ -206,45 +210,22 @@ class ResetFunctions(Construct):
         config: FunctionSettings,
         retry_attempts: int | None = None,
     ) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{name}Logs",
-            retention=LOG_RETENTION[config.log_retention_days],
-            removal_policy=RemovalPolicy.RETAIN if config.retain_logs else RemovalPolicy.DESTROY,
-        )
-        # An explicit role: only the permissions granted below, no AWSLambdaBasicExecutionRole (which would
-        # let the function write to every log group in the account).
-        role = iam.Role(
-            self,
-            f"{name}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"gg-reset {name.lower()} Lambda",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
+        function = make_function(
             self,
             name,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
             handler=handler,
-            code=code,
             description=description,
             timeout=timeout,
-            memory_size=config.memory_mb,
-            role=role,
-            log_group=log_group,
-            tracing=lambda_.Tracing.ACTIVE,
-            layers=[self.powertools_layer],
+            code=code,
             environment=environment,
+            layer=self.powertools_layer,
+            memory_mb=config.memory_mb,
+            log_retention_days=config.log_retention_days,
+            retain_logs=config.retain_logs,
             retry_attempts=retry_attempts,
         )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-            "resource-level permissions, so AWS requires Resource '*' for them (CDK adds this statement "
-            "for Tracing.ACTIVE).",
-        )
+        role = function.role
+        assert role is not None
         acknowledge(
             role,
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
@@ -264,13 +245,6 @@ class ResetFunctions(Construct):
             f"AwsSolutions-IAM5[Resource::<{self._table_logical_id}.Arn>/index/*]",
             "grant_read_write_data covers the ledger table's indexes: the sweeper queries the "
             "sparse due-index GSI for overdue workflows; the wildcard is limited to this table's indexes.",
-        )
-        acknowledge(
-            function,
-            "AwsSolutions-L1",
-            "Pinned to python3.13, the newest runtime for which the pinned public Powertools v3 "
-            "arm64 layer version (gg-reset:powertoolsLayerVersion) is verified; move runtime and layer "
-            "together.",
         )
         return function
 
@@ -344,3 +318,70 @@ class ResetFunctions(Construct):
             "action in that statement.",
         )
         return policy
+
+
+def make_function(
+    scope: Construct,
+    name: str,
+    *,
+    handler: str,
+    description: str,
+    timeout: Duration,
+    code: lambda_.Code,
+    environment: dict[str, str],
+    layer: lambda_.ILayerVersion,
+    memory_mb: int,
+    log_retention_days: int,
+    retain_logs: bool,
+    retry_attempts: int | None = None,
+) -> lambda_.Function:
+    """A gg-reset Lambda (python3.13 on arm64, X-Ray, the Powertools layer) with its own log group and
+    an explicit role holding nothing but write access to that log group; the caller grants the rest
+    (and acknowledges the findings its grants bring)."""
+    log_group = logs.LogGroup(
+        scope,
+        f"{name}Logs",
+        retention=LOG_RETENTION[log_retention_days],
+        removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+    )
+    # An explicit role: only the permissions granted below, no AWSLambdaBasicExecutionRole (which would
+    # let the function write to every log group in the account).
+    role = iam.Role(
+        scope,
+        f"{name}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"gg-reset {name.lower()} Lambda",
+    )
+    log_group.grant_write(role)
+    function = lambda_.Function(
+        scope,
+        name,
+        runtime=RUNTIME,
+        architecture=ARCHITECTURE,
+        handler=handler,
+        code=code,
+        description=description,
+        timeout=timeout,
+        memory_size=memory_mb,
+        role=role,
+        log_group=log_group,
+        tracing=lambda_.Tracing.ACTIVE,
+        layers=[layer],
+        environment=environment,
+        retry_attempts=retry_attempts,
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+        "resource-level permissions, so AWS requires Resource '*' for them (CDK adds this statement "
+        "for Tracing.ACTIVE).",
+    )
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "Pinned to python3.13, the newest runtime for which the pinned public Powertools v3 "
+        "arm64 layer version (gg-reset:powertoolsLayerVersion) is verified; move runtime and layer "
+        "together.",
+    )
+    return function
