@@ -49,9 +49,11 @@ from gg_reset.cli_ledger import (
     step_row,
     workflow_row,
 )
+from gg_reset.cli_plan import PlanView, parse_selection, plan
 from gg_reset.contracts import ForcePolicy, request_entry
 from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.model import ACTIVE_STATES, TERMINAL_STATES, Workflow, WorkflowState
+from gg_reset.domain.safety import SafetyRules
 
 PROG: Final = "gg-reset"
 LOCAL_EXTRA_HINT: Final = "pip install 'gg-reset[local]'"
@@ -488,26 +490,44 @@ SafetyDeny = Annotated[
 ]
 
 
-def _plan_rows(target: AwsTarget, terms: Sequence[str], allow: Sequence[str], deny: Sequence[str]) -> Any:
-    from gg_reset.cli_plan import parse_selection, plan
-    from gg_reset.domain.safety import SafetyRules
-
+def _plan(
+    target: AwsTarget,
+    terms: Sequence[str],
+    allow: Sequence[str],
+    deny: Sequence[str],
+    *,
+    show_all: bool = False,
+) -> PlanView:
     selection = parse_selection(terms)
     try:
-        return plan(target.greengrass(), selection, _now(), SafetyRules(allow=tuple(allow), deny=tuple(deny)))
+        return plan(
+            target.greengrass(),
+            selection,
+            _now(),
+            SafetyRules(allow=tuple(allow), deny=tuple(deny)),
+            show_all=show_all,
+        )
     except GreengrassError as error:
         # Explained here: a GreengrassError (a frozen dataclass) cannot pass through click's context
         # managers, which set the __traceback__ of what they re-raise.
         raise CliError(explain(error, target.resources()) or str(error)) from None
 
 
+SELECTION_HELP = (
+    "The selection, as TERM=VALUE terms: id=GROUP_ID, name=GLOB, regex=PATTERN, tag=KEY[=VALUE], "
+    "no-tag=KEY, older-than=30d, idle=2w, expired[=TAG] (the date in gg-reset:expires-at has passed), "
+    "not-deployed=30d. Terms AND together; repeated id/name/tag/no-tag terms OR."
+)
+
+
 @app.command("plan")
 def plan_command(
-    selection: Annotated[
-        list[str], typer.Argument(help="The selection: which groups (see gg_reset.selection for the terms).")
-    ],
+    selection: Annotated[list[str], typer.Argument(help=SELECTION_HELP, metavar="TERM...")],
     allow: SafetyAllow = None,
     deny: SafetyDeny = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the groups the selection does not select, and why.")
+    ] = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     profile: ProfileOption = None,
@@ -515,16 +535,17 @@ def plan_command(
 ) -> None:
     """What a request for the selected groups would do, per group, with the reasons.
 
-    Reads Greengrass only (ListGroups, GetGroup); sends nothing.
+    Reads Greengrass only (ListGroups, GetGroup, ListDeployments for not-deployed); sends nothing.
+    Example: gg-reset plan expired tag=env=lab --deny 'prod-*'
     """
     output = _output(as_json, as_csv)
-    rows = _plan_rows(_target(profile, region), selection, allow or [], deny or [])
+    view = _plan(_target(profile, region), selection, allow or [], deny or [], show_all=show_all)
     if output is Output.json:
-        print_json({"groups": [row.as_json() for row in rows]})
+        print_json(view.as_json())
         return
     if output is Output.csv:
         print_csv(
-            [{**row.as_json(), "reasons": "; ".join(row.reasons)} for row in rows],
+            [{**row.as_json(), "reasons": "; ".join(row.reasons)} for row in view.rows],
             ["group_id", "name", "verdict", "acts", "reasons"],
         )
         return
@@ -532,8 +553,8 @@ def plan_command(
     console.print(
         _table(
             ["group", "name", "verdict", "reasons"],
-            ([row.group_id, row.name, row.verdict, "; ".join(row.reasons)] for row in rows),
-            title=f"Plan: {sum(1 for r in rows if r.acts)} of {len(rows)} group(s) would be acted on",
+            ([row.group_id, row.name, row.verdict.value, "; ".join(row.reasons)] for row in view.rows),
+            title=view.title,
         )
     )
 
@@ -617,7 +638,7 @@ def request(
     if select:
         ids = list(
             dict.fromkeys(
-                [*ids, *(r.group_id for r in _plan_rows(target, select, allow or [], deny or []) if r.acts)]
+                [*ids, *(r.group_id for r in _plan(target, select, allow or [], deny or []).acting)]
             )
         )
     if not ids:

@@ -1,8 +1,8 @@
 """`gg-reset plan` and `request --select`: the CLI's side of group selection (`gg_reset.selection`).
 
-This is the only module that knows the selection API: `Selection` (with its parse helpers) and
-`select(greengrass, selection, now, safety) -> Plan`, a verdict and its reasons for every group. The CLI
-prints `PlanRow`s and sends requests for the groups whose verdict is to act.
+The CLI shows the groups a selection concerns: those it selects (to act on, or rejected by the safety
+layers) and those Greengrass could not answer for; `--all` adds every listed group it does not select,
+each with the first criterion that failed.
 """
 
 from __future__ import annotations
@@ -15,56 +15,51 @@ from typing import Any
 from gg_reset.cli_errors import CliError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import GreengrassPort
+from gg_reset.selection import Plan, PlanEntry, Selection, SelectionError, Verdict, select
 
 
 @dataclass(frozen=True, slots=True)
-class PlanRow:
-    group_id: str
-    name: str
-    verdict: str
-    acts: bool
-    """Whether a request would be sent for this group (`request --select`)."""
-    reasons: tuple[str, ...]
+class PlanView:
+    """What `gg-reset plan` prints: the rows shown and the size of the fleet they were chosen from."""
+
+    rows: tuple[PlanEntry, ...]
+    listed: int
+    """Groups ListGroups returned."""
+
+    @property
+    def acting(self) -> tuple[PlanEntry, ...]:
+        return tuple(row for row in self.rows if row.acts)
+
+    @property
+    def title(self) -> str:
+        selected = sum(1 for row in self.rows if row.selected)
+        return (
+            f"Plan: {len(self.acting)} of {selected} selected group(s) would be acted on "
+            f"({self.listed} listed)"
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "group_id": self.group_id,
-            "name": self.name,
-            "verdict": self.verdict,
-            "acts": self.acts,
-            "reasons": list(self.reasons),
-        }
+        return {"listed": self.listed, "groups": [row.as_json() for row in self.rows]}
 
 
-def _module() -> Any:
-    try:
-        from gg_reset import selection  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise CliError(
-            "group selection is not available in this gg-reset (gg_reset.selection is missing): "
-            "pass group ids instead"
-        ) from None
-    return selection
-
-
-def parse_selection(terms: Sequence[str]) -> Any:
+def parse_selection(terms: Sequence[str]) -> Selection:
     """The `Selection` for the command line's terms; a bad term is a one-line error."""
-    module = _module()
     try:
-        return module.Selection.parse(list(terms))
-    except ValueError as exc:
+        return Selection.parse(list(terms))
+    except SelectionError as exc:
         raise CliError(f"invalid selection: {exc}") from None
 
 
-def plan(greengrass: GreengrassPort, selection: Any, now: datetime, safety: SafetyRules) -> list[PlanRow]:
-    result = _module().select(greengrass, selection, now, safety)
-    return [
-        PlanRow(
-            group_id=str(entry.group_id),
-            name=str(getattr(entry, "name", "") or ""),
-            verdict=str(entry.verdict),
-            acts=bool(entry.acts),
-            reasons=tuple(str(r) for r in entry.reasons),
-        )
-        for entry in result.entries
-    ]
+def plan(
+    greengrass: GreengrassPort,
+    selection: Selection,
+    now: datetime,
+    safety: SafetyRules,
+    *,
+    show_all: bool = False,
+) -> PlanView:
+    result: Plan = select(greengrass, selection, now, safety)
+    rows = tuple(
+        entry for entry in result.entries if show_all or entry.selected or entry.verdict is Verdict.ERROR
+    )
+    return PlanView(rows=rows, listed=result.fleet_size)

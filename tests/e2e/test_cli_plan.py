@@ -1,9 +1,5 @@
-"""`gg-reset plan` and `request --select`: the CLI side of group selection, against the Greengrass simulator
-(through the real Greengrass adapter) and a LocalService's bus.
-
-`StandInSelection` stands for `gg_reset.selection` with the API the CLI is written against
-(`gg_reset.cli_plan`): `Selection.parse(terms)` and `select(greengrass, selection, now, safety) -> Plan`
-whose `entries` carry group_id, name, verdict, acts and reasons.
+"""`gg-reset plan` and `request --select`: the CLI side of group selection (`gg_reset.selection`), against the
+Greengrass simulator (through the real Greengrass adapter) and a LocalService's bus.
 """
 
 from __future__ import annotations
@@ -11,78 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-import types
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from fnmatch import fnmatchcase
+from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
 
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.cli import app
-from gg_reset.domain.safety import SafetyRules, is_protected
 from gg_reset.local import LocalService
-from gg_reset.ports import GreengrassPort
 
 runner = CliRunner()
-
-
-@dataclass(frozen=True)
-class Selection:
-    patterns: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, terms: Sequence[str]) -> Selection:
-        for term in terms:
-            if not term.startswith("name="):
-                raise ValueError(f"unknown term {term!r}: expected name=PATTERN")
-        return cls(tuple(term.removeprefix("name=") for term in terms))
-
-
-@dataclass(frozen=True)
-class Entry:
-    group_id: str
-    name: str
-    verdict: str
-    acts: bool
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    entries: tuple[Entry, ...]
-
-
-def select(greengrass: GreengrassPort, selection: Selection, now: datetime, safety: SafetyRules) -> Plan:
-    entries = []
-    for group in greengrass.list_groups():
-        if not any(fnmatchcase(group.name, p) for p in selection.patterns):
-            continue
-        facts = greengrass.inspect_group(group.group_id)
-        refusal = safety.refusal(group.group_id, facts.name, facts.tags)
-        if refusal is None and is_protected(facts.tags):  # pragma: no cover - refusal covers it
-            refusal = "protected"
-        entries.append(
-            Entry(
-                group.group_id,
-                group.name,
-                "skip" if refusal else "act",
-                refusal is None,
-                (refusal,) if refusal else (f"name matches {selection.patterns[0]!r}",),
-            )
-        )
-    return Plan(tuple(entries))
-
-
-@pytest.fixture
-def selection_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("gg_reset.selection")
-    module.Selection = Selection  # type: ignore[attr-defined]
-    module.select = select  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gg_reset.selection", module)
 
 
 @pytest.fixture
@@ -112,7 +46,6 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.usefixtures("selection_module")
 def test_plan_as_json_gives_each_group_its_verdict_and_reasons(lab: dict[str, str]) -> None:
     code, output = run("plan", "name=lab-*", "--json")
     assert code == 0, output
@@ -123,7 +56,6 @@ def test_plan_as_json_gives_each_group_its_verdict_and_reasons(lab: dict[str, st
     assert groups["lab-protected"]["reasons"] == ["group is protected by tag gg-reset:protect=true"]
 
 
-@pytest.mark.usefixtures("selection_module")
 def test_plan_as_csv_and_as_a_table(lab: dict[str, str]) -> None:
     code, output = run("plan", "name=lab-*", "--deny", "lab-2", "--csv")
     assert code == 0, output
@@ -131,11 +63,34 @@ def test_plan_as_csv_and_as_a_table(lab: dict[str, str]) -> None:
     assert rows["lab-2"]["acts"] == "false" and "deny list" in rows["lab-2"]["reasons"]
     code, output = run("plan", "name=lab-*")
     assert code == 0, output
-    assert output.splitlines()[0] == "Plan: 2 of 3 group(s) would be acted on"
+    assert output.splitlines()[0] == "Plan: 2 of 3 selected group(s) would be acted on (4 listed)"
     assert lab["lab-1"] in output and "prod-1" not in output
 
 
-@pytest.mark.usefixtures("selection_module")
+def test_plan_all_shows_the_groups_not_selected_with_the_criterion_that_failed(lab: dict[str, str]) -> None:
+    code, output = run("plan", "name=lab-*", "--all", "--json")
+    assert code == 0, output
+    document = json.loads(output)
+    groups = {g["name"]: g for g in document["groups"]}
+    assert document["listed"] == 4 and set(groups) == set(lab)
+    assert groups["prod-1"]["verdict"] == "not-selected"
+    assert groups["prod-1"]["reasons"] == ["name 'prod-1' matches none of 'lab-*'"]
+
+
+def test_plan_of_expired_groups_reads_the_expiry_tag(svc: LocalService) -> None:
+    add = svc.fleet.add_group
+    expired = add(name="ci-old", core="online", tags={"gg-reset:expires-at": "2020-01-01"})
+    add(name="ci-new", core="online", tags={"gg-reset:expires-at": "2999-01-01"})
+    unreadable = add(name="ci-typo", core="online", tags={"gg-reset:expires-at": "next tuesday"})
+    code, output = run("plan", "expired", "--json")
+    assert code == 0, output
+    groups = {g["group_id"]: g for g in json.loads(output)["groups"]}
+    assert list(groups) == [expired] and groups[expired]["acts"]
+    code, output = run("plan", "expired", "--all", "--json")
+    groups = {g["group_id"]: g for g in json.loads(output)["groups"]}
+    assert groups[unreadable]["reasons"][0].startswith("unreadable expiry tag:")
+
+
 def test_request_select_sends_only_for_the_groups_the_plan_acts_on(
     svc: LocalService, lab: dict[str, str]
 ) -> None:
@@ -150,28 +105,22 @@ def test_request_select_sends_only_for_the_groups_the_plan_acts_on(
     assert view is not None and view.state.value == "PLANNED"
 
 
-@pytest.mark.usefixtures("selection_module", "svc")
+@pytest.mark.usefixtures("svc")
 def test_a_selection_that_acts_on_nothing_sends_nothing() -> None:
     code, output = run("request", "delete", "--select", "name=nothing-*")
     assert code == 0, output
     assert output == "the selection acts on no group: nothing to send\n"
 
 
-@pytest.mark.usefixtures("selection_module")
 def test_an_invalid_selection_is_one_line() -> None:
     code, output = run("plan", "colour=blue")
     assert code == 1
-    assert output == "gg-reset: error: invalid selection: unknown term 'colour=blue': expected name=PATTERN\n"
+    assert output == (
+        "gg-reset: error: invalid selection: unknown term 'colour=blue': expected one of id, name, regex, "
+        "tag, no-tag, older-than, idle, expired, not-deployed\n"
+    )
 
 
-def test_without_the_selection_module_plan_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "gg_reset.selection", None)
-    code, output = run("plan", "name=lab-*")
-    assert code == 1
-    assert output.startswith("gg-reset: error: group selection is not available") and output.count("\n") == 1
-
-
-@pytest.mark.usefixtures("selection_module")
 def test_plan_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
