@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from gg_reset.contracts import ForcePolicy
+from gg_reset.domain.enums import ForcePolicy, RemediationPolicy
 from gg_reset.domain.model import (
     GroupRecord,
     PendingCall,
@@ -90,6 +90,9 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         step_count=int(data.get("step_count", 0)),
         checked_at=_dt(data.get("checked_at")),
         resume=PendingCall(data["resume"]) if data.get("resume") else None,
+        remediation=RemediationPolicy(data["remediation"]) if data.get("remediation") else None,
+        rollback_of=data.get("rollback_of"),
+        rollback_deployment_id=data.get("rollback_deployment_id"),
         unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
     )
 

@@ -37,9 +37,8 @@ from gg_reset.budget import RequestBudget
 from gg_reset.contracts import ForcePolicy, request_entry
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
-from gg_reset.ports import Clock, Delivery, GroupFacts, GroupSummary, RequestBus
+from gg_reset.ports import Clock, Delivery, GroupFacts, GroupSummary, RequestBus, RunNotice, RunNotifier
 from gg_reset.selection import GreengrassReader, Plan, PlanEntry, Selection, SelectionError, select
-from gg_reset.service import RunNotice, RunNotifier
 from gg_reset.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,15 @@
-"""The narrow interfaces between the workflow's shell and the outside world.
+"""Every port: the narrow interfaces between the workflow's shell and the outside world, in one place.
 
 Each port has one production adapter (`gg_reset.adapters`) and in-memory or simulated stand-ins in tests
-and in the local runtime. Keeping Greengrass behind `GreengrassPort` (reset, status, delete, inspect,
-list, last deployment) is what lets another backend sit behind gg-reset after the V1 end of support.
+and in the local runtime:
+
+- `GreengrassPort` (inspect, reset, status, delete, list, last deployment, roll back): Greengrass V1
+  behind it is what lets another backend sit behind gg-reset after the V1 end of support;
+- `LedgerPort`: a group's record and history, written conditionally (`VersionConflict`);
+- `TimerPort`: wakes a workflow when it is due; `Clock`: time, and waiting;
+- `Notifier` / `RunNotifier`: outcomes someone should look at, and janitor runs;
+- `Telemetry`: metrics of every saved decision;
+- `RequestBus`: the janitor's requests onto the service bus.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from gg_reset.contracts import DeploymentStatus, DeploymentType
+from gg_reset.domain.actions import Notify
+from gg_reset.domain.enums import DeploymentStatus, DeploymentType
+from gg_reset.domain.model import GroupRecord, Step, Workflow
+from gg_reset.domain.workflow import Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,16 @@ class GroupSummary:
     """`LastUpdatedTimestamp` (a new group version, a rename); None if unreadable."""
 
 
+@dataclass(frozen=True, slots=True)
+class RollbackTarget:
+    """What a roll back can go back to: the newest deployment of the group that worked, if any."""
+
+    deployment_id: str | None
+    """The newest `NewDeployment`/`Redeployment` whose status is `Success` (None: nothing to go back to)."""
+    detail: str
+    """Why, for the workflow's history: which deployment and when, or why there is none."""
+
+
 class GreengrassPort(Protocol):
     """Greengrass V1, as gg-reset uses it. Every method raises `GreengrassError` on failure."""
 
@@ -60,6 +80,20 @@ class GreengrassPort(Protocol):
         ...
 
     def get_deployment_status(self, group_id: str, deployment_id: str) -> DeploymentStatusView: ...
+
+    def find_rollback_target(
+        self, group_id: str, *, failed_deployment_id: str | None, max_checked: int
+    ) -> RollbackTarget:
+        """The deployment a roll back redeploys: `ListDeployments` (every page, newest first), skipping
+        `failed_deployment_id`, one `GetDeploymentStatus` per `NewDeployment`/`Redeployment` until one
+        succeeded (at most `max_checked` of them). A reset deployment met first means there is nothing to
+        go back to: the group was reset since its last good deployment."""
+        ...
+
+    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
+        """`CreateDeployment` of type `Redeployment` of `deployment_id`; returns the new deployment's id
+        (the same `client_token` again returns the same deployment: the call is idempotent)."""
+        ...
 
     def delete_group(self, group_id: str) -> None: ...
 
@@ -120,3 +154,67 @@ class RequestBus(Protocol):
     def send(self, entries: Sequence[Mapping[str, Any]]) -> list[Delivery]:
         """One `Delivery` per entry, in order; never raises for a refused entry."""
         ...
+
+
+class VersionConflict(Exception):
+    """Another writer changed the group's record first: reload and decide again."""
+
+
+class LedgerPort(Protocol):
+    """How the shell reads and (conditionally) writes a group's record and history."""
+
+    def load(self, group_id: str) -> GroupRecord:
+        """The group's record; an empty one (version 0) if the group was never seen."""
+        ...
+
+    def save(self, previous: GroupRecord, decision: Decision) -> GroupRecord:
+        """Write the decision if the stored version is still `previous.version`; else `VersionConflict`.
+
+        Atomically: the HEAD item, the new history steps, and the finished workflows.
+        Returns the record as stored (version + 1).
+        """
+        ...
+
+    def due_groups(self, now: datetime, limit: int = 500) -> Sequence[str]:
+        """Groups whose active workflow is due (retry, poll or deadline) at `now`, most overdue first."""
+        ...
+
+    def workflows(self, group_id: str) -> Sequence[Workflow]:
+        """Every workflow of the group still retained, oldest first (the active one last)."""
+        ...
+
+    def history(self, group_id: str, workflow_id: str) -> Sequence[Step]:
+        """The steps of one workflow, in order."""
+        ...
+
+
+class Notifier(Protocol):
+    def notify(self, notice: Notify) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunNotice:
+    """A notification about a run rather than one group's workflow (a janitor run): what it did, in a
+    subject line and a bounded, JSON-serialisable summary."""
+
+    source: str
+    """Who ran: `janitor`."""
+    subject: str
+    details: Mapping[str, Any]
+
+
+class RunNotifier(Protocol):
+    """Announces runs (`RunNotice`) on the same channel as `Notifier` (the SNS topic, or the log)."""
+
+    def notify_run(self, notice: RunNotice) -> None: ...
+
+
+class Telemetry(Protocol):
+    def record(self, decision: Decision) -> None:
+        """Called once per saved decision: count requests, outcomes, force fallbacks, latency."""
+        ...
+
+
+class NullTelemetry:
+    def record(self, decision: Decision) -> None:
+        return None

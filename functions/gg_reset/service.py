@@ -7,22 +7,23 @@ the adapters passed to it differ.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from gg_reset.budget import RequestBudget
-from gg_reset.contracts import DeploymentType
 from gg_reset.domain.actions import (
     Action,
     DeleteGroup,
+    FindRollbackTarget,
     GreengrassAction,
     InspectGroup,
     Notify,
     PollDeployment,
     StartReset,
+    StartRollback,
 )
+from gg_reset.domain.enums import DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.events import (
     CallDeferred,
@@ -32,51 +33,30 @@ from gg_reset.domain.events import (
     GroupDeleted,
     GroupInspected,
     ResetAccepted,
+    RollbackStarted,
+    RollbackTargetFound,
     Tick,
 )
-from gg_reset.domain.model import GroupRecord, PendingCall
+from gg_reset.domain.model import GroupRecord
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.domain.workflow import Decision, transition
-from gg_reset.ledger import LedgerPort, VersionConflict
-from gg_reset.ports import Clock, GreengrassPort, NoTimers, TimerPort
+from gg_reset.domain.workflow import transition
+from gg_reset.ports import (
+    Clock,
+    GreengrassPort,
+    LedgerPort,
+    Notifier,
+    NoTimers,
+    NullTelemetry,
+    Telemetry,
+    TimerPort,
+    VersionConflict,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_CONFLICTS = 8
 MAX_STEPS_PER_EVENT = 16
 """A handful of calls answer one event (inspect, reset, delete); more means a bug, not work."""
-
-
-class Notifier(Protocol):
-    def notify(self, notice: Notify) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunNotice:
-    """A notification about a run rather than one group's workflow (a janitor run): what it did, in a
-    subject line and a bounded, JSON-serialisable summary."""
-
-    source: str
-    """Who ran: `janitor`."""
-    subject: str
-    details: Mapping[str, Any]
-
-
-class RunNotifier(Protocol):
-    """Announces runs (`RunNotice`) on the same channel as `Notifier` (the SNS topic, or the log)."""
-
-    def notify_run(self, notice: RunNotice) -> None: ...
-
-
-class Telemetry(Protocol):
-    def record(self, decision: Decision) -> None:
-        """Called once per saved decision: count requests, outcomes, force fallbacks, latency."""
-        ...
-
-
-class NullTelemetry:
-    def record(self, decision: Decision) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +210,7 @@ class ResetService:
             ready_at = self.clock.now() + timedelta(seconds=wait)
             if until is not None and ready_at > until:
                 self.budget.release()
-                return CallDeferred(call=pending_call_of(action), not_before=ready_at)
+                return CallDeferred(call=action.call, not_before=ready_at)
             self.clock.sleep(wait)
             answer = self._call(action)
             if not (isinstance(answer, CallFailed) and answer.error is ErrorKind.THROTTLED):
@@ -264,20 +244,27 @@ class ResetService:
                 case DeleteGroup(group_id=gid):
                     self.greengrass.delete_group(gid)
                     return GroupDeleted()
+                case FindRollbackTarget(group_id=gid, failed_deployment_id=failed, max_checked=most):
+                    target = self.greengrass.find_rollback_target(
+                        gid, failed_deployment_id=failed, max_checked=most
+                    )
+                    return RollbackTargetFound(deployment_id=target.deployment_id, detail=target.detail)
+                case StartRollback(group_id=gid, deployment_id=did, client_token=token):
+                    return RollbackStarted(
+                        deployment_id=self.greengrass.redeploy(gid, did, client_token=token)
+                    )
         except GreengrassError as error:
             logger.warning(
                 "greengrass call failed",
                 extra={"group_id": action.group_id, "error_kind": str(error.kind), "error": str(error)},
             )
-            return CallFailed(
-                call=pending_call_of(action), error=error.kind, code=error.code, message=error.message
-            )
+            return CallFailed(call=action.call, error=error.kind, code=error.code, message=error.message)
         except Exception as error:  # an adapter bug must still end in bounded retries, not a crash loop
             logger.exception(
                 "unexpected error from the greengrass adapter", extra={"group_id": action.group_id}
             )
             return CallFailed(
-                call=pending_call_of(action),
+                call=action.call,
                 error=ErrorKind.UNKNOWN,
                 code=type(error).__name__,
                 message=str(error),
@@ -286,19 +273,3 @@ class ResetService:
 
 def _due(record: GroupRecord) -> datetime | None:
     return record.active.due_at if record.active is not None else None
-
-
-def pending_call_of(action: GreengrassAction) -> PendingCall:
-    match action:
-        case InspectGroup(recheck=True):
-            return PendingCall.RECHECK
-        case InspectGroup():
-            return PendingCall.INSPECT
-        case StartReset(force=True):
-            return PendingCall.FORCE_RESET
-        case StartReset():
-            return PendingCall.RESET
-        case PollDeployment():
-            return PendingCall.POLL
-        case DeleteGroup():
-            return PendingCall.DELETE

@@ -21,8 +21,8 @@ from gg_reset.adapters.timers import SqsTimers
 from gg_reset.budget import RequestBudget
 from gg_reset.janitor import Janitor
 from gg_reset.observability import metrics
-from gg_reset.ports import SystemClock
-from gg_reset.service import Notifier, ResetService
+from gg_reset.ports import Notifier, SystemClock
+from gg_reset.service import ResetService
 from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
 
 _service: ResetService | None = None

@@ -26,9 +26,8 @@ from gg_reset.janitor import (
     RunOutcome,
     request_id_for,
 )
-from gg_reset.ports import Delivery
+from gg_reset.ports import Delivery, RunNotice
 from gg_reset.selection import EXPIRY_TAG, Selection
-from gg_reset.service import RunNotice
 from gg_reset.settings import ConfigurationError
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, error
 

@@ -14,8 +14,7 @@ from gg_reset.domain.events import DeploymentStatusReported, Event, RequestRecei
 from gg_reset.domain.model import GroupRecord, PendingCall, Request, RequestKind, StepKind, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import Decision
-from gg_reset.ledger import VersionConflict
-from gg_reset.ports import GroupFacts
+from gg_reset.ports import GroupFacts, VersionConflict
 from gg_reset.service import ResetService
 from support.fakes import (
     EPOCH,

@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from gg_reset.domain.actions import Notify
-from gg_reset.service import RunNotice
+from gg_reset.ports import RunNotice
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient

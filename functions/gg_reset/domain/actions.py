@@ -1,11 +1,16 @@
-"""What the workflow asks the shell to do. Each Greengrass action's answer comes back as an event."""
+"""What the workflow asks the shell to do. Each Greengrass action's answer comes back as an event.
+
+Every Greengrass action names the `PendingCall` it carries out (`call`): the shell reports a failure or a
+deferral of the action as that call, and the workflow, which saved the call as pending before asking,
+knows from the ledger alone what to drive again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from gg_reset.domain.model import WorkflowState
+from gg_reset.domain.model import PendingCall, WorkflowState
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +18,10 @@ class InspectGroup:
     group_id: str
     recheck: bool = False
     """True for the re-check before a forced reset or a deletion (its answer goes to `RECHECK`)."""
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.RECHECK if self.recheck else PendingCall.INSPECT
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,21 +33,58 @@ class StartReset:
     """Set after an attempt whose outcome is unknown: a reset of this kind created since then is this
     workflow's own, and is adopted instead of starting another."""
 
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.FORCE_RESET if self.force else PendingCall.RESET
+
 
 @dataclass(frozen=True, slots=True)
 class PollDeployment:
     group_id: str
     deployment_id: str
 
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.POLL
+
 
 @dataclass(frozen=True, slots=True)
 class DeleteGroup:
     group_id: str
 
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.DELETE
+
+
+@dataclass(frozen=True, slots=True)
+class FindRollbackTarget:
+    group_id: str
+    failed_deployment_id: str | None
+    """The failed deployment that opened the remediation: never the one to go back to."""
+    max_checked: int
+    """At most this many deployments' statuses are read."""
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.FIND_ROLLBACK
+
+
+@dataclass(frozen=True, slots=True)
+class StartRollback:
+    group_id: str
+    deployment_id: str
+    """The earlier deployment to redeploy."""
+    client_token: str
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.ROLLBACK
+
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """A terminal outcome someone should look at (FAILED, remediation cap reached)."""
+    """A terminal outcome someone should look at (FAILED, NOTIFIED, remediation cap reached)."""
 
     group_id: str
     workflow_id: str
@@ -46,5 +92,7 @@ class Notify:
     reason: str
 
 
-GreengrassAction = InspectGroup | StartReset | PollDeployment | DeleteGroup
+GreengrassAction = (
+    InspectGroup | StartReset | PollDeployment | DeleteGroup | FindRollbackTarget | StartRollback
+)
 Action = GreengrassAction | Notify

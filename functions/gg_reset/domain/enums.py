@@ -32,3 +32,16 @@ class DeploymentType(StrEnum):
 
 
 RESET_DEPLOYMENT_TYPES = frozenset({DeploymentType.RESET, DeploymentType.FORCE_RESET})
+
+
+class RemediationPolicy(StrEnum):
+    """What a failed `NewDeployment`/`Redeployment` of a group leads to (tag `gg-reset:on-failure`)."""
+
+    RESET = "reset"
+    """Reset the group's deployments (with the force fallback): every function leaves the core. Right for
+    test and ephemeral groups; the default."""
+    ROLLBACK = "rollback"
+    """Redeploy the group's last successful deployment; if there is none, or it fails too, the configured
+    fallback (`WorkflowPolicy.rollback_fallback`)."""
+    NOTIFY = "notify"
+    """Record and notify only: no Greengrass write."""

@@ -63,6 +63,21 @@ class GroupDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class RollbackTargetFound:
+    """The answer to `FindRollbackTarget`: the deployment to redeploy, or None if there is none."""
+
+    deployment_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackStarted:
+    """The answer to `StartRollback`: the redeployment's id."""
+
+    deployment_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallFailed:
     call: PendingCall
     error: ErrorKind
@@ -91,6 +106,8 @@ Event = (
     | GroupInspected
     | ResetAccepted
     | GroupDeleted
+    | RollbackTargetFound
+    | RollbackStarted
     | CallFailed
     | CallDeferred
     | Tick

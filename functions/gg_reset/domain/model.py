@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from gg_reset.domain.enums import ForcePolicy
+from gg_reset.domain.enums import ForcePolicy, RemediationPolicy
 
 
 class RequestKind(StrEnum):
     RESET = "reset"
     DELETION = "deletion"
     REMEDIATION = "remediation"
-    """Opened by a failed `NewDeployment`/`Redeployment` event: reset the group."""
+    """Opened by a failed `NewDeployment`/`Redeployment` event: reset, roll back or notify, as the group's
+    `gg-reset:on-failure` tag says (`RemediationPolicy`)."""
 
 
 class WorkflowState(StrEnum):
@@ -29,6 +30,9 @@ class WorkflowState(StrEnum):
     """A `Force=True` reset is being started or awaited."""
     DELETING = "DELETING"
     """The group is reset; `DeleteGroup` is being called."""
+    ROLLING_BACK = "ROLLING_BACK"
+    """A remediation with on-failure=rollback: finding the last good deployment, redeploying it, and
+    waiting for the redeployment's status."""
     RESET = "RESET"
     DELETED = "DELETED"
     GONE = "GONE"
@@ -37,6 +41,11 @@ class WorkflowState(StrEnum):
     """Invalid request, protected group, or group busy with another kind of workflow."""
     PLANNED = "PLANNED"
     """Dry run: the steps a real run would take, decided by the same code, with no Greengrass write."""
+    ROLLED_BACK = "ROLLED_BACK"
+    """The last good deployment was redeployed and succeeded."""
+    NOTIFIED = "NOTIFIED"
+    """A failed deployment was recorded and notified, with no Greengrass write (on-failure=notify, or a
+    roll back that could not be made and falls back to notify)."""
     FAILED = "FAILED"
 
     @property
@@ -51,6 +60,8 @@ TERMINAL_STATES = frozenset(
         WorkflowState.GONE,
         WorkflowState.REJECTED,
         WorkflowState.PLANNED,
+        WorkflowState.ROLLED_BACK,
+        WorkflowState.NOTIFIED,
         WorkflowState.FAILED,
     }
 )
@@ -69,6 +80,10 @@ class PendingCall(StrEnum):
     FORCE_RESET = "force-reset"
     POLL = "poll"
     DELETE = "delete"
+    FIND_ROLLBACK = "find-rollback"
+    """ListDeployments and GetDeploymentStatus: the newest deployment that worked."""
+    ROLLBACK = "rollback"
+    """CreateDeployment(Redeployment) of that deployment."""
 
 
 class StepKind(StrEnum):
@@ -84,6 +99,11 @@ class StepKind(StrEnum):
     DEPLOYMENT_SUCCEEDED = "deployment-succeeded"
     DEPLOYMENT_FAILED = "deployment-failed"
     DELETE_STARTED = "delete-started"
+    ROLLBACK_TARGET = "rollback-target"
+    """The deployment a roll back will redeploy was found."""
+    ROLLBACK_STARTED = "rollback-started"
+    FELL_BACK = "fell-back"
+    """A roll back could not be made, or failed: the configured fallback takes over."""
     FINISHED = "finished"
 
 
@@ -140,6 +160,12 @@ class Workflow:
     resume: PendingCall | None = None
     """While `pending` is RECHECK: the call to make once the re-check finds the group there and
     unprotected."""
+    remediation: RemediationPolicy | None = None
+    """For remediations: the policy chosen when the group was inspected (its `gg-reset:on-failure` tag)."""
+    rollback_of: str | None = None
+    """While rolling back: the earlier deployment being redeployed."""
+    rollback_deployment_id: str | None = None
+    """The redeployment this workflow created: its late news never opens a remediation."""
     unconfirmed_reset_since: datetime | None = None
     """A reset call of this workflow failed in a way that leaves open whether AWS started it (a 5xx, a
     lost response): the next attempt first looks for a reset created since then and adopts it, so a
@@ -164,8 +190,15 @@ class Workflow:
         It names the group too (a digest of its id): two groups whose requests share a request id in the
         same second have the same workflow id, and must still get different tokens.
         """
+        return self._token("f" if force else "n")
+
+    def rollback_token(self) -> str:
+        """`AmznClientToken` for this workflow's redeployment (`CreateDeployment` is idempotent on it)."""
+        return self._token("r")
+
+    def _token(self, kind: str) -> str:
         group = hashlib.sha256(self.group_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        return f"{self.workflow_id}-{group}-{'f' if force else 'n'}{self.token_generation}"
+        return f"{self.workflow_id}-{group}-{kind}{self.token_generation}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from gg_reset.domain.enums import RemediationPolicy
+from gg_reset.domain.remediation import FALLBACKS
 from gg_reset.domain.safety import SafetyRules
 
 
@@ -31,12 +33,28 @@ class WorkflowPolicy:
     remediation_cap: int = 3
     """At most this many remediations of one group's failed deployments within `remediation_window_s`."""
     remediation_window_s: int = 86_400
+    remediation_default: RemediationPolicy = RemediationPolicy.RESET
+    """The remediation of a group without a valid `gg-reset:on-failure` tag."""
+    rollback_fallback: RemediationPolicy = RemediationPolicy.NOTIFY
+    """What a roll back falls back to when there is no good deployment to go back to, or the redeployment
+    fails: `notify` (the safe answer for the production fleets that choose roll back) or `reset`."""
+    rollback_timeout_s: int = 600
+    """How long a redeployment may take before it counts as failed (and the fallback takes over)."""
+    rollback_max_checked: int = 20
+    """At most this many earlier deployments' statuses are read to find the last one that worked."""
     retention_s: int = 90 * 86_400
     """Finished workflows and their history expire (DynamoDB TTL) this long after they end."""
     recent_request_ids: int = 50
     """How many request ids a group remembers to recognise replays."""
     safety: SafetyRules = SafetyRules()  # noqa: RUF009 - frozen, so one shared default is safe
     """Account guard, deny and allow lists (the protection tag is always checked)."""
+
+    def __post_init__(self) -> None:
+        if self.rollback_fallback not in FALLBACKS:
+            raise ValueError(
+                f"rollback_fallback must be one of {', '.join(sorted(FALLBACKS))}, "
+                f"got {self.rollback_fallback}"
+            )
 
     def spread_s(self, key: str, window_s: int) -> int:
         """A whole number of seconds in [1, window_s], fixed by `key`: spreads retries of many groups."""

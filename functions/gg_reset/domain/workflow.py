@@ -4,7 +4,7 @@ State diagram (terminal states in capitals on the right):
 
     request ──► REQUESTED ──inspect──► RESETTING ─────────────Success───► RESET (or DELETING)
                    │  gone ──────────────────────────────────────────────► GONE
-                   │  protected tag ─────────────────────────────────────► REJECTED
+                   │  protected tag, deny/allow list, account guard ─────► REJECTED
                    │  dry run ───────────────────────────────────────────► PLANNED
                    │  force=immediately ─► FORCE_RESETTING ──Success─────► RESET (or DELETING)
                    │                                          Failure / deadline ► FAILED
@@ -13,18 +13,32 @@ State diagram (terminal states in capitals on the right):
                Failure, or no Success by the deadline (one poll, at the deadline) ─►
                    FORCE_RESETTING (force=auto) / FAILED (never)
     DELETING ──DeleteGroup──► DELETED
+
+    failed NewDeployment/Redeployment ─► REQUESTED (remediation) ──inspect──► the gg-reset:on-failure tag:
+        reset (default) ─► RESETTING, as above
+        notify ──────────────────────────────────────────────────────────────► NOTIFIED
+        rollback ─► ROLLING_BACK: ListDeployments + GetDeploymentStatus ─► last good deployment
+                       ──CreateDeployment(Redeployment)──► wait (one poll, at the deadline)
+                       ──Success─────────────────────────────────────────────► ROLLED_BACK
+                    none to go back to / Failure / deadline ─► fallback (rollbackFallback):
+                       notify ───────────────────────────────────────────────► NOTIFIED
+                       reset ─► RESETTING, as above
+
     any step: throttling/5xx ─► retry with backoff, bounded; unknown error ─► bounded retries;
               bad request ─► FAILED; "not found" ─► GetGroup confirms ─► GONE (or the call again, bounded)
 
-Before every Greengrass write (a reset, a forced reset, DeleteGroup) whose protection check is older than
-`WorkflowPolicy.protection_freshness_s`, the group is read again (pending RECHECK, `resume` = the write): a
-protection tag added while the workflow waited ends it REJECTED there.
+Before every Greengrass write (a reset, a forced reset, a redeployment, DeleteGroup) whose protection check
+is older than `WorkflowPolicy.protection_freshness_s`, the group is read again (pending RECHECK, `resume` =
+the write): a protection tag added while the workflow waited ends it REJECTED there.
 
 Other rules: one active workflow per group; a request whose id the group has seen is a no-op; a request
 joining the active workflow brings the stricter force policy (or is REJECTED busy if Force was already
-used against its policy); a deletion request upgrades an active reset; a failed
-`NewDeployment`/`Redeployment` of the group opens a remediation (reset), capped per window, queued behind a
-dry run; status events of other deployments, late or duplicated events change nothing.
+used against its policy); a deletion request upgrades an active reset, and a reset request turns a
+remediation into a reset whatever its policy; a reset or deletion request while a roll back runs is
+REJECTED busy; a failed `NewDeployment`/`Redeployment` of the group opens a remediation, capped per window
+whatever its policy, queued behind a dry run; the failure of a redeployment gg-reset made is that roll
+back's business, never a new remediation; status events of other deployments, late or duplicated events
+change nothing.
 
 Calls are claimed with a lease: a decision that asks for a Greengrass call also pushes `next_action_at`
 forward, and the shell saves that (conditionally) before it calls, so two workers never make the same
@@ -37,8 +51,17 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from gg_reset.domain.actions import Action, DeleteGroup, InspectGroup, Notify, PollDeployment, StartReset
-from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy
+from gg_reset.domain.actions import (
+    Action,
+    DeleteGroup,
+    FindRollbackTarget,
+    InspectGroup,
+    Notify,
+    PollDeployment,
+    StartReset,
+    StartRollback,
+)
+from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy, RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
     CallDeferred,
@@ -50,6 +73,8 @@ from gg_reset.domain.events import (
     InvalidRequestReceived,
     RequestReceived,
     ResetAccepted,
+    RollbackStarted,
+    RollbackTargetFound,
     Tick,
 )
 from gg_reset.domain.model import (
@@ -63,6 +88,7 @@ from gg_reset.domain.model import (
     WorkflowState,
 )
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.remediation import chosen_remediation
 from gg_reset.domain.safety import PROTECT_TAG, is_protected  # noqa: F401 - part of this module's API
 
 CALL_LEASE = timedelta(seconds=300)
@@ -76,6 +102,7 @@ WRITE_NAMES = {
     PendingCall.RESET: "ResetDeployments",
     PendingCall.FORCE_RESET: "ResetDeployments(Force=True)",
     PendingCall.DELETE: "DeleteGroup",
+    PendingCall.ROLLBACK: "CreateDeployment(Redeployment)",
 }
 """The pending calls that change a group: each needs a fresh protection check."""
 
@@ -83,8 +110,14 @@ _WRITE_OF_STATE = {
     WorkflowState.RESETTING: PendingCall.RESET,
     WorkflowState.FORCE_RESETTING: PendingCall.FORCE_RESET,
     WorkflowState.DELETING: PendingCall.DELETE,
+    WorkflowState.ROLLING_BACK: PendingCall.ROLLBACK,
 }
 """The write a re-check guards when the record does not name it (items written before `resume`)."""
+
+_AWAITS_DEPLOYMENT = frozenset(
+    {WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING, WorkflowState.ROLLING_BACK}
+)
+"""States that start a deployment of their own and wait for its status (polled once at the deadline)."""
 
 _STRICTNESS = (ForcePolicy.NEVER, ForcePolicy.AUTO, ForcePolicy.IMMEDIATELY)
 
@@ -129,7 +162,15 @@ def transition(record: GroupRecord, event: Event, now: datetime, policy: Workflo
             builder.on_status(event)
         case Tick():
             builder.on_tick()
-        case GroupInspected() | ResetAccepted() | GroupDeleted() | CallFailed() | CallDeferred():
+        case (
+            GroupInspected()
+            | ResetAccepted()
+            | GroupDeleted()
+            | RollbackTargetFound()
+            | RollbackStarted()
+            | CallFailed()
+            | CallDeferred()
+        ):
             builder.on_call_result(event)
     builder.drive()
     return builder.decision()
@@ -239,6 +280,15 @@ class _Builder:
         self.set_active(replace(wf, pending=PendingCall.INSPECT, next_action_at=self.now))
 
     def on_request_while_active(self, active: Workflow, request: Request) -> None:
+        if active.state is WorkflowState.ROLLING_BACK and request.kind is not RequestKind.REMEDIATION:
+            # A roll back is not a reset: joining it would answer a reset or deletion with a redeployment.
+            wf = self.new_workflow(request, WorkflowState.REQUESTED)
+            reason = (
+                f"group busy: workflow {active.workflow_id} is rolling back a failed deployment; "
+                "send the request again once it has finished"
+            )
+            self.finish(wf, WorkflowState.REJECTED, reason)
+            return
         if request.dry_run != active.request.dry_run:
             if request.kind is RequestKind.REMEDIATION:
                 # Nobody would send a failed deployment again: it waits for the dry run to end.
@@ -291,6 +341,15 @@ class _Builder:
                 f"deletion requested by {request.requested_by} ({request.request_id}): "
                 "the group is deleted once the reset completes",
             )
+        elif request.kind is RequestKind.RESET and active.kind is RequestKind.REMEDIATION:
+            # Someone asked for a reset: that is what the group gets, whatever its on-failure policy.
+            merged = replace(merged, kind=RequestKind.RESET)
+            merged = self.step(
+                merged,
+                StepKind.UPGRADED,
+                f"reset requested by {request.requested_by} ({request.request_id}): "
+                "the group is reset, whatever its on-failure policy",
+            )
         else:
             merged = self.step(
                 merged,
@@ -317,18 +376,19 @@ class _Builder:
 
     def on_status(self, event: DeploymentStatusReported) -> None:
         active = self.record.active
-        if (
-            active is not None
-            and active.deployment_id == event.deployment_id
-            and active.state in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING)
-        ):
-            self.on_own_deployment(active, event)
-            return
+        if active is not None and active.deployment_id == event.deployment_id:
+            if active.state in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING):
+                self.on_own_deployment(active, event)
+                return
+            if active.state is WorkflowState.ROLLING_BACK:
+                self.on_own_rollback(active, event)
+                return
         if (
             event.status is DeploymentStatus.FAILURE
             and event.deployment_type not in RESET_DEPLOYMENT_TYPES
             and event.source == "event"
             and not self.reset_since(event.occurred_at)
+            and not self.redeployed_by_us(event.deployment_id)
         ):
             # Never remediate our own resets: only new deployments and redeployments qualify.
             self.on_request(
@@ -353,8 +413,16 @@ class _Builder:
             occurred_at is not None
             and last is not None
             and last.finished_at is not None
-            and last.state in (WorkflowState.RESET, WorkflowState.DELETED)
+            and last.state in (WorkflowState.RESET, WorkflowState.DELETED, WorkflowState.ROLLED_BACK)
             and occurred_at <= last.finished_at
+        )
+
+    def redeployed_by_us(self, deployment_id: str) -> bool:
+        """Whether `deployment_id` is a roll back this group's workflows made: its failure is that
+        workflow's business (the fallback), never a new remediation, even when it arrives late."""
+        return any(
+            wf is not None and wf.rollback_deployment_id == deployment_id
+            for wf in (self.record.active, self.record.last)
         )
 
     def on_own_deployment(self, wf: Workflow, event: DeploymentStatusReported) -> None:
@@ -387,13 +455,48 @@ class _Builder:
                 )
         # An InProgress/Building *event* for our deployment tells us nothing new.
 
+    def on_own_rollback(self, wf: Workflow, event: DeploymentStatusReported) -> None:
+        what = f"redeployment {event.deployment_id} of {wf.rollback_of}"
+        if event.status is DeploymentStatus.SUCCESS:
+            wf = self.step(
+                replace(wf, pending=None, next_action_at=None, attempts=0),
+                StepKind.DEPLOYMENT_SUCCEEDED,
+                f"{what} succeeded ({event.source})",
+            )
+            self.finish(wf, WorkflowState.ROLLED_BACK, f"rolled back: {what} succeeded")
+        elif event.status is DeploymentStatus.FAILURE:
+            error = event.error_message or "no error message"
+            wf = self.step(
+                replace(wf, pending=None, next_action_at=None),
+                StepKind.DEPLOYMENT_FAILED,
+                f"{what} failed: {error}",
+            )
+            self.fall_back(wf, f"{what} failed: {error}")
+        elif event.source == "poll":
+            if wf.deadline_at is not None and self.now >= wf.deadline_at:
+                self.fall_back(wf, f"{what} still {event.status} at the deadline")
+            else:
+                self.set_active(
+                    replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, attempts=0)
+                )
+
+    def fall_back(self, wf: Workflow, why: str) -> None:
+        """The roll back could not be made or did not work: the configured fallback takes over."""
+        fallback = self.policy.rollback_fallback
+        wf = replace(wf, pending=None, next_action_at=None, deployment_id=None)
+        wf = self.step(wf, StepKind.FELL_BACK, f"{why}: falling back to {fallback}")
+        if fallback is RemediationPolicy.RESET:
+            self.start_reset(replace(wf, remediation=RemediationPolicy.RESET), forced=False)
+        else:
+            self.finish(wf, WorkflowState.NOTIFIED, f"{why}; fallback {fallback}: no Greengrass write made")
+
     # --- the sweeper's tick ----------------------------------------------------------------------------
 
     def on_tick(self) -> None:
         wf = self.record.active
         if wf is None or wf.deadline_at is None or self.now < wf.deadline_at:
             return
-        if wf.state not in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING):
+        if wf.state not in _AWAITS_DEPLOYMENT:
             return
         if wf.deployment_id is not None:
             # Before giving up on a reset, ask once: its Success event may have been lost. A pending poll
@@ -410,7 +513,14 @@ class _Builder:
     # --- answers to our calls ----------------------------------------------------------------------------
 
     def on_call_result(
-        self, event: GroupInspected | ResetAccepted | GroupDeleted | CallFailed | CallDeferred
+        self,
+        event: GroupInspected
+        | ResetAccepted
+        | GroupDeleted
+        | RollbackTargetFound
+        | RollbackStarted
+        | CallFailed
+        | CallDeferred,
     ) -> None:
         wf = self.record.active
         if wf is None:
@@ -445,6 +555,26 @@ class _Builder:
                 self.set_active(wf)
             case GroupDeleted() if wf.pending is PendingCall.DELETE:
                 self.finish(wf, WorkflowState.DELETED, "group deleted")
+            case RollbackTargetFound(deployment_id=None) if wf.pending is PendingCall.FIND_ROLLBACK:
+                self.fall_back(wf, f"nothing to roll back to: {event.detail}")
+            case RollbackTargetFound(deployment_id=str(target)) if wf.pending is PendingCall.FIND_ROLLBACK:
+                wf = replace(
+                    wf, rollback_of=target, pending=PendingCall.ROLLBACK, next_action_at=self.now, attempts=0
+                )
+                self.set_active(self.step(wf, StepKind.ROLLBACK_TARGET, f"rolling back to {event.detail}"))
+            case RollbackStarted() if wf.pending is PendingCall.ROLLBACK:
+                deadline = self.now + timedelta(seconds=self.policy.rollback_timeout_s)
+                wf = replace(
+                    wf,
+                    deployment_id=event.deployment_id,
+                    rollback_deployment_id=event.deployment_id,
+                    pending=PendingCall.POLL,
+                    attempts=0,
+                    deadline_at=deadline,
+                    next_action_at=deadline,
+                )
+                detail = f"redeployment {event.deployment_id} of {wf.rollback_of} started"
+                self.set_active(self.step(wf, StepKind.ROLLBACK_STARTED, detail))
             case CallFailed() if wf.pending is event.call:
                 self.on_call_failed(wf, event)
             case CallDeferred() if wf.pending is event.call:
@@ -461,7 +591,15 @@ class _Builder:
         if refusal is not None:
             self.finish(wf, WorkflowState.REJECTED, refusal)
             return
-        forced = wf.request.force is ForcePolicy.IMMEDIATELY
+        if wf.kind is RequestKind.REMEDIATION and not wf.request.dry_run:
+            policy, how = chosen_remediation(event.tags, self.policy.remediation_default)
+            wf = self.step(
+                replace(wf, checked_at=self.now, remediation=policy),
+                StepKind.INSPECTED,
+                f"group exists and is not protected; {how}",
+            )
+            self.remediate(wf, policy, how)
+            return
         wf = self.step(
             replace(wf, checked_at=self.now), StepKind.INSPECTED, "group exists and is not protected"
         )
@@ -470,7 +608,25 @@ class _Builder:
                 replace(wf, plan=self.plan(wf)), WorkflowState.PLANNED, "dry run: no Greengrass write made"
             )
             return
-        self.start_reset(wf, forced=forced)
+        self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
+
+    def remediate(self, wf: Workflow, policy: RemediationPolicy, how: str) -> None:
+        """A failed deployment of an inspected, unprotected group: what its on-failure policy says."""
+        failed = f"deployment {wf.request.trigger_deployment_id} failed"
+        match policy:
+            case RemediationPolicy.RESET:
+                self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
+            case RemediationPolicy.NOTIFY:
+                self.finish(wf, WorkflowState.NOTIFIED, f"{failed}; {how}: no Greengrass write made")
+            case RemediationPolicy.ROLLBACK:
+                wf = replace(
+                    wf,
+                    state=WorkflowState.ROLLING_BACK,
+                    pending=PendingCall.FIND_ROLLBACK,
+                    next_action_at=self.now,
+                    attempts=0,
+                )
+                self.set_active(wf)
 
     def on_rechecked(self, wf: Workflow, event: GroupInspected) -> None:
         call = wf.resume or _WRITE_OF_STATE.get(wf.state, PendingCall.RESET)
@@ -654,7 +810,7 @@ class _Builder:
         )
         wf = self.step(wf, StepKind.FINISHED, reason)
         self.set_active(wf)
-        if state is WorkflowState.FAILED:
+        if state in (WorkflowState.FAILED, WorkflowState.NOTIFIED):
             self.actions.append(Notify(wf.group_id, wf.workflow_id, state, reason))
         if self.record.active is None and self.record.queued:
             request, *rest = self.record.queued
@@ -693,5 +849,13 @@ class _Builder:
                 action = PollDeployment(wf.group_id, wf.deployment_id)
             case PendingCall.DELETE:
                 action = DeleteGroup(wf.group_id)
+            case PendingCall.FIND_ROLLBACK:
+                action = FindRollbackTarget(
+                    wf.group_id, wf.request.trigger_deployment_id, self.policy.rollback_max_checked
+                )
+            case PendingCall.ROLLBACK:
+                if wf.rollback_of is None:
+                    return
+                action = StartRollback(wf.group_id, wf.rollback_of, wf.rollback_token())
         self.actions.append(action)
         self.set_active(replace(wf, next_action_at=self.now + CALL_LEASE))

@@ -63,9 +63,9 @@ from gg_reset.local.greengrass_sim import ContestedBehaviour, GreengrassSimulato
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
 from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
-from gg_reset.ports import Clock
+from gg_reset.ports import Clock, RunNotice
 from gg_reset.selection import Selection
-from gg_reset.service import ResetService, RunNotice
+from gg_reset.service import ResetService
 from gg_reset.settings import (
     DEFAULT_BUS_NAME,
     ENV_JANITOR_ACTION,

@@ -13,8 +13,8 @@ from gg_reset.domain.events import RequestReceived, Tick
 from gg_reset.domain.model import GroupRecord, Request, RequestKind, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
-from gg_reset.ledger import VersionConflict
 from gg_reset.local.runtime import SequentialWriteLedger
+from gg_reset.ports import VersionConflict
 from gg_reset.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, RecordingNotifier
 

@@ -12,9 +12,14 @@ later: leases held, nothing due, deadlines far, a check made at `T0` still fresh
 at `NOW`, at `DUE` (every lease and retry time has passed, no deadline has, every check is stale) and at
 `DEADLINE` (exactly the reset deadline of the states built at `T0`, `reset_timeout_s` = 600).
 
+Remediations follow the group's `gg-reset:on-failure` tag (reset by default, rollback, notify): the matrix
+holds a remediation waiting for its inspection and the states of a roll back (finding the deployment to go
+back to, redeploying it, waiting for it, re-checking before it), with `WorkflowPolicy`'s default fallback
+(notify).
+
 Rules that need several events or other times (deadline polls, freshness, not-found confirmation,
-merging, queued remediations, retry limits, the remediation cap, dry-run plans, the lease) have their own
-tests after the matrix.
+merging, queued remediations, retry limits, the remediation cap, dry-run plans, the lease, roll back
+fallbacks) have their own tests after the matrix.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from gg_reset.contracts import DeploymentStatus, DeploymentType, ForcePolicy
 from gg_reset.domain.actions import (
     Action,
     DeleteGroup,
+    FindRollbackTarget,
     InspectGroup,
     Notify,
     PollDeployment,
     StartReset,
+    StartRollback,
 )
+from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
     CallDeferred,
@@ -47,6 +55,8 @@ from gg_reset.domain.events import (
     InvalidRequestReceived,
     RequestReceived,
     ResetAccepted,
+    RollbackStarted,
+    RollbackTargetFound,
     Tick,
 )
 from gg_reset.domain.model import (
@@ -91,6 +101,12 @@ OWN = "dep-own"
 """The reset deployment the waiting states wait for."""
 QUEUED = remediation_request_id("dep-q")
 """The remediation queued behind the dry run of "REQUESTED dry-run queued"."""
+FAILED_DEPLOYMENT = "dep-f"
+"""The failed deployment that opened the remediation states."""
+WF_REMEDIATION = workflow_id_for(remediation_request_id(FAILED_DEPLOYMENT), T0)
+WF_REMEDIATION_EARLY = workflow_id_for(remediation_request_id(FAILED_DEPLOYMENT), EARLY)
+GOOD = "dep-good"
+"""The earlier deployment that worked: what a roll back redeploys."""
 
 S = WorkflowState
 K = StepKind
@@ -98,7 +114,7 @@ E = ErrorKind
 C = PendingCall
 F = ForcePolicy
 WRITES = tuple(WRITE_NAMES)
-assert set(WRITES) == {C.RESET, C.FORCE_RESET, C.DELETE}
+assert set(WRITES) == {C.RESET, C.FORCE_RESET, C.DELETE, C.ROLLBACK}
 
 
 # --- building blocks -----------------------------------------------------------------------------------
@@ -150,6 +166,10 @@ def fail_deployment(deployment_id: str, deployment_type: DeploymentType = Deploy
 
 
 INSPECTED_OK = GroupInspected(exists=True, tags={"team": "iot", "gg-reset:protect": "false"})
+INSPECTED_ROLLBACK = GroupInspected(exists=True, tags={"gg-reset:on-failure": "rollback"})
+INSPECTED_NOTIFY = GroupInspected(exists=True, tags={"gg-reset:on-failure": "Notify "})
+TARGET_FOUND = RollbackTargetFound(GOOD, f"deployment {GOOD} (NewDeployment) succeeded")
+NO_TARGET = RollbackTargetFound(None, "no earlier successful deployment")
 PROTECTED = GroupInspected(exists=True, tags={"gg-reset:protect": "TRUE"})
 EMPTY = GroupRecord(group_id=GROUP)
 
@@ -167,6 +187,10 @@ def group_digest(group_id: str = GROUP) -> str:
 def token(force: bool, generation: int = 0, workflow_id: str = WF1) -> str:
     """`AmznClientToken`: workflow id, a digest of the group id, the kind of reset and the generation."""
     return f"{workflow_id}-{group_digest()}-{'f' if force else 'n'}{generation}"
+
+
+def rollback_token(workflow_id: str = WF_REMEDIATION, generation: int = 0) -> str:
+    return f"{workflow_id}-{group_digest()}-r{generation}"
 
 
 RETRY_LIMIT = {
@@ -226,6 +250,11 @@ def call_action(wf: Workflow, call: PendingCall) -> Action:
             return PollDeployment(GROUP, wf.deployment_id)
         case C.DELETE:
             return DeleteGroup(GROUP)
+        case C.FIND_ROLLBACK:
+            return FindRollbackTarget(GROUP, FAILED_DEPLOYMENT, POLICY.rollback_max_checked)
+        case C.ROLLBACK:
+            assert wf.rollback_of is not None
+            return StartRollback(GROUP, wf.rollback_of, rollback_token(wf.workflow_id))
     raise AssertionError(call)
 
 
@@ -243,6 +272,8 @@ def driven(wf: Workflow, at: datetime) -> tuple[Action, PendingCall, PendingCall
 _waiting = (INSPECTED_OK, ResetAccepted(OWN, forced=False))
 _deletion = request(kind=RequestKind.DELETION)
 _immediately = request(force=F.IMMEDIATELY)
+_remediation = fail_deployment(FAILED_DEPLOYMENT)
+_finding = (_remediation, INSPECTED_ROLLBACK)
 STATES: dict[str, Callable[[], GroupRecord]] = {
     "no workflow": lambda: EMPTY,
     "REQUESTED": lambda: apply(EMPTY, request()),
@@ -292,6 +323,12 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
         apply(EMPTY, request(kind=RequestKind.DELETION, at=EARLY), *_waiting, at=EARLY),
         status(OWN, DeploymentStatus.SUCCESS),
     ),
+    "REQUESTED remediation": lambda: apply(EMPTY, _remediation),
+    "ROLLING_BACK finding": lambda: apply(EMPTY, *_finding),
+    "ROLLING_BACK starting": lambda: apply(EMPTY, *_finding, TARGET_FOUND),
+    "ROLLING_BACK waiting": lambda: apply(EMPTY, *_finding, TARGET_FOUND, RollbackStarted(OWN)),
+    # The deployment to go back to was found once the inspection had gone stale: re-check first.
+    "ROLLING_BACK recheck": lambda: apply(apply(EMPTY, *_finding, at=EARLY), TARGET_FOUND),
     "after RESET": lambda: apply(EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.SUCCESS)),
     "after DELETED": lambda: apply(
         EMPTY, _deletion, *_waiting, status(OWN, DeploymentStatus.SUCCESS), GroupDeleted()
@@ -300,10 +337,22 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "after REJECTED": lambda: apply(EMPTY, request(), PROTECTED),
     "after PLANNED": lambda: apply(EMPTY, request(dry_run=True), INSPECTED_OK),
     "after FAILED": lambda: apply(EMPTY, request(), failed(C.INSPECT, E.BAD_REQUEST)),
+    "after ROLLED_BACK": lambda: apply(
+        EMPTY, *_finding, TARGET_FOUND, RollbackStarted(OWN), status(OWN, DeploymentStatus.SUCCESS)
+    ),
+    "after NOTIFIED": lambda: apply(EMPTY, _remediation, INSPECTED_NOTIFY),
 }
 IDLE = [name for name in STATES if name == "no workflow" or name.startswith("after ")]
 ACTIVE = [name for name in STATES if name not in IDLE]
 WAITING = ["RESETTING waiting", "RESETTING waiting force=never", "RESETTING waiting deletion"]
+ROLLING_BACK = [name for name in STATES if name.startswith("ROLLING_BACK")]
+OPENED_BY_A_FAILED_DEPLOYMENT = {
+    "REQUESTED remediation",
+    *ROLLING_BACK,
+    "after ROLLED_BACK",
+    "after NOTIFIED",
+}
+"""States whose workflow a failed deployment opened: request `r1` is new to them, not a replay."""
 RECHECKING = [name for name in ACTIVE if name.endswith(("recheck", "not-found"))]
 """The states whose pending call is the re-check (GetGroup) resuming another call."""
 
@@ -327,12 +376,15 @@ class Shape:
     unconfirmed_reset_since: datetime | None = None
     workflow_id: str = WF1
     last: WorkflowState | None = None
+    rollback_of: str | None = None
 
 
 _lease = T0 + CALL_LEASE
 _del = RequestKind.DELETION
 _force_deadline = T0 + timedelta(seconds=POLICY.force_timeout_s)
 _early_deadline = EARLY + timedelta(seconds=POLICY.reset_timeout_s)
+_rollback_deadline = T0 + timedelta(seconds=POLICY.rollback_timeout_s)
+_rem = RequestKind.REMEDIATION
 SHAPES: dict[str, Shape] = {
     "no workflow": Shape(None),
     "REQUESTED": Shape(S.REQUESTED, C.INSPECT, _lease),
@@ -394,12 +446,32 @@ SHAPES: dict[str, Shape] = {
     "DELETING recheck": Shape(
         S.DELETING, C.RECHECK, _lease, kind=_del, resume=C.DELETE, checked_at=EARLY, workflow_id=WF_EARLY
     ),
+    "REQUESTED remediation": Shape(
+        S.REQUESTED, C.INSPECT, _lease, kind=_rem, workflow_id=WF_REMEDIATION
+    ),
+    "ROLLING_BACK finding": Shape(
+        S.ROLLING_BACK, C.FIND_ROLLBACK, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION
+    ),
+    "ROLLING_BACK starting": Shape(
+        S.ROLLING_BACK, C.ROLLBACK, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION,
+        rollback_of=GOOD,
+    ),
+    "ROLLING_BACK waiting": Shape(
+        S.ROLLING_BACK, C.POLL, _rollback_deadline, _rollback_deadline, kind=_rem, deployment_id=OWN,
+        checked_at=T0, workflow_id=WF_REMEDIATION, rollback_of=GOOD,
+    ),
+    "ROLLING_BACK recheck": Shape(
+        S.ROLLING_BACK, C.RECHECK, _lease, kind=_rem, resume=C.ROLLBACK, checked_at=EARLY,
+        workflow_id=WF_REMEDIATION_EARLY, rollback_of=GOOD,
+    ),
     "after RESET": Shape(None, last=S.RESET),
     "after DELETED": Shape(None, last=S.DELETED),
     "after GONE": Shape(None, last=S.GONE),
     "after REJECTED": Shape(None, last=S.REJECTED),
     "after PLANNED": Shape(None, last=S.PLANNED),
     "after FAILED": Shape(None, last=S.FAILED),
+    "after ROLLED_BACK": Shape(None, last=S.ROLLED_BACK),
+    "after NOTIFIED": Shape(None, last=S.NOTIFIED),
 }  # fmt: skip
 
 
@@ -430,6 +502,7 @@ def test_state_builders_give_the_documented_states(name: str) -> None:
         wf.unconfirmed_reset_since,
         wf.workflow_id,
         record.last.state if record.last else None,
+        wf.rollback_of,
     )
     assert actual == shape
     queued = tuple(r.request_id for r in record.queued)
@@ -437,7 +510,8 @@ def test_state_builders_give_the_documented_states(name: str) -> None:
 
 
 def test_every_kind_of_re_check_resume_is_among_the_states() -> None:
-    """Stale writes (RESET, FORCE_RESET, DELETE) and confirmed not-founds (RESET, FORCE_RESET, POLL)."""
+    """Stale writes (RESET, FORCE_RESET, DELETE, ROLLBACK) and confirmed not-founds (RESET, FORCE_RESET,
+    POLL)."""
     resumes = set()
     for name in RECHECKING:
         wf = STATES[name]().active
@@ -447,6 +521,7 @@ def test_every_kind_of_re_check_resume_is_among_the_states() -> None:
         (C.RESET, False),
         (C.FORCE_RESET, False),
         (C.DELETE, False),
+        (C.ROLLBACK, False),
         (C.RESET, True),
         (C.FORCE_RESET, True),
         (C.POLL, True),
@@ -478,6 +553,15 @@ REQUESTS: dict[str, Asked] = {
     "Redeployment Failure": Asked(REMEDIATION, RequestKind.REMEDIATION),
 }
 REMEDIATION_EVENTS = ("NewDeployment Failure", "Redeployment Failure")
+
+
+def requests_for(state: str) -> dict[str, Asked]:
+    """The request-like events and what they ask of `state`: "request replayed id" replays `r1` in the
+    states `r1` opened, and is a new reset request in those a failed deployment opened."""
+    if state in OPENED_BY_A_FAILED_DEPLOYMENT:
+        return {**REQUESTS, "request replayed id": Asked("r1", RequestKind.RESET)}
+    return REQUESTS
+
 
 EVENTS: dict[str, tuple[Event, datetime]] = {
     **{
@@ -512,6 +596,11 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
     "inspected missing": (GroupInspected(exists=False), NOW),
     "inspected protected": (PROTECTED, NOW),
     "inspected ok": (INSPECTED_OK, NOW),
+    "inspected ok on-failure=rollback": (INSPECTED_ROLLBACK, NOW),
+    "inspected ok on-failure=notify": (INSPECTED_NOTIFY, NOW),
+    "rollback target found": (TARGET_FOUND, NOW),
+    "no rollback target": (NO_TARGET, NOW),
+    "rollback started": (RollbackStarted("dep-new"), NOW),
     "reset accepted": (ResetAccepted("dep-new", forced=False), NOW),
     "force reset accepted": (ResetAccepted("dep-new", forced=True), NOW),
     "group deleted": (GroupDeleted(), NOW),
@@ -651,7 +740,7 @@ def kept_active(before: GroupRecord, decision: Decision) -> None:
 def remediation_counted(before: GroupRecord, decision: Decision) -> None:
     wf = decision.record.active
     assert wf is not None and wf.request.trigger_deployment_id == "dep-x"
-    assert decision.record.remediations == (NOW,)
+    assert decision.record.remediations == (*before.remediations, NOW)
 
 
 def dequeued(before: GroupRecord, decision: Decision) -> None:
@@ -733,7 +822,7 @@ def build_table() -> dict[tuple[str, str], Expect]:
 
     # -- requests and remediation triggers on a group without an active workflow
     for s in IDLE:
-        for event, asked in REQUESTS.items():
+        for event, asked in requests_for(s).items():
             table[s, event] = Expect(
                 active=S.REQUESTED,
                 steps=(K.REQUESTED,),
@@ -769,7 +858,17 @@ def build_table() -> dict[tuple[str, str], Expect]:
             steps=(K.REQUESTED, K.FINISHED),
             checks=(kept_active,),
         )
-        for event, asked in REQUESTS.items():
+        for event, asked in requests_for(s).items():
+            if wf.state is S.ROLLING_BACK and asked.kind is not RequestKind.REMEDIATION:
+                # A roll back is not a reset: a reset or deletion joining it is answered on its own.
+                table[s, event] = Expect(
+                    active=wf.state,
+                    finished=S.REJECTED,
+                    reason=f"group busy: workflow {wf.workflow_id} is rolling back a failed deployment",
+                    steps=(K.REQUESTED, K.FINISHED),
+                    checks=(kept_active,),
+                )
+                continue
             if asked.dry_run != wf.request.dry_run:
                 if asked.kind is RequestKind.REMEDIATION:
                     # A failed deployment is not forgotten because someone was planning.
@@ -811,10 +910,15 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     step_detail(f"request {asked.request_id} asks force={asked.force}: the stricter", 0)
                 )
             upgrade = asked.kind is RequestKind.DELETION and wf.kind is not RequestKind.DELETION
-            kind = RequestKind.DELETION if upgrade else wf.kind
+            # Someone asking for a reset gets one, whatever the group's on-failure policy.
+            reset_wins = asked.kind is RequestKind.RESET and wf.kind is RequestKind.REMEDIATION
+            kind = RequestKind.DELETION if upgrade else RequestKind.RESET if reset_wins else wf.kind
             if upgrade:
                 steps = (*steps, K.UPGRADED)
                 checks.append(step_detail("the group is deleted once the reset completes"))
+            elif reset_wins:
+                steps = (*steps, K.UPGRADED)
+                checks.append(step_detail("the group is reset, whatever its on-failure policy"))
             else:
                 steps = (*steps, K.MERGED)
                 checks.append(step_detail(f"{asked.kind} request {asked.request_id} joined the active"))
@@ -828,6 +932,20 @@ def build_table() -> dict[tuple[str, str], Expect]:
         if wf.deployment_id != OWN:
             continue  # late/duplicated news of a reset already completed, or of someone else's: nothing
         for source in ("event", "poll"):
+            if wf.state is S.ROLLING_BACK:
+                table[s, f"own Success {source}"] = Expect(
+                    finished=S.ROLLED_BACK,
+                    reason=f"rolled back: redeployment {OWN} of {GOOD} succeeded",
+                    steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
+                )
+                # The default fallback: notify, with no further Greengrass write.
+                table[s, f"own Failure {source}"] = Expect(
+                    finished=S.NOTIFIED,
+                    reason=f"redeployment {OWN} of {GOOD} failed: core refused; fallback notify",
+                    steps=(K.DEPLOYMENT_FAILED, K.FELL_BACK, K.FINISHED),
+                    actions=(notify(S.NOTIFIED, wf.workflow_id),),
+                )
+                continue
             if wf.state is S.FORCE_RESETTING:
                 table[s, f"own Success {source}"] = Expect(
                     finished=S.RESET,
@@ -945,6 +1063,48 @@ def build_table() -> dict[tuple[str, str], Expect]:
             ),
         )
 
+    # -- a group's on-failure tag matters to remediations only: for any other workflow, and for a re-check,
+    #    a group tagged rollback or notify is just a group that exists and is not protected
+    for s in ACTIVE:
+        if (s, "inspected ok") in table:
+            for tagged in ("inspected ok on-failure=rollback", "inspected ok on-failure=notify"):
+                table[s, tagged] = table[s, "inspected ok"]
+    # A remediation follows the tag: reset without one (the default), roll back, or notify.
+    remediation = active_wf["REQUESTED remediation"]
+    assert remediation.kind is RequestKind.REMEDIATION
+    table["REQUESTED remediation", "inspected ok"] = replace(
+        table["REQUESTED remediation", "inspected ok"],
+        actions=(StartReset(GROUP, force=False, client_token=token(False, workflow_id=WF_REMEDIATION)),),
+        checks=(
+            *table["REQUESTED remediation", "inspected ok"].checks,
+            active_is(remediation=RemediationPolicy.RESET),
+            step_detail("on-failure=reset (the default: no gg-reset:on-failure tag)"),
+        ),
+    )
+    table["REQUESTED remediation", "inspected ok on-failure=rollback"] = Expect(
+        active=S.ROLLING_BACK,
+        steps=(K.INSPECTED,),
+        actions=(FindRollbackTarget(GROUP, FAILED_DEPLOYMENT, POLICY.rollback_max_checked),),
+        checks=(
+            active_is(
+                pending=C.FIND_ROLLBACK,
+                remediation=RemediationPolicy.ROLLBACK,
+                checked_at=NOW,
+                deadline_at=None,
+                deployment_id=None,
+            ),
+            step_detail("on-failure=rollback (tag gg-reset:on-failure)"),
+            leased(NOW),
+        ),
+    )
+    table["REQUESTED remediation", "inspected ok on-failure=notify"] = Expect(
+        finished=S.NOTIFIED,
+        reason=f"deployment {FAILED_DEPLOYMENT} failed; on-failure=notify (tag gg-reset:on-failure): "
+        "no Greengrass write made",
+        steps=(K.INSPECTED, K.FINISHED),
+        actions=(notify(S.NOTIFIED, remediation.workflow_id),),
+    )
+
     # -- answers to the re-check (GetGroup) before a stale write, or confirming a not-found
     for s in RECHECKING:
         wf = active_wf[s]
@@ -962,16 +1122,17 @@ def build_table() -> dict[tuple[str, str], Expect]:
             steps=(K.FINISHED,),
         )
         # Fresh now: the call it resumes is asked for in the same decision.
-        table[s, "inspected ok"] = Expect(
-            active=wf.state,
-            steps=(K.INSPECTED,),
-            actions=(call_action(wf, wf.resume),),
-            checks=(
-                active_is(pending=wf.resume, resume=None, checked_at=NOW, attempts=wf.attempts),
-                step_detail(f"still exists and is not protected: {write}"),
-                leased(NOW),
-            ),
-        )
+        for answer in ("inspected ok", "inspected ok on-failure=rollback", "inspected ok on-failure=notify"):
+            table[s, answer] = Expect(
+                active=wf.state,
+                steps=(K.INSPECTED,),
+                actions=(call_action(wf, wf.resume),),
+                checks=(
+                    active_is(pending=wf.resume, resume=None, checked_at=NOW, attempts=wf.attempts),
+                    step_detail(f"still exists and is not protected: {write}"),
+                    leased(NOW),
+                ),
+            )
 
     # -- answers to ResetDeployments: wait for the status event; poll once, at the deadline
     for s in ACTIVE:
@@ -994,6 +1155,45 @@ def build_table() -> dict[tuple[str, str], Expect]:
                         unconfirmed_reset_since=None,
                     ),
                     step_detail(f"{'forced reset' if forced else 'reset'} started: deployment dep-new"),
+                ),
+            )
+
+    # -- answers to the search for the deployment to roll back to, and to the redeployment
+    for s in ACTIVE:
+        wf = active_wf[s]
+        if wf.pending is C.FIND_ROLLBACK:
+            # The inspection at T0 is still fresh at NOW: the redeployment is asked for at once.
+            table[s, "rollback target found"] = Expect(
+                active=S.ROLLING_BACK,
+                steps=(K.ROLLBACK_TARGET,),
+                actions=(StartRollback(GROUP, GOOD, rollback_token(wf.workflow_id)),),
+                checks=(
+                    active_is(pending=C.ROLLBACK, rollback_of=GOOD, attempts=0),
+                    step_detail(f"rolling back to deployment {GOOD} (NewDeployment) succeeded"),
+                    leased(NOW),
+                ),
+            )
+            table[s, "no rollback target"] = Expect(
+                finished=S.NOTIFIED,
+                reason="nothing to roll back to: no earlier successful deployment; fallback notify",
+                steps=(K.FELL_BACK, K.FINISHED),
+                actions=(notify(S.NOTIFIED, wf.workflow_id),),
+            )
+        if wf.pending is C.ROLLBACK:
+            deadline = NOW + timedelta(seconds=POLICY.rollback_timeout_s)
+            table[s, "rollback started"] = Expect(
+                active=S.ROLLING_BACK,
+                steps=(K.ROLLBACK_STARTED,),
+                checks=(
+                    active_is(
+                        deployment_id="dep-new",
+                        rollback_deployment_id="dep-new",
+                        pending=C.POLL,
+                        attempts=0,
+                        deadline_at=deadline,
+                        next_action_at=deadline,
+                    ),
+                    step_detail(f"redeployment dep-new of {GOOD} started"),
                 ),
             )
 
@@ -1239,7 +1439,7 @@ def assert_lease_taken(decision: Decision, now: datetime) -> None:
 
 def assert_no_write_on_a_stale_check(decision: Decision, now: datetime) -> None:
     """A write is asked for only with a protection check at most `protection_freshness_s` old."""
-    if any(isinstance(a, StartReset | DeleteGroup) for a in decision.actions):
+    if any(isinstance(a, StartReset | DeleteGroup | StartRollback) for a in decision.actions):
         wf = decision.record.active
         assert wf is not None and not stale(wf, now)
 
@@ -2242,7 +2442,7 @@ def due_time(record: GroupRecord) -> datetime:
 def test_a_replayed_request_redrives_only_a_due_call(state: str) -> None:
     record = STATES[state]()
     due_at = due_time(record)
-    replay = request("r1", at=due_at)
+    replay = fail_deployment(FAILED_DEPLOYMENT) if state in OPENED_BY_A_FAILED_DEPLOYMENT else request("r1")
     early = transition(record, replay, NOW, POLICY)
     assert not early.changed and early.actions == () and early.steps == ()
     due = transition(record, replay, due_at, POLICY)
