@@ -96,6 +96,19 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "remediationWindowSeconds", _POLICY.remediation_window_s, "The window `remediationCap` counts in."
     ),
     ContextOption(
+        "remediationDefault",
+        _POLICY.remediation_default.value,
+        "What a failed deployment of a group without a valid `gg-reset:on-failure` tag leads to: `reset` "
+        "(reset its deployments), `rollback` (redeploy its last successful deployment) or `notify` "
+        "(record and notify only).",
+    ),
+    ContextOption(
+        "rollbackFallback",
+        _POLICY.rollback_fallback.value,
+        "What a roll back falls back to when there is no good deployment to go back to or the "
+        "redeployment fails: `notify` or `reset`.",
+    ),
+    ContextOption(
         "ledgerRetentionDays",
         _POLICY.retention_s // 86_400,
         "Finished workflows and their step history expire (DynamoDB TTL) this many days after they end.",
@@ -413,6 +426,8 @@ class GgResetConfig:
     remediation_cap: int
     remediation_window_seconds: int
     ledger_retention_days: int
+    remediation_default: str
+    rollback_fallback: str
     worker_batch_size: int
     worker_max_concurrency: int
     greengrass_requests_per_second: float
@@ -507,6 +522,12 @@ class GgResetConfig:
             remediation_cap=num("remediationCap", 1, 1000),
             remediation_window_seconds=num("remediationWindowSeconds", 60, 30 * 86_400),
             ledger_retention_days=num("ledgerRetentionDays", 1, 3650),
+            remediation_default=_as_choice(
+                "remediationDefault", get("remediationDefault"), settings.REMEDIATION_POLICIES
+            ),
+            rollback_fallback=_as_choice(
+                "rollbackFallback", get("rollbackFallback"), settings.ROLLBACK_FALLBACKS
+            ),
             worker_batch_size=num("workerBatchSize", 1, 10),
             worker_max_concurrency=num("workerMaxConcurrency", 2, 1000),
             greengrass_requests_per_second=_as_number(

@@ -52,6 +52,8 @@ class GgResetStack(Stack):
                 force_reset_timeout_seconds=config.force_reset_timeout_seconds,
                 remediation_cap=config.remediation_cap,
                 remediation_window_seconds=config.remediation_window_seconds,
+                remediation_default=config.remediation_default,
+                rollback_fallback=config.rollback_fallback,
                 ledger_retention_days=config.ledger_retention_days,
                 protection_freshness_seconds=config.protection_freshness_seconds,
                 greengrass_requests_per_second=config.greengrass_requests_per_second,

@@ -52,6 +52,12 @@ class ReportAction(StrEnum):
     """The workflow ended FAILED (see its reason)."""
     GONE = "gone"
     """The group did not exist (any more)."""
+    ROLLBACK = "rollback"
+    """A failed deployment was answered by redeploying the group's last good deployment
+    (on-failure=rollback)."""
+    NOTIFY = "notify"
+    """A failed deployment was recorded and notified, with no Greengrass write (on-failure=notify, or the
+    fallback of a roll back)."""
     IN_PROGRESS = "in-progress"
     """The workflow has not finished yet."""
 
@@ -62,6 +68,8 @@ _ACTION_BY_STATE: Final = {
     WorkflowState.PLANNED: ReportAction.PLAN,
     WorkflowState.FAILED: ReportAction.FAIL,
     WorkflowState.GONE: ReportAction.GONE,
+    WorkflowState.ROLLED_BACK: ReportAction.ROLLBACK,
+    WorkflowState.NOTIFIED: ReportAction.NOTIFY,
 }
 
 

@@ -12,6 +12,8 @@ from typing import Final
 # Workflow decisions (adapters/telemetry.py).
 REQUESTS_RECEIVED: Final = "RequestsReceived"
 FORCE_FALLBACKS: Final = "ForceFallbacks"
+ROLLBACK_FALLBACKS: Final = "RollbackFallbacks"
+"""Roll backs that could not be made (no good deployment) or failed: the configured fallback took over."""
 WORKFLOW_DURATION: Final = "WorkflowDurationSeconds"
 OUTCOME_PREFIX: Final = "Outcome_"
 

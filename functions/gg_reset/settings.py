@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.remediation import FALLBACKS, ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
 
 SERVICE_NAME: Final = "gg-reset"
@@ -19,6 +22,10 @@ METRICS_NAMESPACE: Final = "GgReset"
 DEFAULT_BUS_NAME: Final = "gg-reset"
 PROTECT_TAG_KEY: Final = PROTECT_TAG[0]
 """The protection tag's key (the domain's `PROTECT_TAG`), for the stack's IAM Deny."""
+ON_FAILURE_TAG_KEY: Final = ON_FAILURE_TAG
+"""The tag that chooses a group's remediation policy (`reset`, `rollback`, `notify`)."""
+REMEDIATION_POLICIES: Final = tuple(p.value for p in RemediationPolicy)
+ROLLBACK_FALLBACKS: Final = tuple(sorted(p.value for p in FALLBACKS))
 
 ENV_TABLE_NAME: Final = "LEDGER_TABLE_NAME"
 ENV_BUS_NAME: Final = "EVENT_BUS_NAME"
@@ -27,6 +34,10 @@ ENV_RESET_TIMEOUT: Final = "RESET_TIMEOUT_SECONDS"
 ENV_FORCE_TIMEOUT: Final = "FORCE_RESET_TIMEOUT_SECONDS"
 ENV_REMEDIATION_CAP: Final = "REMEDIATION_CAP"
 ENV_REMEDIATION_WINDOW: Final = "REMEDIATION_WINDOW_SECONDS"
+ENV_REMEDIATION_DEFAULT: Final = "REMEDIATION_DEFAULT"
+"""`reset`, `rollback` or `notify`: the remediation of groups without a valid `gg-reset:on-failure` tag."""
+ENV_ROLLBACK_FALLBACK: Final = "ROLLBACK_FALLBACK"
+"""`notify` or `reset`: what a roll back falls back to when it cannot be made or fails."""
 ENV_RETENTION_DAYS: Final = "LEDGER_RETENTION_DAYS"
 ENV_GREENGRASS_ENDPOINT: Final = "GREENGRASS_ENDPOINT_URL"
 ENV_GREENGRASS_RPS: Final = "GREENGRASS_REQUESTS_PER_SECOND"
@@ -96,6 +107,18 @@ def _int_env(name: str, default: int, *, allow_zero: bool = False) -> int:
             f"{name} must be {'zero or more' if allow_zero else 'positive'}, got {value}"
         )
     return value
+
+
+def _choice_env(
+    name: str, default: RemediationPolicy, choices: Iterable[RemediationPolicy] = tuple(RemediationPolicy)
+) -> RemediationPolicy:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    allowed = [c.value for c in choices]
+    if raw.strip().lower() not in allowed:
+        raise ConfigurationError(f"{name}={raw!r}: expected one of {', '.join(allowed)}")
+    return RemediationPolicy(raw.strip().lower())
 
 
 def _float_env(name: str, default: float) -> float:
@@ -168,6 +191,8 @@ class Settings:
             protection_freshness_s=_int_env(
                 ENV_PROTECTION_FRESHNESS, defaults.protection_freshness_s, allow_zero=True
             ),
+            remediation_default=_choice_env(ENV_REMEDIATION_DEFAULT, defaults.remediation_default),
+            rollback_fallback=_choice_env(ENV_ROLLBACK_FALLBACK, defaults.rollback_fallback, FALLBACKS),
             safety=safety_from_env(),
         )
         return cls(

@@ -135,10 +135,11 @@ class Monitoring(Construct):
                     metrics=[_outcome_metric(state) for state in TERMINAL_STATES],
                 ),
                 mc.CustomMetricGroup(
-                    title="Requests received, Force fallbacks, dropped status events (count)",
+                    title="Requests received, Force and roll back fallbacks, dropped status events (count)",
                     metrics=[
                         service_metric(metric_names.REQUESTS_RECEIVED, label="Requests received"),
                         service_metric(metric_names.FORCE_FALLBACKS, label="Force fallbacks"),
+                        service_metric(metric_names.ROLLBACK_FALLBACKS, label="Roll back fallbacks"),
                         service_metric(
                             metric_names.MALFORMED_STATUS_EVENTS, label="Malformed status events dropped"
                         ),
@@ -161,6 +162,16 @@ class Monitoring(Construct):
                             "The gg-reset sweeper could not drive some overdue workflows (it caught the "
                             "error, so no Lambda error alarm fires): its log group names the groups "
                             "('sweep could not drive some groups').",
+                        ),
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Janitor runs (when enabled): groups to act on, requests sent, runs to look at",
+                    metrics=[
+                        service_metric(metric_names.JANITOR_TO_ACT, label="Groups to act on"),
+                        service_metric(metric_names.JANITOR_REQUESTS_SENT, label="Requests sent"),
+                        service_metric(
+                            metric_names.JANITOR_RUNS_NEEDING_ATTENTION, label="Runs needing attention"
                         ),
                     ],
                 ),

@@ -63,6 +63,8 @@ class FunctionSettings:
     force_reset_timeout_seconds: int
     remediation_cap: int
     remediation_window_seconds: int
+    remediation_default: str
+    rollback_fallback: str
     ledger_retention_days: int
     log_level: str
     log_retention_days: int
@@ -131,6 +133,8 @@ class ResetFunctions(Construct):
             settings.ENV_FORCE_TIMEOUT: str(config.force_reset_timeout_seconds),
             settings.ENV_REMEDIATION_CAP: str(config.remediation_cap),
             settings.ENV_REMEDIATION_WINDOW: str(config.remediation_window_seconds),
+            settings.ENV_REMEDIATION_DEFAULT: config.remediation_default,
+            settings.ENV_ROLLBACK_FALLBACK: config.rollback_fallback,
             settings.ENV_RETENTION_DAYS: str(config.ledger_retention_days),
             settings.ENV_PROTECTION_FRESHNESS: str(config.protection_freshness_seconds),
             # The request budget is split equally between every invocation that may call Greengrass at

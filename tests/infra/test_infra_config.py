@@ -56,6 +56,8 @@ def test_workflow_defaults_match_the_code() -> None:
     assert config.ledger_retention_days * 86_400 == policy.retention_s
     assert config.protection_freshness_seconds == policy.protection_freshness_s
     assert config.greengrass_requests_per_second == settings.DEFAULT_GREENGRASS_RPS
+    assert config.remediation_default == policy.remediation_default.value
+    assert config.rollback_fallback == policy.rollback_fallback.value
 
 
 def test_readme_deploy_section_documents_every_option_and_its_default() -> None:
@@ -188,6 +190,8 @@ def test_a_layer_version_other_than_the_tested_one_synthesises_with_a_warning(tm
         ("sweepIntervalMinutes", 0, "between 1 and 60"),
         ("logRetentionDays", 31, "CloudWatch Logs accepts"),
         ("logLevel", "TRACE", "one of"),
+        ("remediationDefault", "roll-back", "expected one of reset, rollback, notify"),
+        ("rollbackFallback", "rollback", "expected one of notify, reset"),
         ("removalPolicy", "snapshot", "one of"),
         ("ledgerEncryption", "none", "one of"),
         ("allowedPrincipals", ["12345"], "neither a 12-digit account id"),

@@ -13,8 +13,7 @@ from gg_reset.domain.actions import Notify
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.model import GroupRecord, Step, Workflow
 from gg_reset.domain.workflow import Decision
-from gg_reset.ledger import VersionConflict
-from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary
+from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary, VersionConflict
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gg_reset import settings
+from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.settings import ConfigurationError, Settings
 
@@ -38,6 +39,18 @@ def test_safety_lists_and_the_account_guard(monkeypatch: pytest.MonkeyPatch) -> 
     )
 
 
+def test_the_remediation_default_and_the_rollback_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().policy.remediation_default is RemediationPolicy.RESET
+    assert Settings.from_env().policy.rollback_fallback is RemediationPolicy.NOTIFY
+    monkeypatch.setenv(settings.ENV_REMEDIATION_DEFAULT, "Rollback")
+    monkeypatch.setenv(settings.ENV_ROLLBACK_FALLBACK, "reset")
+    policy = Settings.from_env().policy
+    assert (policy.remediation_default, policy.rollback_fallback) == (
+        RemediationPolicy.ROLLBACK,
+        RemediationPolicy.RESET,
+    )
+
+
 def test_protection_freshness_may_be_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.ENV_PROTECTION_FRESHNESS, "0")
     assert Settings.from_env().policy.protection_freshness_s == 0
@@ -52,6 +65,8 @@ def test_protection_freshness_may_be_zero(monkeypatch: pytest.MonkeyPatch) -> No
         (settings.ENV_GREENGRASS_RPS, "fast", "is not a number"),
         (settings.ENV_GREENGRASS_CALLERS, "0", "must be positive"),
         (settings.ENV_RESET_TIMEOUT, "-5", "must be positive"),
+        (settings.ENV_REMEDIATION_DEFAULT, "roll-back", "expected one of reset, rollback, notify"),
+        (settings.ENV_ROLLBACK_FALLBACK, "rollback", "expected one of notify, reset"),
     ],
 )
 def test_a_malformed_setting_names_the_variable(

@@ -7,7 +7,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from gg_reset.domain.model import StepKind
 from gg_reset.domain.workflow import Decision
-from gg_reset.metric_names import FORCE_FALLBACKS, REQUESTS_RECEIVED, WORKFLOW_DURATION, outcome_metric
+from gg_reset.metric_names import (
+    FORCE_FALLBACKS,
+    REQUESTS_RECEIVED,
+    ROLLBACK_FALLBACKS,
+    WORKFLOW_DURATION,
+    outcome_metric,
+)
 
 
 class PowertoolsTelemetry:
@@ -20,6 +26,8 @@ class PowertoolsTelemetry:
                 self.metrics.add_metric(name=REQUESTS_RECEIVED, unit=MetricUnit.Count, value=1)
             elif step.kind is StepKind.ESCALATED:
                 self.metrics.add_metric(name=FORCE_FALLBACKS, unit=MetricUnit.Count, value=1)
+            elif step.kind is StepKind.FELL_BACK:
+                self.metrics.add_metric(name=ROLLBACK_FALLBACKS, unit=MetricUnit.Count, value=1)
         for workflow in decision.finished:
             self.metrics.add_metric(name=outcome_metric(workflow.state.value), unit=MetricUnit.Count, value=1)
             if workflow.finished_at is not None:
