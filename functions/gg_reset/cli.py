@@ -332,7 +332,10 @@ def demo(
         typer.Option(
             help="Weights of group kinds, e.g. 'online=3,offline=1,protected=1'. Kinds: online, offline, "
             "failing, flaky, slow, protected, never-deployed, already-deleted, failed-deployment, "
-            "force-never (an offline core and force=never: ends FAILED, with a notification)."
+            "force-never (an offline core and force=never: ends FAILED, with a notification); and, with no "
+            "request of their own, for the janitor: expired (its date in gg-reset:expires-at has passed: "
+            "deleted), expired-protected, expired-denied (on the demo's deny list), unexpired and "
+            "expiry-unreadable (left alone). Expired groups beyond the janitor's 10% cap become unexpired."
         ),
     ] = None,
     quota: Annotated[
@@ -351,13 +354,20 @@ def demo(
         ),
     ] = None,
     server_errors: Annotated[
-        float, typer.Option(min=0.0, max=0.5, help="Fraction of Greengrass calls answered with a 500.")
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="Fraction of Greengrass calls answered with a 500 (not the janitor's reads: the local "
+            "runtime gives its client no retries, so one 500 would fail its whole run).",
+        ),
     ] = 0.0,
     latency: Annotated[
         float, typer.Option(min=0.0, max=5.0, help="Simulated seconds each Greengrass call takes.")
     ] = 0.05,
     report: Annotated[
-        Path | None, typer.Option(help="Write a JSON report: one entry per request + summary.")
+        Path | None,
+        typer.Option(help="Write a JSON report: one entry per group, the janitor's plans, a summary."),
     ] = None,
 ) -> None:
     """Run gg-reset locally against a simulated fleet and show what happened to every request.
@@ -365,7 +375,7 @@ def demo(
     Needs the local runtime: pip install 'gg-reset\\[local]'.
     """
     try:
-        from gg_reset.local.demo import parse_mix, run_demo  # moto is only needed here
+        from gg_reset.local.demo import UNTOUCHED, parse_mix, run_demo  # moto is only needed here
         from gg_reset.local.faults import FaultProfile
     except ImportError as exc:
         raise CliError(
@@ -405,9 +415,14 @@ def demo(
         )
 
     console.print()
-    console.print(_outcome_table(result.entries))
+    console.print(_outcome_table(result.entries, untouched=UNTOUCHED))
     console.print()
-    console.print(_summary_table(result.summary()))
+    summary = result.summary()
+    console.print(_janitor_table(summary["janitor"]))
+    for run in (result.janitor.dry_run, result.janitor.run):
+        console.print(run.message, markup=False, highlight=False)
+    console.print()
+    console.print(_summary_table(summary))
     console.print()
     if report is not None:
         report.write_text(json.dumps(result.report(), indent=2))
@@ -421,7 +436,12 @@ def demo(
     console.print("[green]every request ended in its expected terminal state[/]")
 
 
-def _outcome_table(entries: list[dict[str, object]]) -> Table:
+def _outcome_table(entries: list[dict[str, object]], *, untouched: str) -> Table:
+    """`untouched`: the entry state of a group the janitor left alone (`gg_reset.local.demo.UNTOUCHED`,
+    passed in because that module needs the local runtime)."""
+    # Its column comes last, in lower case like "forced": it is not a workflow state (no request was sent
+    # for those groups). One space between columns keeps nine of them within 80 columns beside the
+    # longest group kind.
     states = ["RESET", "DELETED", "GONE", "REJECTED", "PLANNED", "FAILED"]
     table = Table(
         title="Outcomes by group kind",
@@ -429,23 +449,48 @@ def _outcome_table(entries: list[dict[str, object]]) -> Table:
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
-        padding=(0, 1),
+        padding=0,
         collapse_padding=True,
     )
     table.add_column("group kind", no_wrap=True)
     for state in states:
         table.add_column(state, justify="right", no_wrap=True)
     table.add_column("forced", justify="right", no_wrap=True)
-    kinds = sorted({str(e["group_kind"]) for e in entries})
-    for kind in kinds:
-        rows = [e for e in entries if e["group_kind"] == kind]
-        counts = [sum(1 for e in rows if e["state"] == s) for s in states]
-        forced = sum(1 for e in rows if e["forced"])
-        table.add_row(kind, *(str(c) if c else "." for c in counts), str(forced) if forced else ".")
-    totals = [sum(1 for e in entries if e["state"] == s) for s in states]
-    table.add_row(
-        "[bold]total", *(f"[bold]{c}" for c in totals), f"[bold]{sum(1 for e in entries if e['forced'])}"
+    table.add_column("untouched", justify="right", no_wrap=True)
+
+    def cells(rows: list[dict[str, object]]) -> list[int]:
+        return [
+            *(sum(1 for e in rows if e["state"] == s) for s in states),
+            sum(1 for e in rows if e["forced"]),
+            sum(1 for e in rows if e["state"] == untouched),
+        ]
+
+    for kind in sorted({str(e["group_kind"]) for e in entries}):
+        counts = cells([e for e in entries if e["group_kind"] == kind])
+        table.add_row(kind, *(str(c) if c else "." for c in counts))
+    table.add_row("[bold]total", *(f"[bold]{c}" for c in cells(entries)))
+    return table
+
+
+def _janitor_table(janitor: dict[str, dict[str, object]]) -> Table:
+    """The janitor's dry run and real run on the demo fleet: outcome and plan counts, one row each."""
+    table = Table(
+        title="Janitor (selection: expired)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
     )
+    table.add_column("run", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    counted = ["fleet", "act", "rejected", "not-selected", "problems", "sent"]
+    for name in counted:
+        table.add_column(name, justify="right", no_wrap=True)
+    for label, key in (("dry run", "dry_run"), ("run", "run")):
+        counts = janitor[key]
+        table.add_row(label, str(counts["outcome"]), *(str(counts.get(name, 0)) for name in counted))
     return table
 
 

@@ -1,18 +1,31 @@
-"""`gg-reset demo` end to end: a mixed fleet, every request terminal and as expected, a readable table."""
+"""`gg-reset demo` end to end: a mixed fleet, every request terminal and as expected, the janitor planning
+then cleaning the expired groups, a readable table."""
 
 from __future__ import annotations
 
 import json
+import random
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from gg_reset.cli import app
 from gg_reset.domain.model import TERMINAL_STATES
+from gg_reset.janitor import JanitorConfig
+from gg_reset.local import demo
+from gg_reset.local.demo import DEFAULT_MIX, UNTOUCHED, fleet_kinds, run_demo
 
 runner = CliRunner()
+
+JANITOR_MIX = (
+    "online=10,offline=4,protected=1,expired=2,expired-protected=1,expired-denied=1,unexpired=1,"
+    "expiry-unreadable=1"
+)
+"""Every janitor kind beside requests of the demo's own: in 42 groups, 4 expired, the janitor's 10 % cap."""
 
 
 def test_demo_ends_every_request_in_its_expected_state_and_writes_the_report(tmp_path: Path) -> None:
@@ -26,6 +39,10 @@ def test_demo_ends_every_request_in_its_expected_state_and_writes_the_report(tmp
     assert len(entries) == 60
     terminal = {s.value for s in TERMINAL_STATES}
     for entry in entries:
+        if entry["request_id"] is None:  # a group the janitor left alone: no request, no workflow
+            assert entry["state"] == UNTOUCHED and entry["janitor_verdict"] in ("rejected", "not-selected")
+            assert entry["reason"] and entry["steps"] == []
+            continue
         assert entry["state"] in terminal
         assert entry["reason"]
         assert entry["steps"][-1]["kind"] == "finished"
@@ -90,3 +107,95 @@ def test_demo_without_the_local_extra_says_what_to_install(monkeypatch: pytest.M
         "gg-reset: error: `gg-reset demo` runs the service locally and needs the local runtime (moto is not "
         "installed): pip install 'gg-reset[local]'\n"
     )
+
+
+def _by_kind(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        kinds.setdefault(entry["group_kind"], []).append(entry)
+    return kinds
+
+
+def test_demo_janitor_plans_then_deletes_exactly_the_expired_groups(tmp_path: Path) -> None:
+    report_path = tmp_path / "demo.json"
+    result = runner.invoke(
+        app, ["demo", "--groups", "42", "--seed", "5", "--mix", JANITOR_MIX, "--report", str(report_path)]
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    kinds = _by_kind(report["requests"])
+    expired = {e["group_id"] for e in kinds["expired"]}
+    assert len(expired) == 4
+    dry_run, run = report["janitor"]["dry_run"], report["janitor"]["run"]
+    # The dry run planned exactly the expired groups and sent nothing.
+    assert dry_run["dry_run"] is True and dry_run["outcome"] == "planned"
+    assert {e["group_id"] for e in dry_run["entries"] if e["acts"]} == expired
+    assert dry_run["counts"]["act"] == 4 and dry_run["counts"]["sent"] == 0
+    # The real run sent one deletion per expired group, and each ended DELETED through it.
+    assert run["dry_run"] is False and run["outcome"] == "sent" and run["counts"]["sent"] == 4
+    assert {e["group_id"]: e["request_id"] for e in run["entries"] if e["acts"]} == {
+        e["group_id"]: e["request_id"] for e in kinds["expired"]
+    }
+    for entry in kinds["expired"]:
+        assert entry["request_id"] == f"janitor:{run['run_id']}:{entry['group_id']}"
+        assert entry["state"] == "DELETED" and entry["janitor_verdict"] == "act"
+    # The groups it must not touch: no request, the plan's verdict and reason.
+    reasons = {
+        "expired-protected": ("rejected", "protected by tag gg-reset:protect=true"),
+        "expired-denied": ("rejected", "deny list ('demo-expired-denied-*')"),
+        "unexpired": ("not-selected", "not expired yet: gg-reset:expires-at="),
+        "expiry-unreadable": ("not-selected", "unreadable expiry tag: gg-reset:expires-at='when the project"),
+    }
+    for kind, (verdict, reason) in reasons.items():
+        assert kinds[kind], kind
+        for entry in kinds[kind]:
+            assert entry["state"] == UNTOUCHED and entry["request_id"] is None, entry
+            assert entry["janitor_verdict"] == verdict and reason in entry["reason"], entry
+    rejected = {e["group_id"] for k in ("expired-protected", "expired-denied") for e in kinds[k]}
+    assert {e["group_id"] for e in run["entries"] if not e["acts"]} == rejected
+    assert {p["group_id"] for p in dry_run["problems"]} == {e["group_id"] for e in kinds["expiry-unreadable"]}
+    summary = report["summary"]
+    assert summary["problems"] == []
+    assert summary["outcomes"][UNTOUCHED] == len(report["requests"]) - summary["requests"]
+    assert summary["janitor"]["dry_run"] == {"outcome": "planned", **dry_run["counts"]}
+    assert summary["janitor"]["run"] == {"outcome": "sent", **run["counts"]}
+    # What people read: the table row, and each run's one line.
+    assert "Janitor" in result.output
+    assert f"janitor dry run {dry_run['run_id']}: would delete 4 of" in result.output
+    assert f"janitor run {run['run_id']}: sent 4 delete request(s)" in result.output
+
+
+def test_demo_without_janitor_kinds_has_nothing_for_the_janitor_and_passes() -> None:
+    result = run_demo(groups=12, seed=4, mix={"online": 1})
+    assert result.problems == []
+    assert result.janitor.dry_run.outcome.value == "nothing-to-do"
+    assert result.janitor.run.outcome.value == "nothing-to-do" and not result.janitor.run.sent
+    assert {e["state"] for e in result.entries} <= {"DELETED", "RESET", "PLANNED"}
+
+
+def test_demo_reports_a_janitor_that_acts_on_a_group_it_must_leave_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if the deployment's deny list did not hold: the denied groups are planned and deleted (2 expired
+    # and 2 denied in 44 groups: within the cap of 4, so the run does send).
+    monkeypatch.setattr(demo, "DENIED_PATTERN", "no-such-group-*")
+    result = run_demo(groups=44, seed=5, mix={"online": 20, "expired": 1, "expired-denied": 1})
+    denied = [e for e in result.entries if e["group_kind"] == "expired-denied"]
+    assert len(denied) == 2 and all(e["state"] == "DELETED" for e in denied)
+    text = "\n".join(result.problems)
+    assert "janitor dry run planned 4 group(s), not exactly the 2 expired: 2 extra, 0 missing" in text
+    assert "janitor run sent requests for 4 group(s), not exactly the 2 expired" in text
+    for entry in denied:
+        assert f"{entry['group_id']} (expired-denied): janitor verdict act, expected rejected" in text
+        assert f"{entry['group_id']} (expired-denied) was touched" in text
+
+
+@pytest.mark.parametrize("mix", [DEFAULT_MIX, {"expired": 1}, {"expired": 1, "already-deleted": 3}])
+def test_the_expired_groups_never_exceed_the_janitors_cap(mix: dict[str, int]) -> None:
+    for groups in range(1, 400):
+        config = replace(JanitorConfig.default(), max_groups=groups)  # as run_demo configures it
+        kinds = demo._within_janitor_cap(fleet_kinds(groups, mix, random.Random(groups)), config)
+        assert len(kinds) == groups
+        listed = sum(1 for k in kinds if k != "already-deleted")
+        assert kinds.count("expired") <= config.cap(listed), groups

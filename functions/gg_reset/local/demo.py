@@ -1,8 +1,11 @@
-"""The demo scenario: a mixed simulated fleet, a request for every group, and an outcome report.
+"""The demo scenario: a mixed simulated fleet, its requests, the janitor, and an outcome report.
 
-Every group kind has an expected outcome; the report says for each request whether it got it, and the
-CLI exits non-zero when anything is off (a request not terminal, a protected group touched, an
-unexpected state), so `make demo` is also a smoke test of the whole service.
+Most group kinds get a request of their own when the fleet is set up. The janitor kinds get none: they
+carry the expiry tag, and the janitor (its default selection, `expired`) plans them in a dry run, then
+cleans them in a real run, while the workflows of the other requests are still queued. Every group kind
+has an expected outcome; the report says for each group whether it got it, and the CLI exits non-zero
+when anything is off (a request not terminal, a protected group touched, an unexpected state, a janitor
+plan that is not exactly the expired groups), so `make demo` is also a smoke test of the whole service.
 """
 
 from __future__ import annotations
@@ -10,15 +13,21 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any, Final
 
 from gg_reset.codec import to_plain
 from gg_reset.contracts import ForcePolicy
 from gg_reset.domain.model import WorkflowState
+from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
+from gg_reset.janitor import JanitorConfig, JanitorRun, RunOutcome
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
+from gg_reset.selection import EXPIRY_TAG, PlanEntry, Verdict
 
 DEFAULT_MIX: dict[str, int] = {
     "online": 30,
@@ -31,8 +40,37 @@ DEFAULT_MIX: dict[str, int] = {
     "already-deleted": 5,
     "failed-deployment": 10,
     "force-never": 3,
+    "expired": 6,
+    "expired-protected": 2,
+    "expired-denied": 2,
+    "unexpired": 4,
+    "expiry-unreadable": 1,
 }
-"""Relative weights of the group kinds in the demo fleet."""
+"""Relative weights of the group kinds in the demo fleet. The expired groups are about 5 % of it, under
+the janitor's 10 % cap (`_within_janitor_cap` sees to it for fleets too small for the weights)."""
+
+JANITOR_VERDICTS: dict[str, Verdict] = {
+    "expired": Verdict.ACT,
+    "expired-protected": Verdict.REJECTED,
+    "expired-denied": Verdict.REJECTED,
+    "unexpired": Verdict.NOT_SELECTED,
+    "expiry-unreadable": Verdict.NOT_SELECTED,
+}
+"""The janitor kinds (no request of their own) and the verdict its plan must give each: `expired` groups
+are deleted through the janitor's requests, the others must be left alone."""
+UNTOUCHABLE_KINDS: Final = frozenset(k for k, v in JANITOR_VERDICTS.items() if v is not Verdict.ACT)
+DENIED_PATTERN: Final = "demo-expired-denied-*"
+"""The demo deployment's deny list: matches the names of the `expired-denied` groups and nothing else."""
+UNREADABLE_EXPIRY: Final = "when the project ends"
+"""An expiry tag value that is not a date: the plan reports it as a problem and never selects the group."""
+JANITOR_REQUEST: Final = "janitor-deletion"
+"""The request kind of an expired group's entry: the janitor's deletion request, not one of the demo's."""
+UNTOUCHED: Final = "UNTOUCHED"
+"""Not a workflow state: the entry state of a group the janitor rightly left alone (no request, no
+workflow, no reset, still there). Its reason is the janitor plan's verdict and reason."""
+TOUCHED: Final = "TOUCHED"
+"""Not a workflow state either: a group the janitor should have left alone has a workflow, was reset or
+is gone (always a problem)."""
 
 S = WorkflowState
 EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
@@ -67,6 +105,7 @@ EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
     "already-deleted": {"deletion": frozenset({S.GONE}), "reset": frozenset({S.GONE})},
     "failed-deployment": {"remediation": frozenset({S.RESET})},
     "force-never": {"deletion": frozenset({S.FAILED}), "reset": frozenset({S.FAILED})},
+    "expired": {JANITOR_REQUEST: frozenset({S.DELETED})},
 }
 FORCE_EXPECTED = {"offline", "failing"}
 """Kinds whose resets can only complete with Force=True (their cores are silent or failing)."""
@@ -83,13 +122,53 @@ class PlannedRequest:
     request_id: str
 
 
+@dataclass(frozen=True)
+class DemoGroup:
+    group_id: str
+    kind: str
+    request: PlannedRequest | None
+    """The demo's own request for it; None for the janitor kinds (the janitor sends theirs)."""
+
+
+@dataclass(frozen=True)
+class JanitorRuns:
+    """The demo's two janitor runs, one after the other on the same fleet."""
+
+    dry_run: JanitorRun
+    run: JanitorRun
+    dry_run_changes: list[str]
+    """What the dry run changed besides its own run record (Greengrass writes, workflows, requests sent):
+    must be empty."""
+    verdicts: dict[str, PlanEntry]
+    """Group id -> the real run's plan entry (every group it listed)."""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dry_run": {"outcome": self.dry_run.outcome.value, **self.dry_run.counts()},
+            "run": {"outcome": self.run.outcome.value, **self.run.counts()},
+        }
+
+    def report(self) -> dict[str, Any]:
+        # Every selected group and every problem, not the notification's first twenty.
+        return {
+            "dry_run": self.dry_run.summary(max_entries=_fleet_size(self.dry_run)),
+            "run": self.run.summary(max_entries=_fleet_size(self.run)),
+        }
+
+
+def _fleet_size(run: JanitorRun) -> int:
+    return run.plan.fleet_size if run.plan is not None else 0
+
+
 @dataclass
 class DemoResult:
     entries: list[dict[str, Any]]
+    """One per group: its request's outcome, or (janitor kinds left alone) `UNTOUCHED`."""
     stats: RunStats
     api_calls: Counter[str]
     simulated_seconds: float
     wall_seconds: float
+    janitor: JanitorRuns
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -98,7 +177,7 @@ class DemoResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "requests": len(self.entries),
+            "requests": sum(1 for e in self.entries if e["request_id"] is not None),
             "outcomes": dict(sorted(self.outcomes.items())),
             "force_fallbacks": self.stats.force_fallbacks,
             "forced_requests": sum(1 for e in self.entries if e["forced"]),
@@ -110,11 +189,12 @@ class DemoResult:
             "notifications": len(self.stats.notifications),
             "simulated_seconds": round(self.simulated_seconds, 1),
             "wall_seconds": round(self.wall_seconds, 2),
+            "janitor": self.janitor.summary(),
             "problems": self.problems,
         }
 
     def report(self) -> dict[str, Any]:
-        return {"summary": self.summary(), "requests": self.entries}
+        return {"summary": self.summary(), "requests": self.entries, "janitor": self.janitor.report()}
 
 
 def parse_mix(text: str | None) -> dict[str, int]:
@@ -164,47 +244,75 @@ def run_demo(
     rng = random.Random(seed)
     if greengrass_rps is None and faults is not None:
         greengrass_rps = faults.requests_per_second
-    kinds = fleet_kinds(groups, mix or DEFAULT_MIX, rng)
+    # The janitor's blast-radius cap is min(max_groups, max_percent of the fleet). max_groups is the whole
+    # fleet here, so only the default percentage applies, whatever --groups is (with the default of 50
+    # groups, a demo of 20,000 groups would be capped).
+    janitor_config = replace(JanitorConfig.default(), max_groups=groups)
+    kinds = _within_janitor_cap(fleet_kinds(groups, mix or DEFAULT_MIX, rng), janitor_config)
+    policy = WorkflowPolicy(safety=SafetyRules(deny=(DENIED_PATTERN,)))
     started = time.perf_counter()
-    with LocalService(seed=seed, faults=faults, log_level="ERROR", greengrass_rps=greengrass_rps) as svc:
+    with LocalService(
+        seed=seed, policy=policy, faults=faults, log_level="ERROR", greengrass_rps=greengrass_rps
+    ) as svc:
         epoch = svc.clock.now()
-        planned: list[PlannedRequest] = []
-        protected_groups: list[str] = []
-        for index, kind in enumerate(kinds):
-            planned.append(_setup_group(svc, kind, index, rng, protected_groups))
+        fleet = [_setup_group(svc, kind, index, rng) for index, kind in enumerate(kinds)]
+        janitor = _run_janitor(svc, janitor_config)
+        planned = [g.request for g in fleet if g.request is not None]
+        requests = len(planned) + len(janitor.run.request_ids)
 
         def progress(_: RunStats) -> None:
             if on_progress is not None:
-                on_progress(sum(svc.stats.outcomes.values()), len(planned))
+                on_progress(sum(svc.stats.outcomes.values()), requests)
 
         stats = svc.run_until_idle(on_progress=progress)
         everything = svc.ledger.all_workflows()
-        entries = [_entry(everything.get(p.group_id, []), p) for p in planned]
+        entries = [_group_entry(svc, everything, g, janitor) for g in fleet]
         throttled = faults is not None and faults.requests_per_second is not None
-        problems = _check(svc, entries, protected_groups, throttled=throttled)
+        problems = _check(
+            svc, entries, [g.group_id for g in fleet if g.kind == "protected"], throttled=throttled
+        )
+        problems += _check_janitor(fleet, entries, janitor)
         if on_progress is not None:
-            on_progress(len(planned), len(planned))
+            on_progress(requests, requests)
         return DemoResult(
             entries=entries,
             stats=stats,
             api_calls=Counter(svc.fleet.calls),
             simulated_seconds=(svc.clock.now() - epoch).total_seconds(),
             wall_seconds=time.perf_counter() - started,
+            janitor=janitor,
             problems=problems,
         )
 
 
-def _setup_group(
-    svc: LocalService, kind: str, index: int, rng: random.Random, protected_groups: list[str]
-) -> PlannedRequest:
+def _within_janitor_cap(kinds: list[str], config: JanitorConfig) -> list[str]:
+    """`kinds` with the expired groups the janitor's cap would refuse turned into unexpired ones.
+
+    A fleet too small for the weights (5 groups: a 10 % cap allows none) or a --mix heavy on expired
+    groups would otherwise make the real run stop at the cap, which is the janitor doing its job, not
+    the cleanup the demo is there to show. The janitor lists every group but the already-deleted ones.
+    """
+    allowed = config.cap(sum(1 for k in kinds if k != "already-deleted"))
+    expired = [i for i, k in enumerate(kinds) if k == "expired"]
+    adjusted = list(kinds)
+    for index in expired[allowed:]:
+        adjusted[index] = "unexpired"
+    return adjusted
+
+
+def _setup_group(svc: LocalService, kind: str, index: int, rng: random.Random) -> DemoGroup:
     name = f"demo-{kind}-{index:04d}"
+    if kind in JANITOR_VERDICTS:
+        # No request of its own: the janitor finds it by its expiry tag (or must leave it alone).
+        return DemoGroup(_add_janitor_group(svc, kind, name, rng), kind, None)
     if kind == "failed-deployment":
         gid = svc.fleet.add_group(name=name, core="failing", deployed=True)
         deployment_id = svc.fleet.fail_deployment(gid)
-        return PlannedRequest(gid, kind, "remediation", f"deployment-failure:{deployment_id}")
+        return DemoGroup(
+            gid, kind, PlannedRequest(gid, kind, "remediation", f"deployment-failure:{deployment_id}")
+        )
     if kind == "protected":
         gid = svc.fleet.add_group(name=name, core="online", tags={"gg-reset:protect": "true"})
-        protected_groups.append(gid)
     elif kind == "never-deployed":
         gid = svc.fleet.add_group(name=name, core="online", deployed=False)
     elif kind == "already-deleted":
@@ -213,17 +321,134 @@ def _setup_group(
     elif kind == "force-never":
         gid = svc.fleet.add_group(name=name, core="offline")
         request_id = svc.request_deletion(gid, force=ForcePolicy.NEVER, reason="demo: never force")
-        return PlannedRequest(gid, kind, "deletion", request_id)
+        return DemoGroup(gid, kind, PlannedRequest(gid, kind, "deletion", request_id))
     else:
         gid = svc.fleet.add_group(name=name, core=kind)
     roll = rng.random()
     if kind in ("online", "offline") and roll < 0.1:
-        return PlannedRequest(
+        request = PlannedRequest(
             gid, kind, "dry-run", svc.request_deletion(gid, dry_run=True, reason="demo plan")
         )
-    if roll < 0.35:
-        return PlannedRequest(gid, kind, "reset", svc.request_reset(gid, reason="demo reset"))
-    return PlannedRequest(gid, kind, "deletion", svc.request_deletion(gid, reason="demo cleanup"))
+    elif roll < 0.35:
+        request = PlannedRequest(gid, kind, "reset", svc.request_reset(gid, reason="demo reset"))
+    else:
+        request = PlannedRequest(gid, kind, "deletion", svc.request_deletion(gid, reason="demo cleanup"))
+    return DemoGroup(gid, kind, request)
+
+
+def _add_janitor_group(svc: LocalService, kind: str, name: str, rng: random.Random) -> str:
+    now = svc.clock.now()
+    expired = {EXPIRY_TAG: (now - timedelta(days=30)).date().isoformat()}
+    if kind == "expired":
+        return svc.fleet.add_group(name=name, core=rng.choice(("online", "offline")), tags=expired)
+    if kind == "expired-protected":
+        return svc.fleet.add_group(name=name, tags={**expired, PROTECT_TAG[0]: PROTECT_TAG[1]})
+    if kind == "expired-denied":
+        return svc.fleet.add_group(name=name, tags=expired)  # its name matches DENIED_PATTERN
+    if kind == "unexpired":
+        later = (now + timedelta(days=365)).date().isoformat()
+        return svc.fleet.add_group(name=name, tags={EXPIRY_TAG: later})
+    if kind == "expiry-unreadable":
+        return svc.fleet.add_group(name=name, tags={EXPIRY_TAG: UNREADABLE_EXPIRY})
+    raise ValueError(f"not a janitor kind: {kind!r}")
+
+
+def _run_janitor(svc: LocalService, config: JanitorConfig) -> JanitorRuns:
+    """The janitor's default selection, as a dry run and then as a real run, before any workflow runs."""
+
+    def janitor_run(*, dry_run: bool) -> JanitorRun:
+        return svc.run_janitor(
+            dry_run=dry_run,
+            action=config.action,
+            max_groups=config.max_groups,
+            max_percent=config.max_percent,
+        )
+
+    with _without_server_errors(svc):
+        before = _changes(svc)
+        dry_run = janitor_run(dry_run=True)
+        after = _changes(svc)
+        run = janitor_run(dry_run=False)
+    dry_run_changes = [
+        f"{what}: {before.get(what, 0)} -> {count}"
+        for what, count in after.items()
+        if count != before.get(what, 0)
+    ]
+    if dry_run.sent or dry_run.refused:
+        dry_run_changes.append(f"sent {len(dry_run.sent) + len(dry_run.refused)} request(s)")
+    verdicts = {e.group_id: e for e in run.plan.entries} if run.plan is not None else {}
+    return JanitorRuns(dry_run=dry_run, run=run, dry_run_changes=dry_run_changes, verdicts=verdicts)
+
+
+def _changes(svc: LocalService) -> dict[str, int]:
+    """What a dry run must leave as it is: Greengrass writes so far and the workflows in the ledger."""
+    writes = {op: n for op, n in svc.fleet.calls.items() if not op.startswith(("Get", "List"))}
+    return {**writes, "workflows": sum(len(v) for v in svc.ledger.all_workflows().values())}
+
+
+@contextmanager
+def _without_server_errors(svc: LocalService) -> Iterator[None]:
+    """The janitor reads the simulator through a client with botocore's retries off, so one injected 500
+    on a `ListGroups` page fails the whole run and one on a `GetGroup` drops that group from it (a
+    deployment's client retries once, and the next scheduled run catches up). The demo runs its two
+    janitor runs without --server-errors (the quota and latency still apply); the requests they send meet
+    the injected errors in their workflows like every other request."""
+    injected = svc.simulator.faults
+    if not injected.server_error_rate and not injected.lost_response_rate:
+        yield  # assigning the faults would also refill the quota's bucket: leave it alone
+        return
+    svc.simulator.faults = replace(injected, server_error_rate=0.0, lost_response_rate=0.0)
+    try:
+        yield
+    finally:
+        svc.simulator.faults = injected
+
+
+def _group_entry(
+    svc: LocalService, everything: Mapping[str, list[WorkflowView]], group: DemoGroup, janitor: JanitorRuns
+) -> dict[str, Any]:
+    views = everything.get(group.group_id, [])
+    if group.request is not None:
+        return _entry(views, group.request)
+    verdict = janitor.verdicts.get(group.group_id)
+    janitor_fields = {
+        "janitor_verdict": verdict.verdict.value if verdict is not None else None,
+        "janitor_reasons": list(verdict.reasons) if verdict is not None else [],
+    }
+    request_id = janitor.run.request_ids.get(group.group_id)
+    if request_id is not None:
+        return {
+            **_entry(views, PlannedRequest(group.group_id, group.kind, JANITOR_REQUEST, request_id)),
+            **janitor_fields,
+        }
+    touched = _touched(svc, group.group_id, views)
+    explanation = (
+        f"janitor {verdict.verdict.value}: {'; '.join(verdict.reasons)}"
+        if verdict is not None
+        else "not in the janitor's plan"
+    )
+    return {
+        "group_id": group.group_id,
+        "group_kind": group.kind,
+        "request_kind": None,
+        "request_id": None,
+        "state": TOUCHED if touched else UNTOUCHED,
+        "reason": f"{touched}; {explanation}" if touched else explanation,
+        "forced": False,
+        "steps": [],
+        **janitor_fields,
+    }
+
+
+def _touched(svc: LocalService, group_id: str, views: list[WorkflowView]) -> str:
+    """How a group that no request was meant for was touched anyway; empty if it was not."""
+    if views:
+        return f"has {len(views)} workflow(s): {', '.join(v.state.value for v in views)}"
+    if not svc.fleet.exists(group_id):
+        return "was deleted"
+    if svc.simulator.reset_count(group_id):
+        return f"was reset {svc.simulator.reset_count(group_id)} time(s)"
+    return ""
 
 
 def _entry(views: list[WorkflowView], planned: PlannedRequest) -> dict[str, Any]:
@@ -259,6 +484,8 @@ def _check(
     must_force = FORCE_EXPECTED if throttled else FORCE_EXPECTED | FORCE_EXPECTED_WHEN_PROMPT
     problems: list[str] = []
     for e in entries:
+        if e["request_id"] is None:
+            continue  # a group the janitor left alone: `_check_janitor`
         state = e["state"]
         if state not in {s.value for s in WorkflowState if s.terminal}:
             problems.append(f"{e['group_id']} ({e['group_kind']}): request {e['request_id']} ended {state}")
@@ -274,4 +501,48 @@ def _check(
     for gid in protected_groups:
         if not svc.fleet.exists(gid) or svc.simulator.reset_count(gid):
             problems.append(f"protected group {gid} was touched")
+    return problems
+
+
+def _check_janitor(fleet: list[DemoGroup], entries: list[dict[str, Any]], janitor: JanitorRuns) -> list[str]:
+    """The janitor planned exactly the expired groups, wrote nothing in its dry run, sent a request for
+    each expired group in its real run, and left every other janitor kind alone with the expected verdict.
+    (Whether the expired groups ended DELETED is `_check`'s, through `EXPECTED`.)"""
+    expired = {g.group_id for g in fleet if g.kind == "expired"}
+    dry_run, run = janitor.dry_run, janitor.run
+    problems: list[str] = []
+    # Without expired groups (a --mix without them) there is nothing to do, which is right.
+    expected = (RunOutcome.PLANNED, RunOutcome.SENT) if expired else (RunOutcome.NOTHING_TO_DO,) * 2
+    for which, janitor_run, outcome in (("dry run", dry_run, expected[0]), ("run", run, expected[1])):
+        if janitor_run.outcome is not outcome:
+            problems.append(f"janitor {which}: expected {outcome.value}, got {janitor_run.message}")
+    planned = {e.group_id for e in dry_run.plan.to_act} if dry_run.plan is not None else set()
+    if planned != expired:
+        problems.append(
+            f"janitor dry run planned {len(planned)} group(s), not exactly the {len(expired)} expired: "
+            f"{len(planned - expired)} extra, {len(expired - planned)} missing"
+        )
+    if janitor.dry_run_changes:
+        problems.append(f"janitor dry run changed something: {', '.join(janitor.dry_run_changes)}")
+    if set(run.request_ids) != expired:
+        problems.append(
+            f"janitor run sent requests for {len(run.request_ids)} group(s), not exactly the "
+            f"{len(expired)} expired"
+        )
+    reported = {e.group_id for e in dry_run.plan.problems} if dry_run.plan is not None else set()
+    for e in entries:
+        kind = e["group_kind"]
+        if kind not in JANITOR_VERDICTS:
+            continue
+        if e["janitor_verdict"] != JANITOR_VERDICTS[kind].value:
+            problems.append(
+                f"{e['group_id']} ({kind}): janitor verdict {e['janitor_verdict']}, expected "
+                f"{JANITOR_VERDICTS[kind].value}"
+            )
+        if kind in UNTOUCHABLE_KINDS and e["state"] != UNTOUCHED:
+            problems.append(f"{e['group_id']} ({kind}) was touched: {e['reason']}")
+        if kind == "expiry-unreadable" and e["group_id"] not in reported:
+            problems.append(
+                f"{e['group_id']} ({kind}): its unreadable expiry tag is not among the plan's problems"
+            )
     return problems
