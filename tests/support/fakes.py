@@ -13,7 +13,7 @@ from gg_reset.domain.actions import Notify
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.model import GroupRecord, Step, Workflow
 from gg_reset.domain.workflow import Decision
-from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary, VersionConflict
+from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary, RollbackTarget, VersionConflict
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -95,6 +95,13 @@ class FakeGreengrass:
     groups: dict[str, dict[str, str]] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     tokens: list[tuple[str, bool, str]] = field(default_factory=list)
+    """(group id, force, client token) of every reset call, in order."""
+    redeploys: list[tuple[str, str, str]] = field(default_factory=list)
+    """(group id, deployment id redeployed, client token) of every redeploy call, in order."""
+    redeployed: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """The redeployment each (group id, deployment id, client token) started."""
+    rollback_searches: list[tuple[str, str | None, int]] = field(default_factory=list)
+    """(group id, failed deployment id, max checked) of every find_rollback_target call, in order."""
     scripted: dict[str, list[object]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, DeploymentStatus] = field(default_factory=dict)
     next_id: int = 0
@@ -173,6 +180,28 @@ class FakeGreengrass:
             status=self.statuses.get(deployment_id, DeploymentStatus.IN_PROGRESS),
             deployment_type=DeploymentType.RESET,
         )
+
+    def find_rollback_target(
+        self, group_id: str, *, failed_deployment_id: str | None, max_checked: int
+    ) -> RollbackTarget:
+        self.rollback_searches.append((group_id, failed_deployment_id, max_checked))
+        answer = self._scripted("find_rollback_target")
+        if isinstance(answer, RollbackTarget):
+            return answer
+        return RollbackTarget("dep-good", "deployment dep-good (NewDeployment) succeeded")
+
+    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
+        self.redeploys.append((group_id, deployment_id, client_token))
+        answer = self._scripted("redeploy")
+        if isinstance(answer, str):
+            return answer
+        # Like CreateDeployment: the same request with the same token returns the first redeployment.
+        key = (group_id, deployment_id, client_token)
+        if key not in self.redeployed:
+            self.next_id += 1
+            self.redeployed[key] = f"dep-{self.next_id}"
+            self.statuses[self.redeployed[key]] = DeploymentStatus.IN_PROGRESS
+        return self.redeployed[key]
 
     def delete_group(self, group_id: str) -> None:
         self._scripted("delete_group")

@@ -23,9 +23,9 @@ from gg_reset.adapters.greengrass_errors import (
     greengrass_error,
     matching_rule,
 )
-from gg_reset.contracts import DeploymentStatus, DeploymentType
+from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
-from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary
+from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary, RollbackTarget
 from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
 
 if TYPE_CHECKING:
@@ -105,6 +105,19 @@ def _timestamp(raw: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    """A UTC instant as the workflow's history shows it: `2026-01-01T12:00:00Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _deployment_type(raw: object) -> DeploymentType | None:
+    """One of the four V1 deployment types; None if absent or anything else."""
+    try:
+        return DeploymentType(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _describe_failure(message: str | None, details: list[ErrorDetailTypeDef]) -> str | None:
@@ -220,6 +233,96 @@ class Boto3Greengrass:
             status=status,
             error_message=_describe_failure(response.get("ErrorMessage"), response.get("ErrorDetails", [])),
         )
+
+    def find_rollback_target(
+        self, group_id: str, *, failed_deployment_id: str | None, max_checked: int
+    ) -> RollbackTarget:
+        """The newest deployment of the group that succeeded, with why (see the port for the contract).
+
+        Every page is read before anything is decided, and the deployments are sorted by `CreatedAt` here:
+        the API documents no order (the developer guide's examples and the simulator list newest first,
+        moto oldest first), and going back to an older deployment than the newest good one would deploy a
+        configuration someone had already replaced. Ties keep the listed order. `ListDeployments` carries
+        no status, hence one `GetDeploymentStatus` per candidate, newest first, at most `max_checked`.
+        A reset met first ends the search: the group was deliberately emptied after its last good
+        deployment, and redeploying that would undo the reset.
+        """
+        listed = self._listed_newest_first(group_id)
+        checked = 0
+        for deployment_id, deployment_type, created in listed:
+            if deployment_id == failed_deployment_id:
+                continue
+            if deployment_type in RESET_DEPLOYMENT_TYPES:
+                return RollbackTarget(
+                    None,
+                    f"the group was reset (deployment {deployment_id}, {deployment_type.value}, created "
+                    f"{_iso(created)}) since its last good deployment",
+                )
+            if checked >= max_checked:
+                return RollbackTarget(
+                    None,
+                    f"no successful deployment among the newest {checked} checked (at most {max_checked} "
+                    f"status checks; {len(listed)} deployment(s) listed)",
+                )
+            checked += 1
+            if self.get_deployment_status(group_id, deployment_id).status is DeploymentStatus.SUCCESS:
+                return RollbackTarget(
+                    deployment_id,
+                    f"deployment {deployment_id} ({deployment_type.value}, created {_iso(created)}) "
+                    "succeeded",
+                )
+        return RollbackTarget(
+            None,
+            f"no earlier successful deployment ({len(listed)} deployment(s) listed, {checked} checked)",
+        )
+
+    def _listed_newest_first(self, group_id: str) -> list[tuple[str, DeploymentType, datetime]]:
+        """Every deployment of the group as (id, type, created), newest first.
+
+        An entry without an id, with an unknown type or without a readable `CreatedAt` is raised, not
+        skipped: a skipped reset would let a roll back undo it, and a deployment that cannot be placed in
+        time could be older or newer than the one chosen."""
+        listed: list[tuple[str, DeploymentType, datetime]] = []
+        for deployment in self._deployments(group_id):
+            deployment_id = deployment.get("DeploymentId")
+            raw_type = deployment.get("DeploymentType")
+            created = _timestamp(deployment.get("CreatedAt"))
+            deployment_type = _deployment_type(raw_type)
+            if not deployment_id or deployment_type is None or created is None:
+                raise _malformed(
+                    "ListDeployments",
+                    f"deployment {deployment_id!r} of group {group_id} cannot be placed: type {raw_type!r}, "
+                    f"CreatedAt {deployment.get('CreatedAt')!r}",
+                )
+            listed.append((deployment_id, deployment_type, created))
+        # sorted() is stable with reverse=True too: deployments created in the same instant keep the
+        # order the API gave.
+        return sorted(listed, key=lambda entry: entry[2], reverse=True)
+
+    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
+        """`CreateDeployment` of type `Redeployment`; the API documents it idempotent "with respect to the
+        X-Amzn-Client-Token token and the request parameters", so a retry with the same token returns the
+        redeployment the first attempt started instead of starting a second one.
+
+        No `GroupVersionId`: the API model requires only `GroupId` and `DeploymentType`, and a redeployment
+        names what it redeploys by `DeploymentId` (moto alone insists on a group version; see the adapter
+        tests). An unknown group is `NOT_FOUND`; a target that is not one of the group's deployments is a
+        400 `InvalidInputException` "Deployment ID '<id>' is invalid.", so `BAD_REQUEST`.
+        """
+        with _translated("CreateDeployment"):
+            response = self._client.create_deployment(
+                GroupId=group_id,
+                DeploymentType="Redeployment",
+                DeploymentId=deployment_id,
+                AmznClientToken=client_token,
+            )
+        new_id = response.get("DeploymentId")
+        if not new_id:
+            raise _malformed(
+                "CreateDeployment",
+                f"redeployment of {deployment_id} to group {group_id} returned no DeploymentId",
+            )
+        return new_id
 
     def delete_group(self, group_id: str) -> None:
         with _translated("DeleteGroup"):
