@@ -21,6 +21,11 @@ What it models (each point has a conformance test named after it):
 * The same `AmznClientToken` on a repeated `CreateDeployment`/`CreateGroup` returns the original result
   instead of acting twice (a different request with a used token is a 400); `ResetDeployments` does the
   same unless `ContestedBehaviour.replay_client_tokens` is off.
+* A `Redeployment` (`CreateDeployment` with the `DeploymentId` of an earlier deployment of the same group,
+  no `GroupVersionId` needed) is a deployment like any other: it waits for the core, publishes its events
+  with `deployment-type` `Redeployment`, is listed by `ListDeployments` and blocks a normal reset while in
+  flight. A target that is not one of the group's deployments is 400 `InvalidInputException`
+  "Deployment ID '<id>' is invalid." (moto's wording).
 * Every status change publishes an AWS-shaped "Greengrass Deployment Status Change" event.
 * Tags on groups (by ARN), and `ListGroups`/`ListDeployments` paging with string `MaxResults`.
 * Faults on demand (`FaultProfile`): a request quota with 429s, 5xx before or after the effect,

@@ -831,6 +831,111 @@ def test_get_deployment_status_of_another_groups_deployment_does_not_exist(
     )
 
 
+# --- Redeployment: a deployment like any other -------------------------------------------------------
+
+
+def redeploy(gg: GreengrassClient, group_id: str, deployment_id: str, token: str | None = None) -> str:
+    """A `Redeployment` of an earlier deployment through the API, as gg-reset's roll back makes it."""
+    kwargs: dict[str, Any] = {"AmznClientToken": token} if token else {}
+    return gg.create_deployment(
+        GroupId=group_id, DeploymentType="Redeployment", DeploymentId=deployment_id, **kwargs
+    )["DeploymentId"]
+
+
+@pytest.mark.parametrize(
+    ("core", "history"),
+    [
+        ("online", ["Building", "InProgress", "Success"]),
+        ("failing", ["Building", "InProgress", "Failure"]),
+        ("offline", ["Building", "InProgress"]),
+    ],
+)
+def test_a_redeployment_waits_for_the_core_like_any_deployment(
+    sim: GreengrassSimulator, gg: GreengrassClient, core: str, history: list[str]
+) -> None:
+    group_id = sim.add_group(core=core)
+    good = sim.deployments(group_id)[0].deployment_id
+    redeployment_id = redeploy(gg, group_id, good)
+    sim.advance(30 * 24 * 3600)
+    sim.run_until_idle()
+    assert statuses(sim, redeployment_id) == history
+    status = gg.get_deployment_status(GroupId=group_id, DeploymentId=redeployment_id)
+    assert (status["DeploymentStatus"], status["DeploymentType"]) == (history[-1], "Redeployment")
+    if core == "failing":
+        assert status["ErrorMessage"].startswith(
+            f"Deployment {redeployment_id} of type Redeployment for group {group_id}"
+        )
+        assert status["ErrorDetails"][0]["DetailedErrorCode"]
+    else:
+        assert "ErrorMessage" not in status
+
+
+def test_a_redeployment_publishes_its_status_changes_with_deployment_type_redeployment(
+    sim: GreengrassSimulator, gg: GreengrassClient, published: list[dict[str, Any]]
+) -> None:
+    group_id = sim.add_group(core="failing")
+    redeployment_id = redeploy(gg, group_id, sim.deployments(group_id)[0].deployment_id)
+    sim.run_until_idle()
+    assert [json.loads(e["Detail"]) for e in published] == [
+        {
+            "group-id": group_id,
+            "deployment-id": redeployment_id,
+            "deployment-type": "Redeployment",
+            "status": status,
+        }
+        for status in ("Building", "InProgress", "Failure")
+    ]
+    for event in sim.events_for(redeployment_id):
+        assert (
+            DeploymentStatusEvent.model_validate(event).detail.deployment_type is DeploymentType.REDEPLOYMENT
+        )
+
+
+def test_a_redeployment_is_listed_newest_first_like_any_deployment(
+    sim: GreengrassSimulator, gg: GreengrassClient
+) -> None:
+    group_id = sim.add_group(core="online")
+    good = sim.deployments(group_id)[0].deployment_id
+    redeployment_id = redeploy(gg, group_id, good)
+    sim.run_until_idle()
+    listed = gg.list_deployments(GroupId=group_id)["Deployments"]
+    assert [(d["DeploymentId"], d["DeploymentType"]) for d in listed] == [
+        (redeployment_id, "Redeployment"),
+        (good, "NewDeployment"),
+    ]
+    assert listed[0]["GroupArn"] == gg.get_group(GroupId=group_id)["LatestVersionArn"]
+    assert listed[0]["CreatedAt"] > listed[1]["CreatedAt"]
+
+
+def test_a_redeployment_is_idempotent_with_the_client_token(
+    sim: GreengrassSimulator, gg: GreengrassClient
+) -> None:
+    group_id = sim.add_group(core="offline")
+    good = sim.deployments(group_id)[0].deployment_id
+    first = redeploy(gg, group_id, good, token="rollback-1")
+    sim.advance(60)  # InProgress now: a retry is answered with the same redeployment, not refused
+    assert redeploy(gg, group_id, good, token="rollback-1") == first
+    assert len(sim.deployments(group_id)) == 2
+    with pytest.raises(gg.exceptions.BadRequestException, match="already used with different parameters"):
+        redeploy(gg, group_id, first, token="rollback-1")
+
+
+def test_a_normal_reset_is_refused_while_a_redeployment_is_in_progress(
+    sim: GreengrassSimulator, gg: GreengrassClient
+) -> None:
+    group_id = sim.add_group(core="offline")
+    redeployment_id = redeploy(gg, group_id, sim.deployments(group_id)[0].deployment_id)
+    sim.advance(1)
+    with pytest.raises(ClientError) as excinfo:
+        gg.reset_deployments(GroupId=group_id)
+    assert error_of(excinfo.value) == (
+        400,
+        "BadRequestException",
+        f"Deployment {redeployment_id} of group {group_id} is InProgress; "
+        "a reset cannot start while a deployment is in progress.",
+    )
+
+
 # --- time: never sleeps, jumps to what is due ---------------------------------------------------------
 
 
