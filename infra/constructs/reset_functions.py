@@ -41,10 +41,18 @@ LOG_RETENTION: Final = {
 
 # Exactly the Greengrass V1 calls the code makes (service authorization reference, "AWS IoT Greengrass").
 # GetGroup returns the group's tags (API model), so one call is the whole protection check; ListDeployments
-# finds the reset an attempt with a lost answer may have started (the adapter's `adopt_since`).
+# finds the reset an attempt with a lost answer may have started (the adapter's `adopt_since`) and, with
+# GetDeploymentStatus, the last good deployment a roll back goes back to. The writes are every call that
+# changes what runs on a core or whether the group exists: a reset, a roll back (CreateDeployment of type
+# Redeployment, whose resource is group*, like ResetDeployments) and a deletion. All three are also denied on
+# protected groups, so a roll back can no more touch a protected group than a reset can.
 GREENGRASS_READ_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListDeployments")
 GREENGRASS_STATUS_ACTIONS: Final = ("greengrass:GetDeploymentStatus",)  # needs group* and deployment*
-GREENGRASS_WRITE_ACTIONS: Final = ("greengrass:ResetDeployments", "greengrass:DeleteGroup")
+GREENGRASS_WRITE_ACTIONS: Final = (
+    "greengrass:ResetDeployments",
+    "greengrass:CreateDeployment",
+    "greengrass:DeleteGroup",
+)
 GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
 
 
@@ -276,12 +284,12 @@ class ResetFunctions(Construct):
                     resources=[groups, deployments],
                 ),
                 iam.PolicyStatement(
-                    sid="ResetAndDeleteGroupsOfThisAccountAndRegion",
+                    sid="ResetRedeployAndDeleteGroupsOfThisAccountAndRegion",
                     actions=list(GREENGRASS_WRITE_ACTIONS),
                     resources=[groups],
                 ),
                 # A second, independent safety layer: even a bug in the workflow's own protection check
-                # cannot reset or delete a group tagged `gg-reset:protect=true`.
+                # cannot reset, redeploy or delete a group tagged `gg-reset:protect=true`.
                 iam.PolicyStatement(
                     sid="NeverTouchProtectedGroups",
                     effect=iam.Effect.DENY,
@@ -303,7 +311,7 @@ class ResetFunctions(Construct):
             policy,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
             "<AWS::AccountId>:/greengrass/groups/*]",
-            "gg-reset resets and deletes whichever Greengrass V1 group a request names, so it "
+            "gg-reset resets, rolls back and deletes whichever Greengrass V1 group a request names, so it "
             "needs every group of the deploying account and region; protected groups are excluded by the "
             "explicit Deny on the gg-reset:protect tag in the same policy.",
         )
@@ -312,7 +320,8 @@ class ResetFunctions(Construct):
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
             "<AWS::AccountId>:/greengrass/groups/*/deployments/*]",
             "GetDeploymentStatus is authorized on the deployment resource too; the workflow polls "
-            "the reset deployments it started, whose ids are only known at run time.",
+            "the resets and redeployments it started and checks earlier deployments for a roll back "
+            "target, whose ids are only known at run time.",
         )
         acknowledge(
             policy,

@@ -19,6 +19,7 @@ from infra.constructs.janitor import (
     JANITOR_GREENGRASS_LIST_ACTIONS,
     JANITOR_HANDLER,
 )
+from infra.constructs.reset_functions import GREENGRASS_WRITE_ACTIONS
 from infra.testing import Synth, synthesize
 
 pytestmark = pytest.mark.infra
@@ -187,8 +188,8 @@ def test_the_janitor_role_has_exactly_what_it_needs(janitor_synth: Synth) -> Non
     assert conditions == {
         "dynamodb:PutItem": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["JANITOR"]}}
     }
-    # It may write no group: the write actions stay with the worker and sweeper.
-    assert not any(a in granted for a in ("greengrass:ResetDeployments", "greengrass:DeleteGroup"))
+    # It may write no group (reset, redeploy or delete): the write actions stay with the worker and sweeper.
+    assert not any(a in granted for a in GREENGRASS_WRITE_ACTIONS)
 
 
 def test_only_the_janitor_may_put_events(janitor_synth: Synth) -> None:

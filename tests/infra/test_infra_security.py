@@ -132,7 +132,24 @@ def test_protected_groups_are_denied_in_iam_too(synth: Synth) -> None:
     denies = [s for _, s in _statements(synth) if s["Effect"] == "Deny"]
     assert len(denies) == 1
     (deny,) = denies
-    assert set(_as_list(deny["Action"])) == set(GREENGRASS_WRITE_ACTIONS)
+    # Every write, spelled out: a write added to the allow list but not here would reach protected groups.
+    assert (
+        set(_as_list(deny["Action"]))
+        == set(GREENGRASS_WRITE_ACTIONS)
+        == {
+            "greengrass:ResetDeployments",
+            "greengrass:CreateDeployment",
+            "greengrass:DeleteGroup",
+        }
+    )
+    allowed_writes = {
+        action
+        for _, statement in _statements(synth)
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+        if action in GREENGRASS_WRITE_ACTIONS
+    }
+    assert allowed_writes == set(GREENGRASS_WRITE_ACTIONS)
     assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/gg-reset:protect": "true"}}
 
 
