@@ -85,7 +85,8 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "protectionFreshnessSeconds",
         _POLICY.protection_freshness_s,
         "A protection check (the group's tags) older than this is read again right before a Greengrass "
-        "write (a delayed reset, a forced reset, DeleteGroup). 0 re-reads before every write.",
+        "write (a delayed reset, a forced reset, a roll back's redeployment, DeleteGroup). 0 re-reads "
+        "before every write.",
     ),
     ContextOption(
         "remediationCap",

@@ -92,6 +92,7 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         resume=PendingCall(data["resume"]) if data.get("resume") else None,
         remediation=RemediationPolicy(data["remediation"]) if data.get("remediation") else None,
         rollback_of=data.get("rollback_of"),
+        rollback_version=data.get("rollback_version"),
         rollback_deployment_id=data.get("rollback_deployment_id"),
         unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
     )

@@ -65,6 +65,8 @@ class RollbackTarget:
     """The newest `NewDeployment`/`Redeployment` whose status is `Success` (None: nothing to go back to)."""
     detail: str
     """Why, for the workflow's history: which deployment and when, or why there is none."""
+    group_version_id: str | None = None
+    """The group version that deployment deployed (from its `GroupArn`), when the listing tells it."""
 
 
 class GreengrassPort(Protocol):
@@ -90,9 +92,12 @@ class GreengrassPort(Protocol):
         go back to: the group was reset since its last good deployment."""
         ...
 
-    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
-        """`CreateDeployment` of type `Redeployment` of `deployment_id`; returns the new deployment's id
-        (the same `client_token` again returns the same deployment: the call is idempotent)."""
+    def redeploy(
+        self, group_id: str, deployment_id: str, *, client_token: str, group_version_id: str | None = None
+    ) -> str:
+        """`CreateDeployment` of type `Redeployment` of `deployment_id` (and of `group_version_id`, the
+        version it deployed, when known); returns the new deployment's id (the same `client_token` again
+        returns the same deployment: the call is idempotent)."""
         ...
 
     def delete_group(self, group_id: str) -> None: ...

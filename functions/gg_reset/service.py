@@ -248,11 +248,16 @@ class ResetService:
                     target = self.greengrass.find_rollback_target(
                         gid, failed_deployment_id=failed, max_checked=most
                     )
-                    return RollbackTargetFound(deployment_id=target.deployment_id, detail=target.detail)
-                case StartRollback(group_id=gid, deployment_id=did, client_token=token):
-                    return RollbackStarted(
-                        deployment_id=self.greengrass.redeploy(gid, did, client_token=token)
+                    return RollbackTargetFound(
+                        deployment_id=target.deployment_id,
+                        detail=target.detail,
+                        group_version_id=target.group_version_id,
                     )
+                case StartRollback(
+                    group_id=gid, deployment_id=did, client_token=token, group_version_id=version
+                ):
+                    started = self.greengrass.redeploy(gid, did, client_token=token, group_version_id=version)
+                    return RollbackStarted(deployment_id=started)
         except GreengrassError as error:
             logger.warning(
                 "greengrass call failed",

@@ -190,7 +190,9 @@ class FakeGreengrass:
             return answer
         return RollbackTarget("dep-good", "deployment dep-good (NewDeployment) succeeded")
 
-    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
+    def redeploy(
+        self, group_id: str, deployment_id: str, *, client_token: str, group_version_id: str | None = None
+    ) -> str:
         self.redeploys.append((group_id, deployment_id, client_token))
         answer = self._scripted("redeploy")
         if isinstance(answer, str):

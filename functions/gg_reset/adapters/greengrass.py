@@ -7,6 +7,7 @@ leaks out, so the simulator, the in-memory fakes and a future non-V1 backend are
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -92,6 +93,20 @@ def _malformed(operation: str, what: str) -> GreengrassError:
     return GreengrassError(
         kind=ErrorKind.UNKNOWN, operation=operation, code="MalformedResponse", message=what
     )
+
+
+_VERSION_ARN = re.compile(r"greengrass/groups/(?P<group>[^/]+)/versions/(?P<version>[^/]+)$")
+
+
+def _group_version(group_arn: object, group_id: str) -> str | None:
+    """The group version a deployment deployed: its `GroupArn` is the group *version* ARN for a
+    `NewDeployment`/`Redeployment` (`arn:aws:greengrass:<region>:<account>:/greengrass/groups/<id>/versions/
+    <version>`; moto leaves out the slash before `greengrass`), the group ARN for a reset. None when it is
+    not a version ARN of this group."""
+    match = _VERSION_ARN.search(group_arn) if isinstance(group_arn, str) else None
+    if match is None or match["group"] != group_id:
+        return None
+    return match["version"]
 
 
 def _timestamp(raw: object) -> datetime | None:
@@ -249,7 +264,7 @@ class Boto3Greengrass:
         """
         listed = self._listed_newest_first(group_id)
         checked = 0
-        for deployment_id, deployment_type, created in listed:
+        for deployment_id, deployment_type, created, version in listed:
             if deployment_id == failed_deployment_id:
                 continue
             if deployment_type in RESET_DEPLOYMENT_TYPES:
@@ -270,19 +285,20 @@ class Boto3Greengrass:
                     deployment_id,
                     f"deployment {deployment_id} ({deployment_type.value}, created {_iso(created)}) "
                     "succeeded",
+                    group_version_id=version,
                 )
         return RollbackTarget(
             None,
             f"no earlier successful deployment ({len(listed)} deployment(s) listed, {checked} checked)",
         )
 
-    def _listed_newest_first(self, group_id: str) -> list[tuple[str, DeploymentType, datetime]]:
-        """Every deployment of the group as (id, type, created), newest first.
+    def _listed_newest_first(self, group_id: str) -> list[tuple[str, DeploymentType, datetime, str | None]]:
+        """Every deployment of the group as (id, type, created, group version), newest first.
 
         An entry without an id, with an unknown type or without a readable `CreatedAt` is raised, not
         skipped: a skipped reset would let a roll back undo it, and a deployment that cannot be placed in
         time could be older or newer than the one chosen."""
-        listed: list[tuple[str, DeploymentType, datetime]] = []
+        listed: list[tuple[str, DeploymentType, datetime, str | None]] = []
         for deployment in self._deployments(group_id):
             deployment_id = deployment.get("DeploymentId")
             raw_type = deployment.get("DeploymentType")
@@ -294,28 +310,42 @@ class Boto3Greengrass:
                     f"deployment {deployment_id!r} of group {group_id} cannot be placed: type {raw_type!r}, "
                     f"CreatedAt {deployment.get('CreatedAt')!r}",
                 )
-            listed.append((deployment_id, deployment_type, created))
+            version = _group_version(deployment.get("GroupArn"), group_id)
+            listed.append((deployment_id, deployment_type, created, version))
         # sorted() is stable with reverse=True too: deployments created in the same instant keep the
         # order the API gave.
         return sorted(listed, key=lambda entry: entry[2], reverse=True)
 
-    def redeploy(self, group_id: str, deployment_id: str, *, client_token: str) -> str:
+    def redeploy(
+        self, group_id: str, deployment_id: str, *, client_token: str, group_version_id: str | None = None
+    ) -> str:
         """`CreateDeployment` of type `Redeployment`; the API documents it idempotent "with respect to the
         X-Amzn-Client-Token token and the request parameters", so a retry with the same token returns the
         redeployment the first attempt started instead of starting a second one.
 
-        No `GroupVersionId`: the API model requires only `GroupId` and `DeploymentType`, and a redeployment
-        names what it redeploys by `DeploymentId` (moto alone insists on a group version; see the adapter
-        tests). An unknown group is `NOT_FOUND`; a target that is not one of the group's deployments is a
-        400 `InvalidInputException` "Deployment ID '<id>' is invalid.", so `BAD_REQUEST`.
+        `GroupVersionId` is sent when known (the version the redeployed deployment deployed, read from its
+        `GroupArn` by `find_rollback_target`): the API model requires only `GroupId` and `DeploymentType`,
+        and the simulator redeploys by `DeploymentId` alone, but moto insists on a group version (see the
+        adapter tests), and a service that wants one must not answer "not found" for a group that exists.
+        An unknown group is `NOT_FOUND`; a target that is not one of the group's deployments is a 400
+        `InvalidInputException` "Deployment ID '<id>' is invalid.", so `BAD_REQUEST`.
         """
         with _translated("CreateDeployment"):
-            response = self._client.create_deployment(
-                GroupId=group_id,
-                DeploymentType="Redeployment",
-                DeploymentId=deployment_id,
-                AmznClientToken=client_token,
-            )
+            if group_version_id is None:
+                response = self._client.create_deployment(
+                    GroupId=group_id,
+                    DeploymentType="Redeployment",
+                    DeploymentId=deployment_id,
+                    AmznClientToken=client_token,
+                )
+            else:
+                response = self._client.create_deployment(
+                    GroupId=group_id,
+                    DeploymentType="Redeployment",
+                    DeploymentId=deployment_id,
+                    GroupVersionId=group_version_id,
+                    AmznClientToken=client_token,
+                )
         new_id = response.get("DeploymentId")
         if not new_id:
             raise _malformed(

@@ -76,6 +76,8 @@ class StartRollback:
     deployment_id: str
     """The earlier deployment to redeploy."""
     client_token: str
+    group_version_id: str | None = None
+    """The group version it deployed, when known."""
 
     @property
     def call(self) -> PendingCall:

@@ -68,6 +68,8 @@ class RollbackTargetFound:
 
     deployment_id: str | None
     detail: str
+    group_version_id: str | None = None
+    """The group version that deployment deployed, when known: redeployed with it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,8 @@ class Workflow:
     """For remediations: the policy chosen when the group was inspected (its `gg-reset:on-failure` tag)."""
     rollback_of: str | None = None
     """While rolling back: the earlier deployment being redeployed."""
+    rollback_version: str | None = None
+    """The group version `rollback_of` deployed, when the listing told it."""
     rollback_deployment_id: str | None = None
     """The redeployment this workflow created: its late news never opens a remediation."""
     unconfirmed_reset_since: datetime | None = None

@@ -559,7 +559,12 @@ class _Builder:
                 self.fall_back(wf, f"nothing to roll back to: {event.detail}")
             case RollbackTargetFound(deployment_id=str(target)) if wf.pending is PendingCall.FIND_ROLLBACK:
                 wf = replace(
-                    wf, rollback_of=target, pending=PendingCall.ROLLBACK, next_action_at=self.now, attempts=0
+                    wf,
+                    rollback_of=target,
+                    rollback_version=event.group_version_id,
+                    pending=PendingCall.ROLLBACK,
+                    next_action_at=self.now,
+                    attempts=0,
                 )
                 self.set_active(self.step(wf, StepKind.ROLLBACK_TARGET, f"rolling back to {event.detail}"))
             case RollbackStarted() if wf.pending is PendingCall.ROLLBACK:
@@ -856,6 +861,8 @@ class _Builder:
             case PendingCall.ROLLBACK:
                 if wf.rollback_of is None:
                     return
-                action = StartRollback(wf.group_id, wf.rollback_of, wf.rollback_token())
+                action = StartRollback(
+                    wf.group_id, wf.rollback_of, wf.rollback_token(), group_version_id=wf.rollback_version
+                )
         self.actions.append(action)
         self.set_active(replace(wf, next_action_at=self.now + CALL_LEASE))

@@ -340,6 +340,21 @@ def test_moto_lists_oldest_first_and_the_newest_success_is_still_found(moto_clie
 
     assert target.deployment_id == newer
     assert target.detail == f"deployment {newer} (NewDeployment, created 2026-01-01T00:01:00Z) succeeded"
+    assert target.group_version_id == version_id  # read off the deployment's GroupArn
+
+
+def test_moto_redeploys_the_target_found_with_its_group_version(moto_client: GreengrassClient) -> None:
+    # moto wants a GroupVersionId on a Redeployment; the version the target deployed is passed along.
+    group_id, version_id = _moto_group(moto_client)
+    good = _moto_deployment(moto_client, group_id, version_id, "Success", datetime(2026, 1, 1))
+    adapter = Boto3Greengrass(moto_client)
+    target = adapter.find_rollback_target(group_id, failed_deployment_id=None, max_checked=MANY)
+    assert (target.deployment_id, target.group_version_id) == (good, version_id)
+
+    new_id = adapter.redeploy(group_id, good, client_token="t", group_version_id=target.group_version_id)
+
+    listed = moto_client.list_deployments(GroupId=group_id)["Deployments"]
+    assert [(d["DeploymentId"], d["DeploymentType"]) for d in listed][-1] == (new_id, "Redeployment")
 
 
 def test_moto_redeploy_of_an_unknown_deployment_is_a_bad_request(moto_client: GreengrassClient) -> None:
@@ -362,12 +377,10 @@ def test_moto_redeploy_to_an_unknown_group_is_not_found(moto_client: GreengrassC
     )
 
 
-def test_moto_refuses_a_redeployment_without_a_group_version_so_success_is_tested_on_the_simulator(
-    moto_client: GreengrassClient,
-) -> None:
+def test_moto_refuses_a_redeployment_without_a_group_version(moto_client: GreengrassClient) -> None:
     # The API model requires only GroupId and DeploymentType, and the simulator redeploys by DeploymentId
-    # alone; moto looks the (absent) group version up anyway. If a moto upgrade accepts this, the moto
-    # tests can cover a successful redeploy too.
+    # alone; moto looks the group version up anyway, which is why the adapter passes the version the
+    # target deployed (see test_moto_redeploys_the_target_found_with_its_group_version).
     group_id, version_id = _moto_group(moto_client)
     good = _moto_deployment(moto_client, group_id, version_id, "Success", datetime(2026, 1, 1))
 

@@ -6,9 +6,11 @@ Invariants, checked after every operation and after a final drain:
   remediation queued behind a dry run counts once it has started);
 - at most one active workflow per group, and every recorded history belongs to a known workflow;
 - step seq numbers of each workflow are 1, 2, 3, ... (strictly increasing, no gaps);
-- no Greengrass write (ResetDeployments, DeleteGroup) ever for a dry run, nor without a protection check
-  at most `protection_freshness_s` old, so never for a group protected longer than that (the protection
-  tag may be added while a workflow runs);
+- no Greengrass write (ResetDeployments, DeleteGroup, CreateDeployment) ever for a dry run, nor without a
+  protection check at most `protection_freshness_s` old, so never for a group protected longer than that
+  (the protection tag may be added while a workflow runs);
+- a redeployment only for a remediation of a group tagged `gg-reset:on-failure=rollback`, never for a
+  request, and never more than one per remediation;
 - no `Force=True` reset for a workflow answering a `force=never` request;
 - a workflow ends GONE only for a group that really is gone (a stray "not found" proves nothing);
 - only remediations are queued, and only behind an active workflow;
@@ -45,11 +47,23 @@ from gg_reset.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
 
 POLICY = WorkflowPolicy()
-OPEN, PROTECTED, DRY = "g-open", "g-protected", "g-dry"
-GROUPS = (OPEN, PROTECTED, DRY)
-TAGS = {OPEN: {"team": "iot"}, PROTECTED: {"gg-reset:protect": "True"}, DRY: {}}
-OPERATIONS = ("inspect_group", "reset_deployments", "get_deployment_status", "delete_group")
-WRITES = ("reset_deployments", "delete_group")
+OPEN, PROTECTED, DRY, ROLLBACK = "g-open", "g-protected", "g-dry", "g-rollback"
+GROUPS = (OPEN, PROTECTED, DRY, ROLLBACK)
+TAGS = {
+    OPEN: {"team": "iot"},
+    PROTECTED: {"gg-reset:protect": "True"},
+    DRY: {},
+    ROLLBACK: {"gg-reset:on-failure": "rollback"},
+}
+OPERATIONS = (
+    "inspect_group",
+    "reset_deployments",
+    "get_deployment_status",
+    "delete_group",
+    "find_rollback_target",
+    "redeploy",
+)
+WRITES = ("reset_deployments", "delete_group", "redeploy")
 
 
 class GuardedGreengrass(FakeGreengrass):
@@ -93,6 +107,19 @@ class GuardedGreengrass(FakeGreengrass):
     def delete_group(self, group_id: str) -> None:
         self._check_write("delete_group", group_id)
         super().delete_group(group_id)
+
+    def redeploy(
+        self, group_id: str, deployment_id: str, *, client_token: str, group_version_id: str | None = None
+    ) -> str:
+        self._check_write("redeploy", group_id)
+        active = self.ledger.load(group_id).active
+        if active is None or active.kind is not RequestKind.REMEDIATION or group_id != ROLLBACK:
+            self.violations.append(f"redeploy on {group_id} outside a rollback remediation")
+        elif active.rollback_deployment_id is not None:
+            self.violations.append(f"a second redeployment for remediation {active.workflow_id}")
+        return super().redeploy(
+            group_id, deployment_id, client_token=client_token, group_version_id=group_version_id
+        )
 
 
 @dataclass
@@ -273,7 +300,7 @@ advances = st.sampled_from([0, 1, 5, 30, 61, 121, 300, 601, 1200])
 def operations(*, mixed: bool) -> st.SearchStrategy[tuple[Any, ...]]:
     """`mixed=False` keeps each group's requests to one dry-run flag and sends no invalid requests (see
     the xfail below); `mixed=True` lets them all mix."""
-    real_groups = st.sampled_from([OPEN, PROTECTED])
+    real_groups = st.sampled_from([OPEN, PROTECTED, ROLLBACK])
     groups = st.sampled_from(GROUPS)
 
     def requests(group_st: st.SearchStrategy[str], dry: st.SearchStrategy[bool]) -> st.SearchStrategy[Any]:
@@ -424,5 +451,25 @@ def test_a_busy_history_ends_cleanly() -> None:
     ]
     world = run(ops)
     states = {g: [wf.state.value for wf in world.ledger.workflows(g)] for g in GROUPS}
-    assert states == {OPEN: ["DELETED"], PROTECTED: ["REJECTED"], DRY: ["PLANNED"]}
+    assert states == {OPEN: ["DELETED"], PROTECTED: ["REJECTED"], DRY: ["PLANNED"], ROLLBACK: []}
     assert world.greengrass.calls["delete_group"] == 1
+
+
+def test_a_failed_deployment_of_the_rollback_group_is_rolled_back_once_through_errors() -> None:
+    """A fixed example of the roll back under the property's faults: one redeployment, however often the
+    answers are lost, and a reset request meanwhile is answered on its own."""
+    ops: list[tuple[Any, ...]] = [
+        ("script", "find_rollback_target", ErrorKind.SERVER_ERROR),
+        ("script", "redeploy", ErrorKind.THROTTLED),
+        ("status", ROLLBACK, "other-1", DeploymentType.NEW, DeploymentStatus.FAILURE),
+        ("sweep", 61),
+        ("sweep", 61),
+        ("request", ROLLBACK, 0, RequestKind.RESET, ForcePolicy.AUTO, False),
+        ("status", ROLLBACK, "other-1", DeploymentType.NEW, DeploymentStatus.FAILURE),
+        ("complete", ROLLBACK, DeploymentStatus.SUCCESS),
+        ("sweep", 601),
+    ]
+    world = run(ops)
+    states = [wf.state.value for wf in world.ledger.workflows(ROLLBACK)]
+    assert sorted(states) == ["REJECTED", "ROLLED_BACK"]
+    assert world.greengrass.calls["redeploy"] == 2  # the throttled attempt, then the one that worked
