@@ -331,8 +331,10 @@ def demo(
         str | None,
         typer.Option(
             help="Weights of group kinds, e.g. 'online=3,offline=1,protected=1'. Kinds: online, offline, "
-            "failing, flaky, slow, protected, never-deployed, already-deleted, failed-deployment, "
-            "force-never (an offline core and force=never: ends FAILED, with a notification); and, with no "
+            "failing, flaky, slow, protected, never-deployed, already-deleted, force-never (an offline core "
+            "and force=never: ends FAILED, with a notification); failed deployments, one kind per "
+            "remediation policy: failed-deployment (untagged: reset), on-failure-rollback (rolled back, or "
+            "notified when there is nothing to go back to), on-failure-notify; and, with no "
             "request of their own, for the janitor: expired (its date in gg-reset:expires-at has passed: "
             "deleted), expired-protected, expired-denied (on the demo's deny list), unexpired and "
             "expiry-unreadable (left alone). Expired groups beyond the janitor's 10% cap become unexpired."
@@ -375,7 +377,12 @@ def demo(
     Needs the local runtime: pip install 'gg-reset\\[local]'.
     """
     try:
-        from gg_reset.local.demo import UNTOUCHED, parse_mix, run_demo  # moto is only needed here
+        from gg_reset.local.demo import (  # moto is only needed here
+            REMEDIATION_KINDS,
+            UNTOUCHED,
+            parse_mix,
+            run_demo,
+        )
         from gg_reset.local.faults import FaultProfile
     except ImportError as exc:
         raise CliError(
@@ -414,8 +421,13 @@ def demo(
             on_progress=on_progress,
         )
 
+    requests = [e for e in result.entries if str(e["group_kind"]) not in REMEDIATION_KINDS]
+    failed_deployments = [e for e in result.entries if str(e["group_kind"]) in REMEDIATION_KINDS]
     console.print()
-    console.print(_outcome_table(result.entries, untouched=UNTOUCHED))
+    console.print(_outcome_table(requests, untouched=UNTOUCHED))
+    if failed_deployments:
+        console.print()
+        console.print(_remediation_table(failed_deployments, REMEDIATION_KINDS))
     console.print()
     summary = result.summary()
     console.print(_janitor_table(summary["janitor"]))
@@ -469,6 +481,35 @@ def _outcome_table(entries: list[dict[str, object]], *, untouched: str) -> Table
         counts = cells([e for e in entries if e["group_kind"] == kind])
         table.add_row(kind, *(str(c) if c else "." for c in counts))
     table.add_row("[bold]total", *(f"[bold]{c}" for c in cells(entries)))
+    return table
+
+
+def _remediation_table(entries: list[dict[str, object]], policies: Mapping[str, object]) -> Table:
+    """The demo's failed deployments, one row per remediation policy (tag `gg-reset:on-failure`).
+    `policies`: demo group kind -> its policy (`gg_reset.local.demo.REMEDIATION_KINDS`)."""
+    states = ["RESET", "ROLLED_BACK", "NOTIFIED", "FAILED"]
+    table = Table(
+        title="Failed deployments by remediation policy (tag gg-reset:on-failure)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    table.add_column("policy", no_wrap=True)
+    table.add_column("groups", justify="right", no_wrap=True)
+    for state in states:
+        table.add_column(state, justify="right", no_wrap=True)
+    table.add_column("forced", justify="right", no_wrap=True)
+    for kind, policy in policies.items():
+        rows = [e for e in entries if e["group_kind"] == kind]
+        if not rows:
+            continue
+        counts = [sum(1 for e in rows if e["state"] == s) for s in states]
+        forced = sum(1 for e in rows if e["forced"])
+        label = f"{policy} (default)" if kind == "failed-deployment" else str(policy)
+        table.add_row(label, str(len(rows)), *(str(c) if c else "." for c in (*counts, forced)))
     return table
 
 

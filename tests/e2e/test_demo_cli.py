@@ -199,3 +199,27 @@ def test_the_expired_groups_never_exceed_the_janitors_cap(mix: dict[str, int]) -
         assert len(kinds) == groups
         listed = sum(1 for k in kinds if k != "already-deleted")
         assert kinds.count("expired") <= config.cap(listed), groups
+
+
+def test_demo_shows_each_remediation_policy_with_its_outcome(tmp_path: Path) -> None:
+    report_path = tmp_path / "demo.json"
+    mix = "failed-deployment=2,on-failure-rollback=4,on-failure-notify=2,online=2"
+    result = runner.invoke(
+        app, ["demo", "--groups", "40", "--seed", "4", "--mix", mix, "--report", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Failed deployments by remediation policy" in result.output
+    entries = json.loads(report_path.read_text())["requests"]
+    by_kind: dict[str, set[str]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry["group_kind"], set()).add(entry["state"])
+    assert by_kind["failed-deployment"] == {"RESET"}
+    assert by_kind["on-failure-notify"] == {"NOTIFIED"}
+    assert "ROLLED_BACK" in by_kind["on-failure-rollback"]
+    assert by_kind["on-failure-rollback"] <= {"ROLLED_BACK", "NOTIFIED"}  # NOTIFIED: nothing to go back to
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.output.splitlines()
+        if line.startswith(("reset", "rollback", "notify"))
+    }
+    assert rows["notify"][1] == rows["notify"][4]  # every notify group NOTIFIED

@@ -21,9 +21,12 @@ from typing import Any, Final
 
 from gg_reset.codec import to_plain
 from gg_reset.contracts import ForcePolicy
+from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.remediation import ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
+from gg_reset.domain.workflow import remediation_request_id
 from gg_reset.janitor import JanitorConfig, JanitorRun, RunOutcome
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
@@ -39,6 +42,8 @@ DEFAULT_MIX: dict[str, int] = {
     "never-deployed": 5,
     "already-deleted": 5,
     "failed-deployment": 10,
+    "on-failure-rollback": 6,
+    "on-failure-notify": 3,
     "force-never": 3,
     "expired": 6,
     "expired-protected": 2,
@@ -72,6 +77,16 @@ TOUCHED: Final = "TOUCHED"
 """Not a workflow state either: a group the janitor should have left alone has a workflow, was reset or
 is gone (always a problem)."""
 
+REMEDIATION_KINDS: Final = {
+    "failed-deployment": RemediationPolicy.RESET,
+    "on-failure-rollback": RemediationPolicy.ROLLBACK,
+    "on-failure-notify": RemediationPolicy.NOTIFY,
+}
+"""Groups whose deployment fails, and the remediation policy each gets: no `gg-reset:on-failure` tag (the
+default, reset), `rollback` and `notify`. A rollback group that was never deployed before has nothing to go
+back to: the default fallback notifies."""
+NOTHING_TO_ROLL_BACK: Final = "remediation, nothing to roll back to"
+
 S = WorkflowState
 EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
     # kind -> request kind -> acceptable terminal states
@@ -104,6 +119,11 @@ EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
     "never-deployed": {"deletion": frozenset({S.DELETED}), "reset": frozenset({S.RESET})},
     "already-deleted": {"deletion": frozenset({S.GONE}), "reset": frozenset({S.GONE})},
     "failed-deployment": {"remediation": frozenset({S.RESET})},
+    "on-failure-rollback": {
+        "remediation": frozenset({S.ROLLED_BACK}),
+        NOTHING_TO_ROLL_BACK: frozenset({S.NOTIFIED}),
+    },
+    "on-failure-notify": {"remediation": frozenset({S.NOTIFIED})},
     "force-never": {"deletion": frozenset({S.FAILED}), "reset": frozenset({S.FAILED})},
     "expired": {JANITOR_REQUEST: frozenset({S.DELETED})},
 }
@@ -305,12 +325,8 @@ def _setup_group(svc: LocalService, kind: str, index: int, rng: random.Random) -
     if kind in JANITOR_VERDICTS:
         # No request of its own: the janitor finds it by its expiry tag (or must leave it alone).
         return DemoGroup(_add_janitor_group(svc, kind, name, rng), kind, None)
-    if kind == "failed-deployment":
-        gid = svc.fleet.add_group(name=name, core="failing", deployed=True)
-        deployment_id = svc.fleet.fail_deployment(gid)
-        return DemoGroup(
-            gid, kind, PlannedRequest(gid, kind, "remediation", f"deployment-failure:{deployment_id}")
-        )
+    if kind in REMEDIATION_KINDS:
+        return DemoGroup(*_add_failed_deployment(svc, kind, name, rng))
     if kind == "protected":
         gid = svc.fleet.add_group(name=name, core="online", tags={"gg-reset:protect": "true"})
     elif kind == "never-deployed":
@@ -334,6 +350,27 @@ def _setup_group(svc: LocalService, kind: str, index: int, rng: random.Random) -
     else:
         request = PlannedRequest(gid, kind, "deletion", svc.request_deletion(gid, reason="demo cleanup"))
     return DemoGroup(gid, kind, request)
+
+
+def _add_failed_deployment(
+    svc: LocalService, kind: str, name: str, rng: random.Random
+) -> tuple[str, str, PlannedRequest]:
+    """A group whose latest deployment fails (its Failure event opens the remediation)."""
+    policy = REMEDIATION_KINDS[kind]
+    request_kind = "remediation"
+    if policy is RemediationPolicy.RESET:
+        # Untagged: the default policy. A failing core, so the reset needs its Force fallback too.
+        gid = svc.fleet.add_group(name=name, core="failing", deployed=True)
+    else:
+        # An online core whose earlier deployment worked; one rollback group in four was never deployed,
+        # so there is nothing to go back to.
+        deployed = policy is not RemediationPolicy.ROLLBACK or rng.random() >= 0.25
+        if not deployed:
+            request_kind = NOTHING_TO_ROLL_BACK
+        tags = {ON_FAILURE_TAG: policy.value}
+        gid = svc.fleet.add_group(name=name, core="online", deployed=deployed, tags=tags)
+    deployment_id = svc.fleet.fail_deployment(gid)
+    return gid, kind, PlannedRequest(gid, kind, request_kind, remediation_request_id(deployment_id))
 
 
 def _add_janitor_group(svc: LocalService, kind: str, name: str, rng: random.Random) -> str:
