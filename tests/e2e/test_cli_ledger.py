@@ -40,6 +40,10 @@ class Fleet:
     active: str
     later: str
     """ISO time between the first and the second batch of requests."""
+    rolled_back: str
+    """A failed deployment remediated by its on-failure=rollback tag."""
+    notified: str
+    """A failed deployment remediated by its on-failure=notify tag."""
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +66,10 @@ def fleet() -> Iterator[Fleet]:
         planned, failed, active = add(core="online"), add(core="offline"), add(core="offline")
         svc.request_deletion(planned, dry_run=True)
         svc.request_reset(failed, force=ForcePolicy.NEVER)
+        rolled_back = add(core="online", tags={"gg-reset:on-failure": "rollback"})
+        notified = add(core="online", tags={"gg-reset:on-failure": "notify"})
+        svc.fleet.fail_deployment(rolled_back)
+        svc.fleet.fail_deployment(notified)
         svc.run_until_idle()
         svc.request_reset(active)
         svc.run_for(30)  # its core is silent: still RESETTING
@@ -77,6 +85,8 @@ def fleet() -> Iterator[Fleet]:
             failed,
             active,
             later.isoformat(),
+            rolled_back,
+            notified,
         )
 
 
@@ -115,6 +125,8 @@ def test_list_all_since_a_time_as_csv(fleet: Fleet) -> None:
     assert {r["group_id"]: r["action"] for r in rows} == {
         fleet.planned: "plan",
         fleet.failed: "fail",
+        fleet.rolled_back: "rollback",
+        fleet.notified: "notify",
         fleet.active: "in-progress",
     }
     assert rows[0].keys() >= {"group_id", "request_ids", "kind", "state", "forced", "reason", "started_at"}
@@ -202,6 +214,8 @@ def test_report_is_csv_with_the_fixed_action_vocabulary(fleet: Fleet) -> None:
         fleet.upgraded: "delete",
         fleet.planned: "plan",
         fleet.failed: "fail",
+        fleet.rolled_back: "rollback",
+        fleet.notified: "notify",
         fleet.active: "in-progress",
     }
     by_group = {r["group_id"]: r for r in rows}
@@ -217,7 +231,13 @@ def test_report_since_as_json(fleet: Fleet) -> None:
     assert code == 0, output
     report = json.loads(output)
     assert report["actions"] == [a.value for a in ReportAction]
-    assert {r["group_id"] for r in report["workflows"]} == {fleet.planned, fleet.failed, fleet.active}
+    assert {r["group_id"] for r in report["workflows"]} == {
+        fleet.planned,
+        fleet.failed,
+        fleet.rolled_back,
+        fleet.notified,
+        fleet.active,
+    }
     assert {r["action"] for r in report["workflows"]} <= set(report["actions"])
 
 
