@@ -50,7 +50,7 @@ test: $(PY_STAMP) $(NODE_STAMP) lint ## Lint, then every test (unit, integration
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 soak: $(PY_STAMP) ## Reliability suite at full size: 1,000-request soak under every fault, 10,000+ fuzzed events
-	GG_RESET_SOAK_REQUESTS=1000 GG_RESET_FUZZ_BATCHES=1400 $(BIN)/pytest -p no:xdist -p no:logging -q -s tests/reliability
+	GG_RESET_SOAK_REQUESTS=1000 GG_RESET_FUZZ_BATCHES=1800 GG_RESET_FUZZ_MIN_EVENTS=10000 $(BIN)/pytest -p no:xdist -p no:logging -q -s tests/reliability
 
 bench: $(PY_STAMP) ## Benchmarks: throughput and memory of the workflow and the local service
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

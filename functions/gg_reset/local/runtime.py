@@ -295,9 +295,11 @@ class LedgerReader:
         }
 
     def find_request(self, group_id: str, request_id: str) -> WorkflowView | None:
-        for view in self.workflows(group_id):
-            if request_id in view.request_ids:
-                return view
+        """The workflow that answers `request_id`, with its history (read for that workflow alone: a group
+        with many workflows, such as a bucket of unparseable requests, costs one query, not one each)."""
+        for wf in self._ledger.workflows(group_id):
+            if request_id in wf.request_ids:
+                return WorkflowView(wf, tuple(self._ledger.history(group_id, wf.workflow_id)))
         return None
 
     def active_groups(self) -> Sequence[str]:
