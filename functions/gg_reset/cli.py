@@ -185,16 +185,21 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None = None) -> Table:
-    table = Table(
+def _styled_table(title: str | None, *, padding: int | tuple[int, int] = (0, 1)) -> Table:
+    """Every table the CLI prints looks alike: a title on the left, a rule under the header, no frame."""
+    return Table(
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
-        padding=(0, 1),
+        padding=padding,
         collapse_padding=True,
     )
+
+
+def _table(columns: Sequence[str], rows: Iterable[Sequence[str]], title: str | None = None) -> Table:
+    table = _styled_table(title)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -455,15 +460,7 @@ def _outcome_table(entries: list[dict[str, object]], *, untouched: str) -> Table
     # for those groups). One space between columns keeps nine of them within 80 columns beside the
     # longest group kind.
     states = ["RESET", "DELETED", "GONE", "REJECTED", "PLANNED", "FAILED"]
-    table = Table(
-        title="Outcomes by group kind",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=0,
-        collapse_padding=True,
-    )
+    table = _styled_table("Outcomes by group kind", padding=0)
     table.add_column("group kind", no_wrap=True)
     for state in states:
         table.add_column(state, justify="right", no_wrap=True)
@@ -488,15 +485,7 @@ def _remediation_table(entries: list[dict[str, object]], policies: Mapping[str, 
     """The demo's failed deployments, one row per remediation policy (tag `gg-reset:on-failure`).
     `policies`: demo group kind -> its policy (`gg_reset.local.demo.REMEDIATION_KINDS`)."""
     states = ["RESET", "ROLLED_BACK", "NOTIFIED", "FAILED"]
-    table = Table(
-        title="Failed deployments by remediation policy (tag gg-reset:on-failure)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
+    table = _styled_table("Failed deployments by remediation policy (tag gg-reset:on-failure)")
     table.add_column("policy", no_wrap=True)
     table.add_column("groups", justify="right", no_wrap=True)
     for state in states:
@@ -515,15 +504,7 @@ def _remediation_table(entries: list[dict[str, object]], policies: Mapping[str, 
 
 def _janitor_table(janitor: dict[str, dict[str, object]]) -> Table:
     """The janitor's dry run and real run on the demo fleet: outcome and plan counts, one row each."""
-    table = Table(
-        title="Janitor (selection: expired)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
+    table = _styled_table("Janitor (selection: expired)")
     table.add_column("run", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     counted = ["fleet", "act", "rejected", "not-selected", "problems", "sent"]

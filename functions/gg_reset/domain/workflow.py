@@ -376,13 +376,13 @@ class _Builder:
 
     def on_status(self, event: DeploymentStatusReported) -> None:
         active = self.record.active
-        if active is not None and active.deployment_id == event.deployment_id:
-            if active.state in (WorkflowState.RESETTING, WorkflowState.FORCE_RESETTING):
-                self.on_own_deployment(active, event)
-                return
-            if active.state is WorkflowState.ROLLING_BACK:
-                self.on_own_rollback(active, event)
-                return
+        if (
+            active is not None
+            and active.deployment_id == event.deployment_id
+            and active.state in _AWAITS_DEPLOYMENT
+        ):
+            self.on_own_deployment(active, event)
+            return
         if (
             event.status is DeploymentStatus.FAILURE
             and event.deployment_type not in RESET_DEPLOYMENT_TYPES
@@ -426,27 +426,39 @@ class _Builder:
         )
 
     def on_own_deployment(self, wf: Workflow, event: DeploymentStatusReported) -> None:
+        """The status of the deployment this workflow started and waits for: a (forced) reset's, or a roll
+        back's redeployment. Success completes that step; Failure, or still running when polled at the
+        deadline, is the reset's escalation or the roll back's fallback."""
+        rolling_back = wf.state is WorkflowState.ROLLING_BACK
+        if rolling_back:
+            subject = f"redeployment {event.deployment_id} of {wf.rollback_of}"
+            succeeded = subject
+            did_not_work = self.fall_back
+        else:
+            subject = f"reset deployment {event.deployment_id}"
+            succeeded = f"{'forced reset' if wf.forced else 'reset'} deployment {event.deployment_id}"
+            did_not_work = self.reset_did_not_work
         if event.status is DeploymentStatus.SUCCESS:
-            what = "forced reset" if wf.forced else "reset"
             wf = self.step(
                 replace(wf, pending=None, next_action_at=None, attempts=0),
                 StepKind.DEPLOYMENT_SUCCEEDED,
-                f"{what} deployment {event.deployment_id} succeeded ({event.source})",
+                f"{succeeded} succeeded ({event.source})",
             )
-            self.after_reset(wf, f"{what} deployment {event.deployment_id} succeeded")
+            if rolling_back:
+                self.finish(wf, WorkflowState.ROLLED_BACK, f"rolled back: {succeeded} succeeded")
+            else:
+                self.after_reset(wf, f"{succeeded} succeeded")
         elif event.status is DeploymentStatus.FAILURE:
             error = event.error_message or "no error message"
             wf = self.step(
                 replace(wf, pending=None, next_action_at=None),
                 StepKind.DEPLOYMENT_FAILED,
-                f"reset deployment {event.deployment_id} failed: {error}",
+                f"{subject} failed: {error}",
             )
-            self.reset_did_not_work(wf, f"reset deployment {event.deployment_id} failed: {error}")
+            did_not_work(wf, f"{subject} failed: {error}")
         elif event.source == "poll":
             if wf.deadline_at is not None and self.now >= wf.deadline_at:
-                self.reset_did_not_work(
-                    wf, f"reset deployment {event.deployment_id} still {event.status} at the deadline"
-                )
+                did_not_work(wf, f"{subject} still {event.status} at the deadline")
             else:
                 # Polled early (a re-driven call): the status event is still on its way; ask again only
                 # at the deadline.
@@ -454,31 +466,6 @@ class _Builder:
                     replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, attempts=0)
                 )
         # An InProgress/Building *event* for our deployment tells us nothing new.
-
-    def on_own_rollback(self, wf: Workflow, event: DeploymentStatusReported) -> None:
-        what = f"redeployment {event.deployment_id} of {wf.rollback_of}"
-        if event.status is DeploymentStatus.SUCCESS:
-            wf = self.step(
-                replace(wf, pending=None, next_action_at=None, attempts=0),
-                StepKind.DEPLOYMENT_SUCCEEDED,
-                f"{what} succeeded ({event.source})",
-            )
-            self.finish(wf, WorkflowState.ROLLED_BACK, f"rolled back: {what} succeeded")
-        elif event.status is DeploymentStatus.FAILURE:
-            error = event.error_message or "no error message"
-            wf = self.step(
-                replace(wf, pending=None, next_action_at=None),
-                StepKind.DEPLOYMENT_FAILED,
-                f"{what} failed: {error}",
-            )
-            self.fall_back(wf, f"{what} failed: {error}")
-        elif event.source == "poll":
-            if wf.deadline_at is not None and self.now >= wf.deadline_at:
-                self.fall_back(wf, f"{what} still {event.status} at the deadline")
-            else:
-                self.set_active(
-                    replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, attempts=0)
-                )
 
     def fall_back(self, wf: Workflow, why: str) -> None:
         """The roll back could not be made or did not work: the configured fallback takes over."""

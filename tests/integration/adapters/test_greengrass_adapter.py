@@ -22,7 +22,6 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ClientError, ConnectTimeoutError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from gg_reset.adapters.greengrass import (
     MAX_ATTEMPTS,
@@ -40,6 +39,7 @@ from gg_reset.adapters.greengrass_errors import (
 from gg_reset.contracts import DeploymentStatus
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.settings import ENV_GREENGRASS_ENDPOINT
+from support.moto_greengrass import moto_group_with_core
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
@@ -68,44 +68,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def moto_client() -> Iterator[GreengrassClient]:
-    with mock_aws():
-        yield make_greengrass_client()
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[Boto3Greengrass, Stubber]]:
-    """An adapter whose client answers only what the test queues, and fails on any unexpected call."""
-    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9")
-    with Stubber(client) as stubber:
-        yield Boto3Greengrass(client), stubber
-        stubber.assert_no_pending_responses()
-
-
 def _deployed_group(client: GreengrassClient) -> str:
     """A group with a core and a NewDeployment: the only state moto lets a normal reset start from."""
-    core_definition = client.create_core_definition(
-        Name="core",
-        InitialVersion={
-            "Cores": [
-                {
-                    "CertificateArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{'a' * 64}",
-                    "Id": "core-1",
-                    "SyncShadow": True,
-                    "ThingArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/core-1",
-                }
-            ]
-        },
-    )
-    group = client.create_group(
-        Name="deployed",
-        InitialVersion={"CoreDefinitionVersionArn": core_definition["LatestVersionArn"]},
-    )
-    client.create_deployment(
-        GroupId=group["Id"], GroupVersionId=group["LatestVersion"], DeploymentType="NewDeployment"
-    )
-    return group["Id"]
+    group_id, version_id = moto_group_with_core(client, "deployed")
+    client.create_deployment(GroupId=group_id, GroupVersionId=version_id, DeploymentType="NewDeployment")
+    return group_id
 
 
 def _raises(kind: ErrorKind, operation: str) -> Any:

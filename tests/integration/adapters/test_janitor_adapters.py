@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from gg_reset import ledger_schema as schema
-from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
+from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import RUN_ATTRIBUTE, DynamoDBJanitorLedger
 from gg_reset.adapters.notifier import SnsNotifier, sns_subject
 from gg_reset.adapters.requests import EventBridgeRequests
@@ -87,14 +87,6 @@ def test_select_against_the_simulator_through_the_real_adapter(
     assert verdicts == {old: "act", new: "not-selected"}
     assert simulator.calls["ListGroups"] == 1
     assert simulator.calls["GetGroup"] == 1 and simulator.calls["ListDeployments"] == 1
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[Boto3Greengrass, Stubber]]:
-    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9")
-    with Stubber(client) as stubber:
-        yield Boto3Greengrass(client), stubber
-        stubber.assert_no_pending_responses()
 
 
 def test_unreadable_list_timestamps_are_none(stubbed: tuple[Boto3Greengrass, Stubber]) -> None:

@@ -13,22 +13,21 @@ does not require, so a successful redeploy is tested on the simulator only.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 from moto.greengrass.models import greengrass_backends
 
-from gg_reset.adapters.greengrass import PAGE_SIZE, Boto3Greengrass, make_greengrass_client
+from gg_reset.adapters.greengrass import PAGE_SIZE, Boto3Greengrass
 from gg_reset.adapters.greengrass_errors import classify_error
 from gg_reset.contracts import DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.greengrass_sim import GreengrassSimulator
 from gg_reset.ports import RollbackTarget
+from support.moto_greengrass import moto_group_with_core
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
@@ -284,31 +283,8 @@ def test_redeploy_to_an_unknown_group_is_not_found(
 # ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def moto_client() -> Iterator[GreengrassClient]:
-    with mock_aws():
-        yield make_greengrass_client()
-
-
 def _moto_group(client: GreengrassClient) -> tuple[str, str]:
-    """A group with a core (moto refuses to deploy a group without one); returns (group id, version id)."""
-    core_definition = client.create_core_definition(
-        Name="core",
-        InitialVersion={
-            "Cores": [
-                {
-                    "CertificateArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:cert/{'a' * 64}",
-                    "Id": "core-1",
-                    "SyncShadow": True,
-                    "ThingArn": f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/core-1",
-                }
-            ]
-        },
-    )
-    group = client.create_group(
-        Name="rollback", InitialVersion={"CoreDefinitionVersionArn": core_definition["LatestVersionArn"]}
-    )
-    return group["Id"], group["LatestVersion"]
+    return moto_group_with_core(client, "rollback")
 
 
 def _moto_deployment(
@@ -394,14 +370,6 @@ def test_moto_refuses_a_redeployment_without_a_group_version(moto_client: Greeng
 # ---------------------------------------------------------------------------------------------------------
 
 GROUP_ID = "4f1e7f0a-0000-4000-8000-000000000001"
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[Boto3Greengrass, Stubber]]:
-    client = make_greengrass_client(endpoint_url="http://127.0.0.1:9")
-    with Stubber(client) as stubber:
-        yield Boto3Greengrass(client), stubber
-        stubber.assert_no_pending_responses()
 
 
 def _listed(deployment_id: str, deployment_type: str, created: str) -> dict[str, str]:
