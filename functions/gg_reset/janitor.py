@@ -374,18 +374,31 @@ class PacedReader:
         return self._paced(self.inner.last_deployment_at, group_id)
 
     def list_groups(self) -> Iterator[GroupSummary]:
-        # The adapter fetches the next page when the previous one is used up: take a slot right before.
-        groups = self.inner.list_groups()
-        listed = 0
+        """Every group once. The adapter fetches the next page when the previous one is used up, so a slot
+        is taken right before; a 429 on a page starts the listing again (the adapter's pages carry no
+        token to resume from) and the groups already given are skipped."""
+        given: set[str] = set()
+        throttles = 0
         while True:
-            if listed % LIST_PAGE_SIZE == 0:
-                self.clock.sleep(self.budget.reserve())
+            groups = self.inner.list_groups()
+            listed = 0
             try:
-                group = next(groups)
-            except StopIteration:
-                return
-            listed += 1
-            yield group
+                while True:
+                    if listed % LIST_PAGE_SIZE == 0:
+                        self.clock.sleep(self.budget.reserve())
+                    try:
+                        group = next(groups)
+                    except StopIteration:
+                        return
+                    listed += 1
+                    if group.group_id not in given:
+                        given.add(group.group_id)
+                        yield group
+            except GreengrassError as error:
+                if error.kind is not ErrorKind.THROTTLED or throttles >= MAX_ABSORBED_THROTTLES:
+                    raise
+                self.budget.on_throttled()
+                throttles += 1
 
 
 # --- the janitor -------------------------------------------------------------------------------------------

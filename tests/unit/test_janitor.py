@@ -4,7 +4,7 @@ its blast-radius cap, and its configuration from the environment."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,9 +14,10 @@ import pytest
 from gg_reset import settings
 from gg_reset.budget import RequestBudget
 from gg_reset.contracts import DetailType
-from gg_reset.domain.errors import ErrorKind
+from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.janitor import (
+    MAX_ABSORBED_THROTTLES,
     RECORDED_ENTRIES,
     Janitor,
     JanitorAction,
@@ -26,7 +27,7 @@ from gg_reset.janitor import (
     RunOutcome,
     request_id_for,
 )
-from gg_reset.ports import Delivery, RunNotice
+from gg_reset.ports import Delivery, GroupSummary, RunNotice
 from gg_reset.selection import EXPIRY_TAG, Selection
 from gg_reset.settings import ConfigurationError
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, error
@@ -279,6 +280,41 @@ def test_paced_list_groups_takes_one_slot_per_page() -> None:
     budget = RequestBudget(1.0, clock)
     assert len(list(PacedReader(gg, budget, clock).list_groups())) == 120
     assert (clock.now() - EPOCH).total_seconds() == 2.0  # slots before groups 0, 50 and 100: one waited for
+
+
+class ThrottledOnItsSecondPage(FakeGreengrass):
+    """ListGroups answers 429 once, when the second page is fetched (after 50 groups)."""
+
+    throttled = False
+
+    def list_groups(self) -> Iterator[GroupSummary]:
+        for index, group in enumerate(super().list_groups()):
+            if index == 50 and not self.throttled:
+                self.throttled = True
+                raise error(ErrorKind.THROTTLED, "ListGroups")
+            yield group
+
+
+def test_a_throttled_list_groups_page_starts_the_listing_again_and_gives_each_group_once() -> None:
+    clock = ManualClock()
+    gg = ThrottledOnItsSecondPage()
+    for index in range(120):
+        gg.add_group(f"g{index}")
+    budget = RequestBudget(5.0, clock)
+    listed = [group.group_id for group in PacedReader(gg, budget, clock).list_groups()]
+    assert gg.throttled
+    assert listed == [f"g{index}" for index in range(120)]
+    assert budget.rate < 5.0  # the 429 slowed the budget down
+
+
+def test_a_list_groups_that_stays_throttled_fails_the_evaluation_bounded() -> None:
+    clock = ManualClock()
+    gg = FakeGreengrass()
+    gg.add_group("g0")
+    gg.script("list_groups", *[error(ErrorKind.THROTTLED, "ListGroups")] * (MAX_ABSORBED_THROTTLES + 1))
+    with pytest.raises(GreengrassError, match="throttled"):
+        list(PacedReader(gg, RequestBudget(5.0, clock), clock).list_groups())
+    assert gg.calls["list_groups"] == MAX_ABSORBED_THROTTLES + 1
 
 
 def test_a_run_that_cannot_be_recorded_is_still_announced_then_raised() -> None:
