@@ -247,6 +247,8 @@ class Boto3Greengrass:
         return DeploymentStatusView(
             status=status,
             error_message=_describe_failure(response.get("ErrorMessage"), response.get("ErrorDetails", [])),
+            # The answer names the deployment's type (API model); an unknown one is left unknown.
+            deployment_type=_deployment_type(response.get("DeploymentType")),
         )
 
     def find_rollback_target(

@@ -548,3 +548,14 @@ def test_create_deployment_answers_classify_as_bad_request_or_not_found(
     code: str, message: str, status: int, kind: ErrorKind
 ) -> None:
     assert classify_error("CreateDeployment", code, message, status) is kind
+
+
+def test_a_polled_redeployment_says_it_is_a_redeployment(
+    sim: GreengrassSimulator, adapter: Boto3Greengrass
+) -> None:
+    group_id = sim.add_group(core="online", deployed=False)
+    good = _good(sim, group_id)
+    redeployment = _settled(sim, adapter.redeploy(group_id, good, client_token="t"))
+    view = adapter.get_deployment_status(group_id, redeployment)
+    assert (view.status, view.deployment_type) == (DeploymentStatus.SUCCESS, DeploymentType.REDEPLOYMENT)
+    assert adapter.get_deployment_status(group_id, good).deployment_type is DeploymentType.NEW
