@@ -365,8 +365,8 @@ def demo(
         typer.Option(
             min=0.0,
             max=0.5,
-            help="Fraction of Greengrass calls answered with a 500 (not the janitor's reads: the local "
-            "runtime gives its client no retries, so one 500 would fail its whole run).",
+            help="Fraction of Greengrass calls answered with a 500 (the janitor's reads included: it tries "
+            "a read again, bounded).",
         ),
     ] = 0.0,
     latency: Annotated[

@@ -342,29 +342,53 @@ class JanitorLedger(Protocol):
 T = TypeVar("T")
 
 
-class PacedReader:
-    """The Greengrass reads of an evaluation at the pace of a `RequestBudget` (one slot per `GetGroup`,
-    `ListDeployments` and `ListGroups` page); a 429 on a group's read is absorbed by waiting for the
-    budget, which slows down, as the workers do."""
+TRANSIENT_READ_ATTEMPTS: Final = 3
+"""A read answered with a 5xx or an unrecognised error is made at most this many times (reads change
+nothing, so trying again is safe); then that group's verdict is `error` (or, for `ListGroups`, the run
+fails), and the next scheduled run tries again."""
+_TRANSIENT_READ_ERRORS: Final = frozenset({ErrorKind.SERVER_ERROR, ErrorKind.UNKNOWN})
 
-    def __init__(self, inner: GreengrassReader, budget: RequestBudget, clock: Clock) -> None:
+
+class PacedReader:
+    """The Greengrass reads of an evaluation, at the pace of a `RequestBudget` when there is one (one slot
+    per `GetGroup`, `ListDeployments` and `ListGroups` page). A 429 is absorbed by waiting for the budget,
+    which slows down, as the workers do; a 5xx or an unknown error is tried again after a short backoff,
+    bounded (`TRANSIENT_READ_ATTEMPTS`): the deployed janitor's client retries once, and one blip must not
+    drop a group from a run."""
+
+    def __init__(self, inner: GreengrassReader, budget: RequestBudget | None, clock: Clock) -> None:
         self.inner = inner
         self.budget = budget
         self.clock = clock
 
-    def _paced(self, call: Callable[[str], T], group_id: str) -> T:
-        throttles = 0
-        while True:
+    def _slot(self) -> None:
+        if self.budget is not None:
             self.clock.sleep(self.budget.reserve())
+
+    def _again(self, error: GreengrassError, throttles: int, failures: int) -> tuple[int, int]:
+        """Whether to make a failed read again: the updated (throttles, failures), or `error` raised."""
+        if error.kind is ErrorKind.THROTTLED and throttles < MAX_ABSORBED_THROTTLES:
+            if self.budget is not None:
+                self.budget.on_throttled()
+            else:
+                self.clock.sleep(2**throttles)
+            return throttles + 1, failures
+        if error.kind in _TRANSIENT_READ_ERRORS and failures + 1 < TRANSIENT_READ_ATTEMPTS:
+            self.clock.sleep(2**failures)
+            return throttles, failures + 1
+        raise error
+
+    def _paced(self, call: Callable[[str], T], group_id: str) -> T:
+        throttles = failures = 0
+        while True:
+            self._slot()
             try:
                 answer = call(group_id)
             except GreengrassError as error:
-                if error.kind is not ErrorKind.THROTTLED or throttles >= MAX_ABSORBED_THROTTLES:
-                    raise
-                self.budget.on_throttled()
-                throttles += 1
+                throttles, failures = self._again(error, throttles, failures)
                 continue
-            self.budget.on_success()
+            if self.budget is not None:
+                self.budget.on_success()
             return answer
 
     def inspect_group(self, group_id: str) -> GroupFacts:
@@ -375,17 +399,18 @@ class PacedReader:
 
     def list_groups(self) -> Iterator[GroupSummary]:
         """Every group once. The adapter fetches the next page when the previous one is used up, so a slot
-        is taken right before; a 429 on a page starts the listing again (the adapter's pages carry no
-        token to resume from) and the groups already given are skipped."""
+        is taken right before; a page that fails for a transient reason starts the listing again (the
+        adapter's pages carry no token to resume from), bounded, and the groups already given are
+        skipped."""
         given: set[str] = set()
-        throttles = 0
+        throttles = failures = 0
         while True:
             groups = self.inner.list_groups()
             listed = 0
             try:
                 while True:
                     if listed % LIST_PAGE_SIZE == 0:
-                        self.clock.sleep(self.budget.reserve())
+                        self._slot()
                     try:
                         group = next(groups)
                     except StopIteration:
@@ -395,10 +420,7 @@ class PacedReader:
                         given.add(group.group_id)
                         yield group
             except GreengrassError as error:
-                if error.kind is not ErrorKind.THROTTLED or throttles >= MAX_ABSORBED_THROTTLES:
-                    raise
-                self.budget.on_throttled()
-                throttles += 1
+                throttles, failures = self._again(error, throttles, failures)
 
 
 # --- the janitor -------------------------------------------------------------------------------------------
@@ -435,11 +457,7 @@ class Janitor:
         ledger write is raised after the notification (a retried invocation sends the same requests)."""
         started = self.clock.now()
         stop = should_stop or (lambda: False)
-        reader: GreengrassReader = (
-            PacedReader(self.greengrass, self.read_budget, self.clock)
-            if self.read_budget is not None
-            else self.greengrass
-        )
+        reader = PacedReader(self.greengrass, self.read_budget, self.clock)
 
         def finish(outcome: RunOutcome, plan: Plan | None, **more: Any) -> JanitorRun:
             return JanitorRun(

@@ -19,6 +19,7 @@ from gg_reset.domain.safety import SafetyRules
 from gg_reset.janitor import (
     MAX_ABSORBED_THROTTLES,
     RECORDED_ENTRIES,
+    TRANSIENT_READ_ATTEMPTS,
     Janitor,
     JanitorAction,
     JanitorConfig,
@@ -223,12 +224,36 @@ def test_nothing_to_do() -> None:
 def test_a_failed_evaluation_is_recorded_and_announced_and_sends_nothing() -> None:
     rig = Rig()
     rig.fleet(expired=2)
-    rig.greengrass.script("list_groups", error(ErrorKind.SERVER_ERROR, "ListGroups", "internal"))
+    failing = error(ErrorKind.SERVER_ERROR, "ListGroups", "internal")
+    rig.greengrass.script("list_groups", *[failing] * TRANSIENT_READ_ATTEMPTS)
     run = rig.janitor().run(config(dry_run=False), run_id="r")
+    assert rig.greengrass.calls["list_groups"] == TRANSIENT_READ_ATTEMPTS
     assert run.outcome is RunOutcome.FAILED and run.plan is None
     assert run.error == "ListGroups failed (server-error): server-error-code: internal"
     assert rig.bus.calls == [] and rig.ledger.runs == [run]
     assert rig.notifier.notices[0].subject == "gg-reset janitor: failed"
+
+
+def test_a_blip_on_a_read_is_tried_again_and_drops_no_group_from_the_run() -> None:
+    rig = Rig()
+    rig.fleet(expired=3)
+    rig.greengrass.script("list_groups", error(ErrorKind.SERVER_ERROR, "ListGroups"))
+    rig.greengrass.script(
+        "inspect_group", error(ErrorKind.UNKNOWN, "GetGroup"), error(ErrorKind.SERVER_ERROR, "GetGroup")
+    )
+    run = rig.janitor().run(config(dry_run=False), run_id="r")
+    assert run.outcome is RunOutcome.SENT and run.counts()["act"] == 3 and run.counts()["error"] == 0
+    assert rig.greengrass.calls["list_groups"] == 2 and rig.greengrass.calls["inspect_group"] == 5
+
+
+def test_a_group_whose_reads_keep_failing_is_an_error_verdict_not_a_failed_run() -> None:
+    rig = Rig()
+    rig.fleet(expired=2)
+    rig.greengrass.script(
+        "inspect_group", *[error(ErrorKind.SERVER_ERROR, "GetGroup")] * TRANSIENT_READ_ATTEMPTS
+    )
+    run = rig.janitor().run(config(dry_run=False), run_id="r")
+    assert run.counts()["error"] == 1 and run.counts()["act"] == 1 and len(run.sent) == 1
 
 
 def test_an_evaluation_that_runs_out_of_time_sends_nothing() -> None:

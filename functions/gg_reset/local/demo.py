@@ -13,8 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Final
@@ -401,11 +400,10 @@ def _run_janitor(svc: LocalService, config: JanitorConfig) -> JanitorRuns:
             max_percent=config.max_percent,
         )
 
-    with _without_server_errors(svc):
-        before = _changes(svc)
-        dry_run = janitor_run(dry_run=True)
-        after = _changes(svc)
-        run = janitor_run(dry_run=False)
+    before = _changes(svc)
+    dry_run = janitor_run(dry_run=True)
+    after = _changes(svc)
+    run = janitor_run(dry_run=False)
     dry_run_changes = [
         f"{what}: {before.get(what, 0)} -> {count}"
         for what, count in after.items()
@@ -421,24 +419,6 @@ def _changes(svc: LocalService) -> dict[str, int]:
     """What a dry run must leave as it is: Greengrass writes so far and the workflows in the ledger."""
     writes = {op: n for op, n in svc.fleet.calls.items() if not op.startswith(("Get", "List"))}
     return {**writes, "workflows": sum(len(v) for v in svc.ledger.all_workflows().values())}
-
-
-@contextmanager
-def _without_server_errors(svc: LocalService) -> Iterator[None]:
-    """The janitor reads the simulator through a client with botocore's retries off, so one injected 500
-    on a `ListGroups` page fails the whole run and one on a `GetGroup` drops that group from it (a
-    deployment's client retries once, and the next scheduled run catches up). The demo runs its two
-    janitor runs without --server-errors (the quota and latency still apply); the requests they send meet
-    the injected errors in their workflows like every other request."""
-    injected = svc.simulator.faults
-    if not injected.server_error_rate and not injected.lost_response_rate:
-        yield  # assigning the faults would also refill the quota's bucket: leave it alone
-        return
-    svc.simulator.faults = replace(injected, server_error_rate=0.0, lost_response_rate=0.0)
-    try:
-        yield
-    finally:
-        svc.simulator.faults = injected
 
 
 def _group_entry(
