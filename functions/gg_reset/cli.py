@@ -3,7 +3,7 @@
 - `demo`: the whole service locally on a simulated fleet (needs `gg-reset[local]`).
 - `plan`: what a selection of groups would get, per group, with reasons (reads Greengrass only).
 - `request reset|delete`: send requests (ids, a file or stdin, or a selection), optionally `--wait`.
-- `list`, `show`, `report`: read the ledger.
+- `list`, `show`, `report`, `janitor-runs`: read the ledger.
 
 Errors are one line on stderr and a non-zero exit (`CliGroup.main`); with `--json`/`--csv`, or when
 stdout is not a terminal, the output is plain and unwrapped. Not part of the Lambda asset.
@@ -831,8 +831,11 @@ def list_command(
         list[str] | None,
         typer.Option(
             "--state",
-            help="Only workflows in this state (repeatable): an active one (REQUESTED, RESETTING, "
-            "FORCE_RESETTING, DELETING) or a terminal one (RESET, DELETED, GONE, REJECTED, PLANNED, FAILED).",
+            help="Only workflows in this state (repeatable): an active one ("
+            + ", ".join(s.value for s in WorkflowState if not s.terminal)
+            + ") or a terminal one ("
+            + ", ".join(s.value for s in WorkflowState if s.terminal)
+            + ").",
         ),
     ] = None,
     failed: Annotated[
@@ -985,7 +988,7 @@ def report(
 
     Columns: group_id, workflow_id, action, kind, state, forced, dry_run, reason, request_ids, requested_by,
     started_at, finished_at. The action is one of: reset, force-reset, delete, reject, plan, fail, gone,
-    in-progress.
+    rollback, notify, in-progress.
 
     Reads the ledger with a filtered Scan (the whole table is read, and billed) plus the due index for the
     workflows in flight.
@@ -1002,3 +1005,84 @@ def report(
 
 def main() -> None:
     app()
+
+
+# --- janitor runs ----------------------------------------------------------------------------------------
+
+JANITOR_RUN_FIELDS: Final = (
+    "run_id",
+    "scheduled_at",
+    "outcome",
+    "action",
+    "dry_run",
+    "fleet",
+    "act",
+    "rejected",
+    "not-selected",
+    "error",
+    "problems",
+    "sent",
+    "refused",
+    "unsent",
+    "message",
+)
+
+
+@app.command("janitor-runs")
+def janitor_runs(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many of the most recent runs.")] = 20,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    stack: StackOption = None,
+    table: TableOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The janitor's most recent runs, newest first: outcome, plan counts, requests sent.
+
+    `--json` gives each run's whole record (its plan's first entries, problems, refused and unsent
+    requests). Reads the ledger's JANITOR partition (one query).
+    """
+    from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+
+    output = _output(as_json, as_csv)
+    target = _target(profile, region, stack, table=table)
+    ledger = DynamoDBJanitorLedger(
+        target.client("dynamodb"), target.table_name(), retention=timedelta(days=1)
+    )
+    runs = ledger.runs(limit)
+    if output is Output.json:
+        print_json({"runs": runs})
+        return
+    rows = [
+        {
+            **{key: run.get(key) for key in ("run_id", "scheduled_at", "outcome", "action", "dry_run")},
+            **{key: run.get("counts", {}).get(key, 0) for key in JANITOR_RUN_FIELDS[5:14]},
+            "message": run.get("message", ""),
+        }
+        for run in runs
+    ]
+    if output is Output.csv:
+        print_csv(rows, JANITOR_RUN_FIELDS)
+        return
+    console = out()
+    if not rows:
+        console.print(f"no janitor run recorded in the ledger table {target.table_name()}")
+        return
+    console.print(
+        _table(
+            ["run", "scheduled", "outcome", "act", "rejected", "sent", "message"],
+            (
+                [
+                    str(r["run_id"]),
+                    _when(str(r["scheduled_at"])),
+                    f"{r['outcome']}{' (dry run)' if r['dry_run'] else ''}",
+                    str(r["act"]),
+                    str(r["rejected"]),
+                    str(r["sent"]),
+                    str(r["message"]),
+                ]
+                for r in rows
+            ),
+        )
+    )

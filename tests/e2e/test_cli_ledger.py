@@ -71,6 +71,9 @@ def fleet() -> Iterator[Fleet]:
         svc.fleet.fail_deployment(rolled_back)
         svc.fleet.fail_deployment(notified)
         svc.run_until_idle()
+        # One janitor dry run: a run record in the ledger, no workflow.
+        add(core="online", tags={"gg-reset:expires-at": "2020-01-01"})
+        svc.run_janitor(max_percent=100, run_id="scheduled-run-1")
         svc.request_reset(active)
         svc.run_for(30)  # its core is silent: still RESETTING
         yield Fleet(
@@ -282,3 +285,26 @@ def test_since_dates_are_utc_unless_they_say_otherwise() -> None:
     assert parse_since("2026-02-01T10:00:00+02:00", now) == datetime(2026, 2, 1, 8, tzinfo=UTC)
     with pytest.raises(CliError, match="ISO 8601"):
         parse_since("yesterday", now)
+
+
+# --- janitor runs ---
+
+
+def test_janitor_runs_lists_the_recorded_runs(fleet: Fleet) -> None:
+    code, output = invoke("janitor-runs", "--json")
+    assert code == 0, output
+    [run] = json.loads(output)["runs"]
+    assert (run["run_id"], run["outcome"], run["dry_run"]) == ("scheduled-run-1", "planned", True)
+    assert run["counts"]["act"] == 1 and run["counts"]["sent"] == 0
+    code, output = invoke("janitor-runs", "--csv")
+    assert code == 0, output
+    [row] = list(csv.DictReader(io.StringIO(output)))
+    assert (row["run_id"], row["outcome"], row["act"], row["sent"]) == (
+        "scheduled-run-1",
+        "planned",
+        "1",
+        "0",
+    )
+    code, output = invoke("janitor-runs")
+    assert code == 0, output
+    assert "scheduled-run-1" in output and "planned (dry run)" in output and "would delete 1" in output
