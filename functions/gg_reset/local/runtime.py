@@ -583,6 +583,10 @@ class LocalService:
             active = self._has_active_workflows()
             if self._next_sweep is None and active:
                 self._next_sweep = self.clock.now() + self.sweep_interval
+            elif not active:
+                # The sweeper only drives active workflows: with none left, waiting for its next run
+                # would only move the clock (and make a finished run look up to a sweep interval longer).
+                self._next_sweep = None
             if self._next_sweep is not None and self.clock.now() >= self._next_sweep:
                 self._sweep()
                 self._next_sweep = (
