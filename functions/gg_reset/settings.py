@@ -25,7 +25,7 @@ PROTECT_TAG_KEY: Final = PROTECT_TAG[0]
 ON_FAILURE_TAG_KEY: Final = ON_FAILURE_TAG
 """The tag that chooses a group's remediation policy (`reset`, `rollback`, `notify`)."""
 REMEDIATION_POLICIES: Final = tuple(p.value for p in RemediationPolicy)
-ROLLBACK_FALLBACKS: Final = tuple(sorted(p.value for p in FALLBACKS))
+ROLLBACK_FALLBACKS: Final = tuple(p.value for p in FALLBACKS)
 
 ENV_TABLE_NAME: Final = "LEDGER_TABLE_NAME"
 ENV_BUS_NAME: Final = "EVENT_BUS_NAME"

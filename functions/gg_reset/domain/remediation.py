@@ -14,8 +14,9 @@ from typing import Final
 from gg_reset.domain.enums import RemediationPolicy
 
 ON_FAILURE_TAG: Final = "gg-reset:on-failure"
-FALLBACKS: Final = frozenset({RemediationPolicy.RESET, RemediationPolicy.NOTIFY})
-"""What a roll back may fall back to (a roll back falling back to a roll back would loop)."""
+FALLBACKS: Final = (RemediationPolicy.NOTIFY, RemediationPolicy.RESET)
+"""What a roll back may fall back to (a roll back falling back to a roll back would loop). A tuple, so
+messages that list them read the same in every run (a set's order changes with the hash seed)."""
 
 
 def chosen_remediation(tags: Mapping[str, str], default: RemediationPolicy) -> tuple[RemediationPolicy, str]:
