@@ -227,7 +227,7 @@ def run_bulk_table(
             _print_bounds(bounds(fleet(size, seed), q), size)
     print(
         "  completion: until the service is idle; last end: the last request's terminal state "
-        "(idle can come up to one sweep interval later)"
+        "(the two match unless timers or redeliveries were still pending)"
     )
     print(TABLE_HEADER)
     results: list[BulkResult] = []
