@@ -250,6 +250,11 @@ class _Builder:
             detail += " (dry run)"
         return self.step(wf, StepKind.REQUESTED, detail)
 
+    def answer_at_once(self, request: Request, state: WorkflowState, reason: str) -> None:
+        """A request answered without any Greengrass call (invalid, busy, capped): a workflow of its own,
+        finished as soon as it is opened, beside whatever workflow is active."""
+        self.finish(self.new_workflow(request, WorkflowState.REQUESTED), state, reason)
+
     def on_request(self, request: Request) -> None:
         if self.seen(request.request_id):
             return  # a replay: nothing new happened (drive() still re-drives a due call)
@@ -266,13 +271,12 @@ class _Builder:
             window_start = self.now - timedelta(seconds=self.policy.remediation_window_s)
             recent = tuple(t for t in self.record.remediations if t > window_start)
             if len(recent) >= self.policy.remediation_cap:
-                wf = self.new_workflow(request, WorkflowState.REQUESTED)
                 reason = (
                     f"remediation cap reached: {len(recent)} remediations of this group in the last "
                     f"{self.policy.remediation_window_s}s; deployment {request.trigger_deployment_id} "
                     "failed again and is left for a person to look at"
                 )
-                self.finish(wf, WorkflowState.FAILED, reason)
+                self.answer_at_once(request, WorkflowState.FAILED, reason)
                 self.record = replace(self.record, remediations=recent)
                 return
             self.record = replace(self.record, remediations=(*recent, self.now))
@@ -282,12 +286,11 @@ class _Builder:
     def on_request_while_active(self, active: Workflow, request: Request) -> None:
         if active.state is WorkflowState.ROLLING_BACK and request.kind is not RequestKind.REMEDIATION:
             # A roll back is not a reset: joining it would answer a reset or deletion with a redeployment.
-            wf = self.new_workflow(request, WorkflowState.REQUESTED)
             reason = (
                 f"group busy: workflow {active.workflow_id} is rolling back a failed deployment; "
                 "send the request again once it has finished"
             )
-            self.finish(wf, WorkflowState.REJECTED, reason)
+            self.answer_at_once(request, WorkflowState.REJECTED, reason)
             return
         if request.dry_run != active.request.dry_run:
             if request.kind is RequestKind.REMEDIATION:
@@ -301,12 +304,11 @@ class _Builder:
                     )
                 )
                 return
-            wf = self.new_workflow(request, WorkflowState.REQUESTED)
             reason = (
                 f"group busy: workflow {active.workflow_id} ({active.kind}, {active.state}) is active; "
                 "send the request again once it has finished"
             )
-            self.finish(wf, WorkflowState.REJECTED, reason)
+            self.answer_at_once(request, WorkflowState.REJECTED, reason)
             return
         # A remediation asks for a reset, which the active workflow makes anyway: it brings no policy.
         force = (
@@ -315,12 +317,11 @@ class _Builder:
             else stricter(active.request.force, request.force)
         )
         if force is not active.request.force and active.forced:
-            wf = self.new_workflow(request, WorkflowState.REQUESTED)
             reason = (
                 f"group busy: workflow {active.workflow_id} already used Force=True, which this request's "
                 f"force={request.force} does not allow; send it again once that workflow has finished"
             )
-            self.finish(wf, WorkflowState.REJECTED, reason)
+            self.answer_at_once(request, WorkflowState.REJECTED, reason)
             return
         merged = replace(
             active,
@@ -369,8 +370,7 @@ class _Builder:
             received_at=self.now,
             requested_by=event.requested_by,
         )
-        wf = self.new_workflow(request, WorkflowState.REQUESTED)
-        self.finish(wf, WorkflowState.REJECTED, f"invalid request: {event.error}")
+        self.answer_at_once(request, WorkflowState.REJECTED, f"invalid request: {event.error}")
 
     # --- deployment status ---------------------------------------------------------------------------
 
