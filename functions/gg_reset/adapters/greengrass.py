@@ -332,22 +332,16 @@ class Boto3Greengrass:
         An unknown group is `NOT_FOUND`; a target that is not one of the group's deployments is a 400
         `InvalidInputException` "Deployment ID '<id>' is invalid.", so `BAD_REQUEST`.
         """
+        # botocore refuses None for a parameter: the version is passed only when known.
+        version: dict[str, str] = {} if group_version_id is None else {"GroupVersionId": group_version_id}
         with _translated("CreateDeployment"):
-            if group_version_id is None:
-                response = self._client.create_deployment(
-                    GroupId=group_id,
-                    DeploymentType="Redeployment",
-                    DeploymentId=deployment_id,
-                    AmznClientToken=client_token,
-                )
-            else:
-                response = self._client.create_deployment(
-                    GroupId=group_id,
-                    DeploymentType="Redeployment",
-                    DeploymentId=deployment_id,
-                    GroupVersionId=group_version_id,
-                    AmznClientToken=client_token,
-                )
+            response = self._client.create_deployment(
+                GroupId=group_id,
+                DeploymentType="Redeployment",
+                DeploymentId=deployment_id,
+                AmznClientToken=client_token,
+                **version,
+            )
         new_id = response.get("DeploymentId")
         if not new_id:
             raise _malformed(
