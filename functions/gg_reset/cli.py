@@ -1009,12 +1009,8 @@ def main() -> None:
 
 # --- janitor runs ----------------------------------------------------------------------------------------
 
-JANITOR_RUN_FIELDS: Final = (
-    "run_id",
-    "scheduled_at",
-    "outcome",
-    "action",
-    "dry_run",
+_JANITOR_RUN_HEAD: Final = ("run_id", "scheduled_at", "outcome", "action", "dry_run")
+_JANITOR_RUN_COUNTS: Final = (
     "fleet",
     "act",
     "rejected",
@@ -1024,8 +1020,9 @@ JANITOR_RUN_FIELDS: Final = (
     "sent",
     "refused",
     "unsent",
-    "message",
 )
+"""The keys of a run's `counts` (`JanitorRun.counts`), as columns."""
+JANITOR_RUN_FIELDS: Final = (*_JANITOR_RUN_HEAD, *_JANITOR_RUN_COUNTS, "message")
 
 
 @app.command("janitor-runs")
@@ -1056,8 +1053,8 @@ def janitor_runs(
         return
     rows = [
         {
-            **{key: run.get(key) for key in ("run_id", "scheduled_at", "outcome", "action", "dry_run")},
-            **{key: run.get("counts", {}).get(key, 0) for key in JANITOR_RUN_FIELDS[5:14]},
+            **{key: run.get(key) for key in _JANITOR_RUN_HEAD},
+            **{key: run.get("counts", {}).get(key, 0) for key in _JANITOR_RUN_COUNTS},
             "message": run.get("message", ""),
         }
         for run in runs
