@@ -345,7 +345,9 @@ T = TypeVar("T")
 TRANSIENT_READ_ATTEMPTS: Final = 3
 """A read answered with a 5xx or an unrecognised error is made at most this many times (reads change
 nothing, so trying again is safe); then that group's verdict is `error` (or, for `ListGroups`, the run
-fails), and the next scheduled run tries again."""
+fails), and the next scheduled run tries again. For `ListGroups` the count is per page: each page of the
+listing gets this many attempts of its own (and `MAX_ABSORBED_THROTTLES` absorbed 429s), so blips on
+different pages of a long listing do not add up to a failed run."""
 _TRANSIENT_READ_ERRORS: Final = frozenset({ErrorKind.SERVER_ERROR, ErrorKind.UNKNOWN})
 
 
@@ -400,10 +402,16 @@ class PacedReader:
     def list_groups(self) -> Iterator[GroupSummary]:
         """Every group once. The adapter fetches the next page when the previous one is used up, so a slot
         is taken right before; a page that fails for a transient reason starts the listing again (the
-        adapter's pages carry no token to resume from), bounded, and the groups already given are
-        skipped."""
+        adapter's pages carry no token to resume from) and the groups already given are skipped. The
+        attempts are counted per page (the page being fetched when the error came): each page gets
+        `TRANSIENT_READ_ATTEMPTS` attempts and `MAX_ABSORBED_THROTTLES` absorbed 429s of its own, and a
+        page that keeps failing fails the listing."""
         given: set[str] = set()
-        throttles = failures = 0
+        # (throttles, failures) absorbed per page index. Bounded: every restart uses up one unit of one
+        # page's bounded budget, and a page's budget is only reached once the pages before it succeed, so a
+        # listing of N pages restarts at most N * (MAX_ABSORBED_THROTTLES + TRANSIENT_READ_ATTEMPTS - 1)
+        # times before it completes or raises.
+        absorbed: dict[int, tuple[int, int]] = {}
         while True:
             groups = self.inner.list_groups()
             listed = 0
@@ -420,7 +428,8 @@ class PacedReader:
                         given.add(group.group_id)
                         yield group
             except GreengrassError as error:
-                throttles, failures = self._again(error, throttles, failures)
+                page = listed // LIST_PAGE_SIZE
+                absorbed[page] = self._again(error, *absorbed.get(page, (0, 0)))
 
 
 # --- the janitor -------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from gg_reset.contracts import DetailType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.janitor import (
+    LIST_PAGE_SIZE,
     MAX_ABSORBED_THROTTLES,
     RECORDED_ENTRIES,
     TRANSIENT_READ_ATTEMPTS,
@@ -340,6 +341,50 @@ def test_a_list_groups_that_stays_throttled_fails_the_evaluation_bounded() -> No
     with pytest.raises(GreengrassError, match="throttled"):
         list(PacedReader(gg, RequestBudget(5.0, clock), clock).list_groups())
     assert gg.calls["list_groups"] == MAX_ABSORBED_THROTTLES + 1
+
+
+@dataclass
+class ListGroupsFailingOnPages(FakeGreengrass):
+    """ListGroups answers 5xx when it fetches the given pages (by index), each as many times as said."""
+
+    failing_pages: dict[int, int] = field(default_factory=dict)
+
+    def list_groups(self) -> Iterator[GroupSummary]:
+        for index, group in enumerate(super().list_groups()):
+            page = index // LIST_PAGE_SIZE
+            if index % LIST_PAGE_SIZE == 0 and self.failing_pages.get(page, 0) > 0:
+                self.failing_pages[page] -= 1
+                raise error(ErrorKind.SERVER_ERROR, "ListGroups")
+            yield group
+
+
+def test_blips_on_different_list_groups_pages_each_get_their_own_attempts() -> None:
+    clock = ManualClock()
+    gg = ListGroupsFailingOnPages(failing_pages={2: 1, 6: 1, 11: 1})  # pages 3, 7 and 12, once each
+    for index in range(12 * LIST_PAGE_SIZE + 10):
+        gg.add_group(f"g{index}")
+    listed = [group.group_id for group in PacedReader(gg, RequestBudget(5.0, clock), clock).list_groups()]
+    assert gg.failing_pages == {2: 0, 6: 0, 11: 0}
+    assert listed == [f"g{index}" for index in range(12 * LIST_PAGE_SIZE + 10)]
+    assert gg.calls["list_groups"] == 4
+
+
+def test_a_list_groups_page_that_keeps_failing_still_fails_the_listing_bounded() -> None:
+    clock = ManualClock()
+    gg = ListGroupsFailingOnPages(failing_pages={1: 1, 3: TRANSIENT_READ_ATTEMPTS})
+    for index in range(5 * LIST_PAGE_SIZE):
+        gg.add_group(f"g{index}")
+    with pytest.raises(GreengrassError, match="server-error"):
+        list(PacedReader(gg, RequestBudget(5.0, clock), clock).list_groups())
+    assert gg.calls["list_groups"] == 1 + TRANSIENT_READ_ATTEMPTS  # page 2's blip, then page 4's attempts
+
+
+def test_blips_on_three_list_groups_pages_do_not_fail_the_run() -> None:
+    rig = Rig(greengrass=ListGroupsFailingOnPages(failing_pages={2: 1, 6: 1, 11: 1}))
+    ids = rig.fleet(expired=12 * LIST_PAGE_SIZE + 10)
+    run = rig.janitor().run(config(max_groups=len(ids)), run_id="r")
+    assert run.outcome is RunOutcome.PLANNED and run.error is None
+    assert run.plan is not None and run.plan.fleet_size == len(ids) and run.counts()["act"] == len(ids)
 
 
 def test_a_run_that_cannot_be_recorded_is_still_announced_then_raised() -> None:
