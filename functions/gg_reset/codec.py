@@ -12,6 +12,7 @@ from typing import Any
 
 from gg_reset.domain.enums import ForcePolicy, RemediationPolicy
 from gg_reset.domain.model import (
+    Failures,
     GroupRecord,
     PendingCall,
     Request,
@@ -40,6 +41,9 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: to_plain(v) for k, v in value.items()}
     return value
+
+
+_FAILURE_KINDS = frozenset(f.name for f in fields(Failures))
 
 
 def _dt(value: Any) -> datetime | None:
@@ -83,7 +87,9 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         deadline_at=_dt(data.get("deadline_at")),
         deployment_id=data.get("deployment_id"),
         forced=bool(data.get("forced", False)),
-        attempts=int(data.get("attempts", 0)),
+        # Items written before the per-kind budgets hold one count of unknown kind ("attempts"): dropped, so
+        # such a step gets its budgets afresh once (bounded) rather than a guess at which kind it was.
+        failures=Failures(**{k: int(v) for k, v in data.get("failures", {}).items() if k in _FAILURE_KINDS}),
         token_generation=int(data.get("token_generation", 0)),
         plan=tuple(data.get("plan", ())),
         finished_at=_dt(data.get("finished_at")),
@@ -94,6 +100,7 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         rollback_of=data.get("rollback_of"),
         rollback_version=data.get("rollback_version"),
         rollback_deployment_id=data.get("rollback_deployment_id"),
+        delete_issued=bool(data.get("delete_issued", False)),
         unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
     )
 
@@ -109,12 +116,19 @@ def step_from_plain(data: dict[str, Any]) -> Step:
 
 
 def record_from_plain(data: dict[str, Any]) -> GroupRecord:
+    active = workflow_from_plain(data["active"]) if data.get("active") else None
+    last = workflow_from_plain(data["last"]) if data.get("last") else None
+    own = data.get("own_deployments")
+    if own is None:
+        # Items written before the record kept the ids: the deployments its workflows name are gg-reset's.
+        own = [d for wf in (last, active) if wf for d in (wf.deployment_id, wf.rollback_deployment_id) if d]
     return GroupRecord(
         group_id=data["group_id"],
         version=int(data.get("version", 0)),
-        active=workflow_from_plain(data["active"]) if data.get("active") else None,
-        last=workflow_from_plain(data["last"]) if data.get("last") else None,
+        active=active,
+        last=last,
         recent_request_ids=tuple(data.get("recent_request_ids", ())),
+        own_deployments=tuple(dict.fromkeys(own)),
         remediations=tuple(_req_dt(t) for t in data.get("remediations", ())),
         queued=tuple(request_from_plain(r) for r in data.get("queued", ())),
     )

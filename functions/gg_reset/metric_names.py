@@ -15,13 +15,18 @@ FORCE_FALLBACKS: Final = "ForceFallbacks"
 ROLLBACK_FALLBACKS: Final = "RollbackFallbacks"
 """Roll backs that could not be made (no good deployment) or failed: the configured fallback took over."""
 WORKFLOW_DURATION: Final = "WorkflowDurationSeconds"
+UNCONFIRMED_FAILURES: Final = "UnconfirmedFailureEvents"
+"""Failure events whose deployment GetDeploymentStatus did not confirm as failed (unknown to the group, or
+in another status): the remediation ended REJECTED with no Greengrass write. A forged or misrouted event:
+alarmed."""
 OUTCOME_PREFIX: Final = "Outcome_"
 
 # Worker (handlers/worker.py).
 WORK_MESSAGES: Final = "WorkMessages"
 MALFORMED_STATUS_EVENTS: Final = "MalformedStatusEvents"
 FOREIGN_STATUS_EVENTS: Final = "ForeignStatusEvents"
-"""Status events claiming another account than the worker's own: dropped (the rule should never pass one)."""
+"""Status events claiming another account or region than the worker's own: dropped (the rule should never
+pass one, so one is a forged or misrouted event: alarmed)."""
 
 # Sweeper (handlers/sweeper.py).
 SWEPT_WORKFLOWS: Final = "SweptWorkflows"

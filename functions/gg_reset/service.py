@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from gg_reset.budget import RequestBudget
 from gg_reset.domain.actions import (
     Action,
+    ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
     GreengrassAction,
@@ -30,6 +31,7 @@ from gg_reset.domain.events import (
     CallFailed,
     DeploymentStatusReported,
     Event,
+    FailureChecked,
     GroupDeleted,
     GroupInspected,
     ResetAccepted,
@@ -227,6 +229,14 @@ class ResetService:
                 case InspectGroup(group_id=gid):
                     facts = self.greengrass.inspect_group(gid)
                     return GroupInspected(exists=facts.exists, tags=dict(facts.tags), name=facts.name)
+                case ConfirmFailure(group_id=gid, deployment_id=did):
+                    view = self.greengrass.get_deployment_status(gid, did)
+                    return FailureChecked(
+                        deployment_id=did,
+                        status=view.status,
+                        deployment_type=view.deployment_type,
+                        error_message=view.error_message,
+                    )
                 case StartReset(group_id=gid, force=force, client_token=token, adopt_since=since):
                     deployment_id = self.greengrass.reset_deployments(
                         gid, force=force, client_token=token, adopt_since=since

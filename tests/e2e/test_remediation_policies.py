@@ -8,14 +8,18 @@ A group's tag `gg-reset:on-failure` chooses what a failed deployment leads to: `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from gg_reset.domain.enums import DeploymentStatus, DeploymentType, RemediationPolicy
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.workflow import remediation_request_id
 from gg_reset.local import LocalService
+from gg_reset.local.runtime import ACCOUNT, REGION
 
 ROLLBACK = {"gg-reset:on-failure": "rollback"}
 NOTIFY = {"gg-reset:on-failure": "notify"}
@@ -82,7 +86,7 @@ def test_notify_makes_no_greengrass_write_and_sends_one_notification(svc: LocalS
     assert view.state is WorkflowState.NOTIFIED
     assert f"deployment {failed} failed" in view.reason
     assert not any(svc.fleet.calls[write] for write in WRITES)
-    assert set(svc.fleet.calls) <= {"GetGroup"}
+    assert set(svc.fleet.calls) <= {"GetGroup", "GetDeploymentStatus"}  # reads only
     [notice] = svc.stats.notifications
     assert notice.state is WorkflowState.NOTIFIED and notice.reason == view.reason
 
@@ -111,3 +115,68 @@ def test_untagged_groups_still_get_a_reset_by_default(svc: LocalService) -> None
     assert view.state is WorkflowState.RESET
     assert view.workflow.remediation is RemediationPolicy.RESET
     assert svc.fleet.calls["CreateDeployment"] == 0
+
+
+def failure_event(
+    group_id: str, deployment_id: str, *, region: str = REGION, time: str = "2026-12-01T00:00:00Z"
+) -> dict[str, Any]:
+    """An `aws.greengrass` Failure event as EventBridge delivers it to the work queue."""
+    return {
+        "version": "0",
+        "id": f"forged-{deployment_id}",
+        "detail-type": "Greengrass Deployment Status Change",
+        "source": "aws.greengrass",
+        "account": ACCOUNT,
+        "time": time,
+        "region": region,
+        "resources": [],
+        "detail": {
+            "group-id": group_id,
+            "deployment-id": deployment_id,
+            "deployment-type": "NewDeployment",
+            "status": "Failure",
+        },
+    }
+
+
+@pytest.mark.parametrize("tags", [{}, ROLLBACK, NOTIFY], ids=["reset", "rollback", "notify"])
+def test_a_failure_event_for_a_deployment_that_never_existed_is_rejected_with_no_write(
+    svc: LocalService, tags: dict[str, str]
+) -> None:
+    gid = svc.fleet.add_group(core="online", tags=tags)
+    before = svc.simulator.deployments(gid)
+    event = failure_event(gid, "0000-forged")
+    svc.put_event(
+        {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"]),
+        }
+    )
+    svc.run_until_idle()
+
+    [view] = svc.ledger.workflows(gid)
+    assert view.request_ids == (remediation_request_id("0000-forged"),)
+    assert view.state is WorkflowState.REJECTED
+    assert "failure of deployment 0000-forged not confirmed: GetDeploymentStatus answered not found" in (
+        view.reason
+    )
+    assert not any(svc.fleet.calls[write] for write in WRITES)
+    assert svc.simulator.deployments(gid) == before and svc.fleet.exists(gid)
+    assert svc.stats.notifications == []
+    assert svc.stats.metrics["UnconfirmedFailureEvents"] == 1
+
+
+def test_a_failure_event_from_another_region_opens_nothing(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    failed = svc.fleet.fail_deployment(gid)  # a real failure, reported as if from another region
+    svc.run_until_idle()
+    assert [v.state for v in svc.ledger.workflows(gid)] == [WorkflowState.RESET]
+    # Sent after the reset, so only the region keeps it from opening a second remediation.
+    late = failure_event(gid, failed, region="eu-west-3", time=svc.clock.now().isoformat())
+    svc.work_queue.send(json.dumps(late))
+    svc.run_until_idle()
+
+    assert [v.state for v in svc.ledger.workflows(gid)] == [WorkflowState.RESET]
+    assert svc.fleet.calls["ResetDeployments"] == 1
+    assert svc.stats.metrics["ForeignStatusEvents"] == 1

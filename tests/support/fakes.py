@@ -104,6 +104,8 @@ class FakeGreengrass:
     """(group id, failed deployment id, max checked) of every find_rollback_target call, in order."""
     scripted: dict[str, list[object]] = field(default_factory=lambda: defaultdict(list))
     statuses: dict[str, DeploymentStatus] = field(default_factory=dict)
+    types: dict[str, DeploymentType] = field(default_factory=dict)
+    """Deployment types other than a reset's (the default), e.g. a failed NewDeployment's."""
     next_id: int = 0
     adopt_since: list[datetime | None] = field(default_factory=list)
     """`adopt_since` of every reset call, in order."""
@@ -178,8 +180,16 @@ class FakeGreengrass:
             return answer
         return DeploymentStatusView(
             status=self.statuses.get(deployment_id, DeploymentStatus.IN_PROGRESS),
-            deployment_type=DeploymentType.RESET,
+            deployment_type=self.types.get(deployment_id, DeploymentType.RESET),
         )
+
+    def fail_deployment(
+        self, deployment_id: str, deployment_type: DeploymentType = DeploymentType.NEW
+    ) -> str:
+        """A deployment of the group that failed: what GetDeploymentStatus then confirms."""
+        self.statuses[deployment_id] = DeploymentStatus.FAILURE
+        self.types[deployment_id] = deployment_type
+        return deployment_id
 
     def find_rollback_target(
         self, group_id: str, *, failed_deployment_id: str | None, max_checked: int
@@ -203,6 +213,7 @@ class FakeGreengrass:
             self.next_id += 1
             self.redeployed[key] = f"dep-{self.next_id}"
             self.statuses[self.redeployed[key]] = DeploymentStatus.IN_PROGRESS
+            self.types[self.redeployed[key]] = DeploymentType.REDEPLOYMENT
         return self.redeployed[key]
 
     def delete_group(self, group_id: str) -> None:

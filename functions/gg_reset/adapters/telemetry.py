@@ -11,6 +11,7 @@ from gg_reset.metric_names import (
     FORCE_FALLBACKS,
     REQUESTS_RECEIVED,
     ROLLBACK_FALLBACKS,
+    UNCONFIRMED_FAILURES,
     WORKFLOW_DURATION,
     outcome_metric,
 )
@@ -28,6 +29,8 @@ class PowertoolsTelemetry:
                 self.metrics.add_metric(name=FORCE_FALLBACKS, unit=MetricUnit.Count, value=1)
             elif step.kind is StepKind.FELL_BACK:
                 self.metrics.add_metric(name=ROLLBACK_FALLBACKS, unit=MetricUnit.Count, value=1)
+            elif step.kind is StepKind.FAILURE_UNCONFIRMED:
+                self.metrics.add_metric(name=UNCONFIRMED_FAILURES, unit=MetricUnit.Count, value=1)
         for workflow in decision.finished:
             self.metrics.add_metric(name=outcome_metric(workflow.state.value), unit=MetricUnit.Count, value=1)
             if workflow.finished_at is not None:

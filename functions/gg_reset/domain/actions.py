@@ -25,6 +25,18 @@ class InspectGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmFailure:
+    """GetDeploymentStatus of the failed deployment that opened a remediation, before anything is written."""
+
+    group_id: str
+    deployment_id: str
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.CONFIRM_FAILURE
+
+
+@dataclass(frozen=True, slots=True)
 class StartReset:
     group_id: str
     force: bool
@@ -95,6 +107,12 @@ class Notify:
 
 
 GreengrassAction = (
-    InspectGroup | StartReset | PollDeployment | DeleteGroup | FindRollbackTarget | StartRollback
+    InspectGroup
+    | ConfirmFailure
+    | StartReset
+    | PollDeployment
+    | DeleteGroup
+    | FindRollbackTarget
+    | StartRollback
 )
 Action = GreengrassAction | Notify

@@ -52,6 +52,17 @@ class GroupInspected:
 
 
 @dataclass(frozen=True, slots=True)
+class FailureChecked:
+    """The answer to `ConfirmFailure`: what GetDeploymentStatus says of the deployment whose Failure event
+    opened the remediation. (A deployment the group does not have answers "not found": a `CallFailed`.)"""
+
+    deployment_id: str
+    status: DeploymentStatus
+    deployment_type: DeploymentType | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ResetAccepted:
     deployment_id: str
     forced: bool
@@ -106,6 +117,7 @@ Event = (
     | InvalidRequestReceived
     | DeploymentStatusReported
     | GroupInspected
+    | FailureChecked
     | ResetAccepted
     | GroupDeleted
     | RollbackTargetFound

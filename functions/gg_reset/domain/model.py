@@ -6,11 +6,12 @@ All values are frozen: the workflow never mutates a record, it returns a new one
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from gg_reset.domain.enums import ForcePolicy, RemediationPolicy
+from gg_reset.domain.errors import ErrorKind
 
 
 class RequestKind(StrEnum):
@@ -72,6 +73,9 @@ class PendingCall(StrEnum):
     """The Greengrass call a workflow is waiting to make (or to see the answer of)."""
 
     INSPECT = "inspect"
+    CONFIRM_FAILURE = "confirm-failure"
+    """GetDeploymentStatus of the deployment whose Failure event opened a remediation: the event is taken
+    as a claim, and nothing is written to the group unless Greengrass confirms the failure."""
     RECHECK = "recheck"
     """Read the group again right before a Greengrass write whose protection check has gone stale (see
     `WorkflowPolicy.protection_freshness_s`), or to confirm that a group some call called missing is
@@ -93,6 +97,11 @@ class StepKind(StrEnum):
     MERGED = "merged"
     UPGRADED = "upgraded"
     INSPECTED = "inspected"
+    FAILURE_CONFIRMED = "failure-confirmed"
+    """GetDeploymentStatus confirmed the failure that opened a remediation."""
+    FAILURE_UNCONFIRMED = "failure-unconfirmed"
+    """GetDeploymentStatus did not confirm it (no such deployment of the group, or another status): the
+    remediation ends REJECTED with no Greengrass write."""
     RESET_STARTED = "reset-started"
     RETRY_SCHEDULED = "retry-scheduled"
     ESCALATED = "escalated"
@@ -131,6 +140,41 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Failures:
+    """Failed attempts of the pending call, counted per kind of error: each kind has its own budget
+    (`WorkflowPolicy.attempt_limit`), so 429s during a bulk cleanup do not use up the 5xx budget, and a
+    step that makes progress starts again from nothing (`NO_FAILURES`)."""
+
+    throttled: int = 0
+    server_errors: int = 0
+    other: int = 0
+    """Unknown errors, unexpected answers, and "not found"s that GetGroup contradicted."""
+
+    def of(self, kind: ErrorKind) -> int:
+        match kind:
+            case ErrorKind.THROTTLED:
+                return self.throttled
+            case ErrorKind.SERVER_ERROR:
+                return self.server_errors
+        return self.other
+
+    def plus_one(self, kind: ErrorKind) -> Failures:
+        match kind:
+            case ErrorKind.THROTTLED:
+                return replace(self, throttled=self.throttled + 1)
+            case ErrorKind.SERVER_ERROR:
+                return replace(self, server_errors=self.server_errors + 1)
+        return replace(self, other=self.other + 1)
+
+    @property
+    def total(self) -> int:
+        return self.throttled + self.server_errors + self.other
+
+
+NO_FAILURES = Failures()
+
+
+@dataclass(frozen=True, slots=True)
 class Workflow:
     workflow_id: str
     group_id: str
@@ -148,8 +192,8 @@ class Workflow:
     deployment_id: str | None = None
     """The reset deployment in flight, whose `Success` completes the reset."""
     forced: bool = False
-    attempts: int = 0
-    """Failed attempts of the pending call (transient or unknown errors), reset by every success."""
+    failures: Failures = NO_FAILURES
+    """Failed attempts of the pending call, per kind of error; cleared by every success."""
     token_generation: int = 0
     """Bumped when a reset is definitively refused, so the retry gets a fresh client token."""
     plan: tuple[str, ...] = ()
@@ -168,6 +212,9 @@ class Workflow:
     """The group version `rollback_of` deployed, when the listing told it."""
     rollback_deployment_id: str | None = None
     """The redeployment this workflow created: its late news never opens a remediation."""
+    delete_issued: bool = False
+    """DeleteGroup has been called (the call is saved before it is made): a group found missing from then
+    on was deleted by this workflow, whose answer was lost, so the outcome is DELETED, never GONE."""
     unconfirmed_reset_since: datetime | None = None
     """A reset call of this workflow failed in a way that leaves open whether AWS started it (a 5xx, a
     lost response): the next attempt first looks for a reset created since then and adopts it, so a
@@ -176,6 +223,11 @@ class Workflow:
     @property
     def terminal(self) -> bool:
         return self.state.terminal
+
+    @property
+    def attempts(self) -> int:
+        """Failed attempts of the pending call, all kinds together (for reading; budgets are per kind)."""
+        return self.failures.total
 
     @property
     def due_at(self) -> datetime | None:
@@ -215,6 +267,10 @@ class GroupRecord:
     recent_request_ids: tuple[str, ...] = ()
     remediations: tuple[datetime, ...] = field(default=())
     """When remediations of this group were opened (pruned to the cap window)."""
+    own_deployments: tuple[str, ...] = ()
+    """The deployments gg-reset created for this group (resets, forced resets, redeployments), newest last,
+    the last `WorkflowPolicy.own_deployments_kept`: the news of one of them never opens a remediation,
+    however late it comes and whichever workflows ran since."""
     queued: tuple[Request, ...] = ()
     """Remediations that arrived while a dry run was under way: started, in order, once it ends (a
     failed deployment is not forgotten because someone was planning)."""

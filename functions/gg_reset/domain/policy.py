@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from gg_reset.domain.enums import RemediationPolicy
+from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.remediation import FALLBACKS
 from gg_reset.domain.safety import SafetyRules
 
@@ -28,6 +29,8 @@ class WorkflowPolicy:
     keep a step trying for over an hour before it ends FAILED."""
     max_unknown_attempts: int = 3
     """An error nobody recognises is retried this many times, then FAILED with the error."""
+    # Each kind of error counts against its own budget (`Workflow.failures`): five 429s and a 5xx are five
+    # of 30 and one of 6, not six of 6.
     backoff_base_s: int = 5
     backoff_cap_s: int = 300
     remediation_cap: int = 3
@@ -44,6 +47,9 @@ class WorkflowPolicy:
     """At most this many earlier deployments' statuses are read to find the last one that worked."""
     retention_s: int = 90 * 86_400
     """Finished workflows and their history expire (DynamoDB TTL) this long after they end."""
+    own_deployments_kept: int = 100
+    """How many deployment ids gg-reset created a group remembers, so their late news is never remediated
+    (at most `remediation_cap` remediations a day, each with a handful of deployments: months of them)."""
     recent_request_ids: int = 50
     """How many request ids a group remembers to recognise replays."""
     safety: SafetyRules = SafetyRules()  # noqa: RUF009 - frozen, so one shared default is safe
@@ -55,6 +61,15 @@ class WorkflowPolicy:
                 f"rollback_fallback must be one of {', '.join(sorted(FALLBACKS))}, "
                 f"got {self.rollback_fallback}"
             )
+
+    def attempt_limit(self, kind: ErrorKind) -> int:
+        """How many attempts a step gets while it keeps failing with errors of this kind."""
+        match kind:
+            case ErrorKind.THROTTLED:
+                return self.max_throttled_attempts
+            case ErrorKind.SERVER_ERROR:
+                return self.max_transient_attempts
+        return self.max_unknown_attempts
 
     def spread_s(self, key: str, window_s: int) -> int:
         """A whole number of seconds in [1, window_s], fixed by `key`: spreads retries of many groups."""

@@ -12,9 +12,12 @@ State diagram (terminal states in capitals on the right):
                deployment in progress ─► wait and retry until the deadline, then escalate
                Failure, or no Success by the deadline (one poll, at the deadline) ─►
                    FORCE_RESETTING (force=auto) / FAILED (never)
-    DELETING ──DeleteGroup──► DELETED
+    DELETING ──DeleteGroup──► DELETED (also when the group is then found missing: our DeleteGroup's
+                                       answer was lost)
 
-    failed NewDeployment/Redeployment ─► REQUESTED (remediation) ──inspect──► the gg-reset:on-failure tag:
+    failed NewDeployment/Redeployment ─► REQUESTED (remediation) ──inspect──► GetDeploymentStatus of it:
+        not this group's, or not Failure (a forged or mistaken event) ─────────► REJECTED
+        Failure confirmed: the gg-reset:on-failure tag:
         reset (default) ─► RESETTING, as above
         notify ──────────────────────────────────────────────────────────────► NOTIFIED
         rollback ─► ROLLING_BACK: ListDeployments + GetDeploymentStatus ─► last good deployment
@@ -24,8 +27,9 @@ State diagram (terminal states in capitals on the right):
                        notify ───────────────────────────────────────────────► NOTIFIED
                        reset ─► RESETTING, as above
 
-    any step: throttling/5xx ─► retry with backoff, bounded; unknown error ─► bounded retries;
-              bad request ─► FAILED; "not found" ─► GetGroup confirms ─► GONE (or the call again, bounded)
+    any step: throttling, 5xx, unknown errors ─► retry with backoff, each kind within its own budget
+              (cleared by progress); bad request ─► FAILED; "not found" ─► GetGroup confirms ─► GONE (or
+              the call again, bounded)
 
 Before every Greengrass write (a reset, a forced reset, a redeployment, DeleteGroup) whose protection check
 is older than `WorkflowPolicy.protection_freshness_s`, the group is read again (pending RECHECK, `resume` =
@@ -36,9 +40,9 @@ joining the active workflow brings the stricter force policy (or is REJECTED bus
 used against its policy); a deletion request upgrades an active reset, and a reset request turns a
 remediation into a reset whatever its policy; a reset or deletion request while a roll back runs is
 REJECTED busy; a failed `NewDeployment`/`Redeployment` of the group opens a remediation, capped per window
-whatever its policy, queued behind a dry run; the failure of a redeployment gg-reset made is that roll
-back's business, never a new remediation; status events of other deployments, late or duplicated events
-change nothing.
+whatever its policy (an unconfirmed one is not counted), queued behind a dry run; the failure of any
+deployment gg-reset made (the record keeps their ids) is that workflow's business, never a new
+remediation; status events of other deployments, late or duplicated events change nothing.
 
 Calls are claimed with a lease: a decision that asks for a Greengrass call also pushes `next_action_at`
 forward, and the shell saves that (conditionally) before it calls, so two workers never make the same
@@ -53,6 +57,7 @@ from datetime import datetime, timedelta
 
 from gg_reset.domain.actions import (
     Action,
+    ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
     InspectGroup,
@@ -68,6 +73,7 @@ from gg_reset.domain.events import (
     CallFailed,
     DeploymentStatusReported,
     Event,
+    FailureChecked,
     GroupDeleted,
     GroupInspected,
     InvalidRequestReceived,
@@ -78,6 +84,7 @@ from gg_reset.domain.events import (
     Tick,
 )
 from gg_reset.domain.model import (
+    NO_FAILURES,
     GroupRecord,
     PendingCall,
     Request,
@@ -164,6 +171,7 @@ def transition(record: GroupRecord, event: Event, now: datetime, policy: Workflo
             builder.on_tick()
         case (
             GroupInspected()
+            | FailureChecked()
             | ResetAccepted()
             | GroupDeleted()
             | RollbackTargetFound()
@@ -388,7 +396,7 @@ class _Builder:
             and event.deployment_type not in RESET_DEPLOYMENT_TYPES
             and event.source == "event"
             and not self.reset_since(event.occurred_at)
-            and not self.redeployed_by_us(event.deployment_id)
+            and not self.created_by_us(event.deployment_id)
         ):
             # Never remediate our own resets: only new deployments and redeployments qualify.
             self.on_request(
@@ -417,13 +425,18 @@ class _Builder:
             and occurred_at <= last.finished_at
         )
 
-    def redeployed_by_us(self, deployment_id: str) -> bool:
-        """Whether `deployment_id` is a roll back this group's workflows made: its failure is that
-        workflow's business (the fallback), never a new remediation, even when it arrives late."""
-        return any(
-            wf is not None and wf.rollback_deployment_id == deployment_id
-            for wf in (self.record.active, self.record.last)
-        )
+    def created_by_us(self, deployment_id: str) -> bool:
+        """Whether gg-reset created `deployment_id` (a reset, or a roll back's redeployment): its failure is
+        the business of the workflow that made it (the escalation, the fallback), never a new remediation,
+        however late it arrives and whatever workflows ran since. Decided from the ledger's list, not from
+        the active and last workflows."""
+        return deployment_id in self.record.own_deployments
+
+    def remember_own(self, deployment_id: str) -> None:
+        if self.created_by_us(deployment_id):
+            return
+        kept = (*self.record.own_deployments, deployment_id)[-self.policy.own_deployments_kept :]
+        self.record = replace(self.record, own_deployments=kept)
 
     def on_own_deployment(self, wf: Workflow, event: DeploymentStatusReported) -> None:
         """The status of the deployment this workflow started and waits for: a (forced) reset's, or a roll
@@ -440,7 +453,7 @@ class _Builder:
             did_not_work = self.reset_did_not_work
         if event.status is DeploymentStatus.SUCCESS:
             wf = self.step(
-                replace(wf, pending=None, next_action_at=None, attempts=0),
+                replace(wf, pending=None, next_action_at=None, failures=NO_FAILURES),
                 StepKind.DEPLOYMENT_SUCCEEDED,
                 f"{succeeded} succeeded ({event.source})",
             )
@@ -463,7 +476,7 @@ class _Builder:
                 # Polled early (a re-driven call): the status event is still on its way; ask again only
                 # at the deadline.
                 self.set_active(
-                    replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, attempts=0)
+                    replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, failures=NO_FAILURES)
                 )
         # An InProgress/Building *event* for our deployment tells us nothing new.
 
@@ -502,6 +515,7 @@ class _Builder:
     def on_call_result(
         self,
         event: GroupInspected
+        | FailureChecked
         | ResetAccepted
         | GroupDeleted
         | RollbackTargetFound
@@ -517,6 +531,8 @@ class _Builder:
                 self.on_inspected(wf, event)
             case GroupInspected() if wf.pending is PendingCall.RECHECK:
                 self.on_rechecked(wf, event)
+            case FailureChecked() if wf.pending is PendingCall.CONFIRM_FAILURE:
+                self.on_failure_checked(wf, event)
             case ResetAccepted() if wf.pending is (
                 PendingCall.FORCE_RESET if event.forced else PendingCall.RESET
             ):
@@ -531,7 +547,7 @@ class _Builder:
                     deployment_id=event.deployment_id,
                     forced=wf.forced or event.forced,
                     pending=PendingCall.POLL,
-                    attempts=0,
+                    failures=NO_FAILURES,
                     deadline_at=deadline,
                     next_action_at=deadline,
                     unconfirmed_reset_since=None,
@@ -539,6 +555,7 @@ class _Builder:
                 wf = self.step(
                     wf, StepKind.RESET_STARTED, f"{what} started: deployment {event.deployment_id}"
                 )
+                self.remember_own(event.deployment_id)
                 self.set_active(wf)
             case GroupDeleted() if wf.pending is PendingCall.DELETE:
                 self.finish(wf, WorkflowState.DELETED, "group deleted")
@@ -551,7 +568,7 @@ class _Builder:
                     rollback_version=event.group_version_id,
                     pending=PendingCall.ROLLBACK,
                     next_action_at=self.now,
-                    attempts=0,
+                    failures=NO_FAILURES,
                 )
                 self.set_active(self.step(wf, StepKind.ROLLBACK_TARGET, f"rolling back to {event.detail}"))
             case RollbackStarted() if wf.pending is PendingCall.ROLLBACK:
@@ -561,11 +578,12 @@ class _Builder:
                     deployment_id=event.deployment_id,
                     rollback_deployment_id=event.deployment_id,
                     pending=PendingCall.POLL,
-                    attempts=0,
+                    failures=NO_FAILURES,
                     deadline_at=deadline,
                     next_action_at=deadline,
                 )
                 detail = f"redeployment {event.deployment_id} of {wf.rollback_of} started"
+                self.remember_own(event.deployment_id)
                 self.set_active(self.step(wf, StepKind.ROLLBACK_STARTED, detail))
             case CallFailed() if wf.pending is event.call:
                 self.on_call_failed(wf, event)
@@ -590,7 +608,16 @@ class _Builder:
                 StepKind.INSPECTED,
                 f"group exists and is not protected; {how}",
             )
-            self.remediate(wf, policy, how)
+            if wf.request.trigger_deployment_id is None:
+                self.failure_not_confirmed(wf, "the remediation names no failed deployment")
+                return
+            # A status event is a claim: anyone allowed to put events on the default bus can forge one.
+            # Greengrass itself must confirm the failure before the policy writes anything.
+            self.set_active(
+                replace(
+                    wf, pending=PendingCall.CONFIRM_FAILURE, next_action_at=self.now, failures=NO_FAILURES
+                )
+            )
             return
         wf = self.step(
             replace(wf, checked_at=self.now), StepKind.INSPECTED, "group exists and is not protected"
@@ -602,21 +629,60 @@ class _Builder:
             return
         self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
 
-    def remediate(self, wf: Workflow, policy: RemediationPolicy, how: str) -> None:
-        """A failed deployment of an inspected, unprotected group: what its on-failure policy says."""
+    def on_failure_checked(self, wf: Workflow, event: FailureChecked) -> None:
+        """GetDeploymentStatus of the deployment whose Failure opened the remediation: only a deployment of
+        this group that really failed, and is no reset, is remediated."""
+        wf = replace(wf, failures=NO_FAILURES)
+        said = f"{event.status}" + (f" ({event.deployment_type})" if event.deployment_type else "")
+        if event.status is not DeploymentStatus.FAILURE or event.deployment_type in RESET_DEPLOYMENT_TYPES:
+            self.failure_not_confirmed(wf, f"GetDeploymentStatus says {said}")
+            return
+        if wf.kind is not RequestKind.REMEDIATION:
+            self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
+            return
+        detail = f"GetDeploymentStatus confirms deployment {event.deployment_id} {said}"
+        if event.error_message:
+            detail += f": {event.error_message}"
+        wf = self.step(wf, StepKind.FAILURE_CONFIRMED, detail)
+        self.remediate(wf, wf.remediation or self.policy.remediation_default)
+
+    def failure_not_confirmed(self, wf: Workflow, why: str) -> None:
+        """The failure that opened the remediation is not confirmed: nothing is written to the group. The
+        unconfirmed remediation is not counted against the group's cap (forged events must not use up the
+        remediations a real failure gets). A reset or deletion someone asked for meanwhile still goes on."""
+        if wf.kind is not RequestKind.REMEDIATION:
+            self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
+            return
+        deployment = wf.request.trigger_deployment_id
+        wf = self.step(wf, StepKind.FAILURE_UNCONFIRMED, f"deployment {deployment}: {why}")
+        remediations = list(self.record.remediations)
+        if wf.started_at in remediations:
+            remediations.remove(wf.started_at)
+        self.record = replace(self.record, remediations=tuple(remediations))
+        reason = (
+            f"failure of deployment {deployment} not confirmed: {why}; no Greengrass write made "
+            "(a forged, misrouted or mistaken status event)"
+        )
+        self.finish(wf, WorkflowState.REJECTED, reason)
+
+    def remediate(self, wf: Workflow, policy: RemediationPolicy) -> None:
+        """A confirmed failed deployment of an inspected, unprotected group: what its on-failure policy
+        says (how the policy was chosen is in the history's INSPECTED step)."""
         failed = f"deployment {wf.request.trigger_deployment_id} failed"
         match policy:
             case RemediationPolicy.RESET:
                 self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
             case RemediationPolicy.NOTIFY:
-                self.finish(wf, WorkflowState.NOTIFIED, f"{failed}; {how}: no Greengrass write made")
+                self.finish(
+                    wf, WorkflowState.NOTIFIED, f"{failed}; on-failure={policy}: no Greengrass write made"
+                )
             case RemediationPolicy.ROLLBACK:
                 wf = replace(
                     wf,
                     state=WorkflowState.ROLLING_BACK,
                     pending=PendingCall.FIND_ROLLBACK,
                     next_action_at=self.now,
-                    attempts=0,
+                    failures=NO_FAILURES,
                 )
                 self.set_active(wf)
 
@@ -624,6 +690,12 @@ class _Builder:
         call = wf.resume or _WRITE_OF_STATE.get(wf.state, PendingCall.RESET)
         write = WRITE_NAMES.get(call, str(call))
         if not event.exists:
+            if wf.delete_issued:
+                # Our DeleteGroup went through and its answer was lost (a crash, a lost response, a retry
+                # that found the check stale): the group is missing because this workflow deleted it.
+                reason = f"group deleted (DeleteGroup was issued; GetGroup, before {write}, finds it missing)"
+                self.finish(wf, WorkflowState.DELETED, reason)
+                return
             self.finish(wf, WorkflowState.GONE, f"group no longer exists (GetGroup, before {write})")
             return
         refusal = self.policy.safety.refusal(wf.group_id, event.name, event.tags)
@@ -669,7 +741,7 @@ class _Builder:
             deadline_at=self.now + timedelta(seconds=timeout),
             deployment_id=None,
             forced=wf.forced or forced,
-            attempts=0,
+            failures=NO_FAILURES,
             token_generation=0,
             unconfirmed_reset_since=None,
         )
@@ -684,7 +756,7 @@ class _Builder:
                 next_action_at=self.now,
                 deadline_at=None,
                 deployment_id=None,  # late news of the reset deployment must not touch the deletion
-                attempts=0,
+                failures=NO_FAILURES,
             )
             self.set_active(self.step(wf, StepKind.DELETE_STARTED, f"{why}; deleting the group"))
         else:
@@ -713,7 +785,10 @@ class _Builder:
                 elif event.call in (PendingCall.INSPECT, PendingCall.RECHECK):
                     # GetGroup itself answers "missing" as GroupInspected(exists=False); a not-found
                     # here came from elsewhere and proves nothing about the group.
-                    self.retry(wf, event, self.policy.max_unknown_attempts, error)
+                    self.retry(wf, event, error)
+                elif event.call is PendingCall.CONFIRM_FAILURE:
+                    # The group was just found; it has no such deployment.
+                    self.failure_not_confirmed(wf, f"GetDeploymentStatus answered not found ({error})")
                 else:
                     self.confirm_missing(wf, event, error)
             case ErrorKind.NOT_DEPLOYED if event.call in (PendingCall.RESET, PendingCall.FORCE_RESET):
@@ -732,7 +807,10 @@ class _Builder:
                 if wf.deadline_at is not None:
                     retry_at = min(retry_at, wf.deadline_at)
                 wf = replace(
-                    wf, next_action_at=retry_at, token_generation=wf.token_generation + 1, attempts=0
+                    wf,
+                    next_action_at=retry_at,
+                    token_generation=wf.token_generation + 1,
+                    failures=NO_FAILURES,
                 )
                 self.set_active(
                     self.step(
@@ -742,11 +820,14 @@ class _Builder:
                     )
                 )
             case ErrorKind.THROTTLED:
-                self.retry(wf, event, self.policy.max_throttled_attempts, error)
-            case ErrorKind.SERVER_ERROR:
-                self.retry(self.maybe_started(wf, event), event, self.policy.max_transient_attempts, error)
-            case ErrorKind.UNKNOWN | ErrorKind.NOT_DEPLOYED | ErrorKind.DEPLOYMENT_IN_PROGRESS:
-                self.retry(self.maybe_started(wf, event), event, self.policy.max_unknown_attempts, error)
+                self.retry(wf, event, error)
+            case (
+                ErrorKind.SERVER_ERROR
+                | ErrorKind.UNKNOWN
+                | ErrorKind.NOT_DEPLOYED
+                | ErrorKind.DEPLOYMENT_IN_PROGRESS
+            ):
+                self.retry(self.maybe_started(wf, event), event, error)
             case ErrorKind.BAD_REQUEST:
                 self.finish(wf, WorkflowState.FAILED, f"{event.call} refused: {error}")
 
@@ -761,8 +842,8 @@ class _Builder:
         """A call answered "not found": only GetGroup may say the group is gone, so ask it before
         recording GONE. A group that is still there gets the call again, within the unknown-error
         budget (an answer nobody recognises must not loop)."""
-        attempts = wf.attempts + 1
-        if attempts >= self.policy.max_unknown_attempts:
+        failures = wf.failures.plus_one(event.error)
+        if failures.of(event.error) >= self.policy.attempt_limit(event.error):
             self.finish(
                 wf,
                 WorkflowState.FAILED,
@@ -770,18 +851,25 @@ class _Builder:
             )
             return
         wf = replace(
-            wf, attempts=attempts, pending=PendingCall.RECHECK, resume=event.call, next_action_at=self.now
+            wf, failures=failures, pending=PendingCall.RECHECK, resume=event.call, next_action_at=self.now
         )
         detail = f"{event.call} answered not found ({error}); confirming with GetGroup"
         self.set_active(self.step(wf, StepKind.RETRY_SCHEDULED, detail))
 
-    def retry(self, wf: Workflow, event: CallFailed, limit: int, error: str) -> None:
-        attempts = wf.attempts + 1
+    def retry(self, wf: Workflow, event: CallFailed, error: str) -> None:
+        """Try the call again after a backoff, within the budget of this kind of error: each kind counts
+        on its own (`Workflow.failures`), so a few 429s never use up the attempts a 5xx gets."""
+        failures = wf.failures.plus_one(event.error)
+        attempts = failures.of(event.error)
+        limit = self.policy.attempt_limit(event.error)
         if attempts >= limit:
-            self.finish(wf, WorkflowState.FAILED, f"{event.call} failed {attempts} times; last error {error}")
+            reason = f"{event.call} failed {attempts} times; last error {error}"
+            if failures.total > attempts:
+                reason += f" ({failures.total} failed attempts in all)"
+            self.finish(wf, WorkflowState.FAILED, reason)
             return
-        retry_at = self.now + timedelta(seconds=self.policy.backoff_s(attempts, wf.workflow_id))
-        wf = replace(wf, attempts=attempts, next_action_at=retry_at)
+        retry_at = self.now + timedelta(seconds=self.policy.backoff_s(failures.total, wf.workflow_id))
+        wf = replace(wf, failures=failures, next_action_at=retry_at)
         detail = (
             f"{event.call} failed ({event.error}, attempt {attempts}/{limit}): {error}; "
             f"retry at {retry_at:%H:%M:%S}"
@@ -825,6 +913,10 @@ class _Builder:
         match wf.pending:
             case PendingCall.INSPECT:
                 action = InspectGroup(wf.group_id)
+            case PendingCall.CONFIRM_FAILURE:
+                if wf.request.trigger_deployment_id is None:
+                    return
+                action = ConfirmFailure(wf.group_id, wf.request.trigger_deployment_id)
             case PendingCall.RECHECK:
                 action = InspectGroup(wf.group_id, recheck=True)
             case PendingCall.RESET | PendingCall.FORCE_RESET:
@@ -841,6 +933,8 @@ class _Builder:
                 action = PollDeployment(wf.group_id, wf.deployment_id)
             case PendingCall.DELETE:
                 action = DeleteGroup(wf.group_id)
+                # Saved with the lease, before the call: whatever becomes of its answer, the ledger knows.
+                wf = replace(wf, delete_issued=True)
             case PendingCall.FIND_ROLLBACK:
                 action = FindRollbackTarget(
                     wf.group_id, wf.request.trigger_deployment_id, self.policy.rollback_max_checked

@@ -13,6 +13,7 @@ from gg_reset.domain.enums import DeploymentStatus, DeploymentType, RemediationP
 from gg_reset.domain.events import (
     DeploymentStatusReported,
     Event,
+    FailureChecked,
     GroupInspected,
     RequestReceived,
     RollbackStarted,
@@ -43,6 +44,11 @@ def tagged(value: str | None) -> GroupInspected:
     return GroupInspected(exists=True, tags={} if value is None else {ON_FAILURE_TAG: value})
 
 
+def confirmed(deployment_id: str = "dep-bad") -> FailureChecked:
+    """GetDeploymentStatus confirms the failure (every remediation asks before it writes anything)."""
+    return FailureChecked(deployment_id, DeploymentStatus.FAILURE, DeploymentType.NEW, "core refused")
+
+
 def run(
     events: list[Event], *, policy: WorkflowPolicy = POLICY, start: datetime = EPOCH, every_s: int = 1
 ) -> tuple[GroupRecord, list[Decision]]:
@@ -55,13 +61,18 @@ def run(
     return record, decisions
 
 
-ROLLING_BACK = [failure("dep-bad"), tagged("rollback"), RollbackTargetFound("dep-good", "dep-good worked")]
+ROLLING_BACK = [
+    failure("dep-bad"),
+    tagged("rollback"),
+    confirmed(),
+    RollbackTargetFound("dep-good", "dep-good worked"),
+]
 
 
 def test_a_rollback_redeploys_the_last_good_deployment_and_ends_rolled_back() -> None:
     record, decisions = run([*ROLLING_BACK, RollbackStarted("dep-redo")])
-    assert decisions[1].actions == (FindRollbackTarget(GROUP, "dep-bad", POLICY.rollback_max_checked),)
-    [start] = decisions[2].actions
+    assert decisions[2].actions == (FindRollbackTarget(GROUP, "dep-bad", POLICY.rollback_max_checked),)
+    [start] = decisions[3].actions
     assert isinstance(start, StartRollback) and start.deployment_id == "dep-good"
     success = DeploymentStatusReported("dep-redo", DeploymentType.REDEPLOYMENT, DeploymentStatus.SUCCESS)
     done = transition(record, success, EPOCH + timedelta(seconds=30), POLICY)
@@ -80,7 +91,7 @@ def test_a_rollback_redeploys_the_last_good_deployment_and_ends_rolled_back() ->
 def test_a_rollback_that_cannot_be_made_or_fails_falls_back_to_reset_when_so_configured(
     last_event: Event, why: str
 ) -> None:
-    events: list[Event] = [failure("dep-bad"), tagged("rollback")]
+    events: list[Event] = [failure("dep-bad"), tagged("rollback"), confirmed()]
     if isinstance(last_event, DeploymentStatusReported):
         events += [RollbackTargetFound("dep-good", "dep-good worked"), RollbackStarted("dep-redo")]
     record, decisions = run([*events, last_event], policy=RESET_FALLBACK)
@@ -134,12 +145,13 @@ def test_the_remediation_cap_stops_a_group_whose_rollbacks_keep_failing() -> Non
         for event in (
             failure(failed_one),
             tagged("rollback"),
+            confirmed(failed_one),
             RollbackTargetFound("dep-good", "worked"),
             RollbackStarted(f"dep-redo-{n}"),
             failure(f"dep-redo-{n}", DeploymentType.REDEPLOYMENT),
         ):
             record = transition(record, event, at, POLICY).record
-            at += timedelta(minutes=1)
+            at += timedelta(seconds=20)  # within the protection check's freshness
         assert record.active is None and record.last is not None
         outcomes.append(record.last.state)
     assert outcomes == [S.NOTIFIED] * POLICY.remediation_cap + [S.FAILED]
@@ -187,9 +199,11 @@ def test_the_tag_chooses_the_policy_and_a_bad_value_gets_the_default_with_a_note
 
 def test_the_stack_wide_default_applies_to_untagged_groups() -> None:
     notify_by_default = WorkflowPolicy(remediation_default=RemediationPolicy.NOTIFY)
-    record, decisions = run([failure("dep-bad"), tagged(None)], policy=notify_by_default)
+    record, decisions = run([failure("dep-bad"), tagged(None), confirmed()], policy=notify_by_default)
     assert record.last is not None and record.last.state is S.NOTIFIED
-    assert "on-failure=notify (the default" in record.last.reason
+    assert "on-failure=notify: no Greengrass write made" in record.last.reason
+    [(_, inspected)] = decisions[-2].steps
+    assert "on-failure=notify (the default" in inspected.detail
     assert [type(a) for a in decisions[-1].actions] == [Notify]
 
 

@@ -12,7 +12,9 @@ Invariants, checked after every operation and after a final drain:
 - a redeployment only for a remediation of a group tagged `gg-reset:on-failure=rollback`, never for a
   request, and never more than one per remediation;
 - no `Force=True` reset for a workflow answering a `force=never` request;
-- a workflow ends GONE only for a group that really is gone (a stray "not found" proves nothing);
+- no write caused by a forged Failure event (one for a deployment Greengrass does not confirm);
+- a workflow ends GONE only for a group that really is gone (a stray "not found" proves nothing), and never
+  once it has called DeleteGroup (then the group is missing because of it: DELETED);
 - only remediations are queued, and only behind an active workflow;
 - terminal workflows never change (and never come back);
 - once errors stop and the clock has moved past every deadline, every workflow is terminal with a reason;
@@ -64,6 +66,8 @@ OPERATIONS = (
     "redeploy",
 )
 WRITES = ("reset_deployments", "delete_group", "redeploy")
+FORGED = "forged-"
+"""Prefix of the deployment ids of forged Failure events (no such deployment exists)."""
 
 
 class GuardedGreengrass(FakeGreengrass):
@@ -90,6 +94,9 @@ class GuardedGreengrass(FakeGreengrass):
             return
         if active.request.dry_run:
             self.violations.append(f"{operation} on {group_id} for dry run {active.workflow_id}")
+        trigger = active.request.trigger_deployment_id
+        if active.kind is RequestKind.REMEDIATION and trigger is not None and trigger.startswith(FORGED):
+            self.violations.append(f"{operation} on {group_id} caused by forged failure {trigger}")
         if active.checked_at is None or now - active.checked_at > fresh_for:
             self.violations.append(f"{operation} on {group_id} with a check from {active.checked_at}")
 
@@ -176,18 +183,25 @@ class World:
                 self.expected_ids[group].add(request_id)
                 self.handle(group, InvalidRequestReceived(request_id, group, "detail.force: bad"))
             case ("status", group, which, deployment_type, status):
-                active = self.ledger.load(group).active
+                record = self.ledger.load(group)
+                active = record.active
                 if which == "current":
                     deployment_id = (active.deployment_id if active else None) or "dep-1"
                 else:
                     deployment_id = which
-                if (
-                    status is DeploymentStatus.FAILURE
-                    and deployment_type in (DeploymentType.NEW, DeploymentType.REDEPLOYMENT)
-                    and not (active is not None and active.deployment_id == deployment_id)
-                ):
+                remediable = status is DeploymentStatus.FAILURE and deployment_type in (
+                    DeploymentType.NEW,
+                    DeploymentType.REDEPLOYMENT,
+                )
+                if remediable and deployment_id not in record.own_deployments:
                     self.expected_ids[group].add(remediation_request_id(deployment_id))
+                    if not deployment_id.startswith(FORGED):
+                        # A true event: Greengrass confirms the failure when asked.
+                        self.greengrass.fail_deployment(deployment_id, deployment_type)
                 self.handle(group, DeploymentStatusReported(deployment_id, deployment_type, status))
+            case ("forged", group, deployment_id, deployment_type):
+                # A Failure event for a deployment the group never had: Greengrass does not confirm it.
+                self.apply(("status", group, deployment_id, deployment_type, DeploymentStatus.FAILURE))
             case ("complete", group, status):
                 active = self.ledger.load(group).active
                 if active is not None and active.deployment_id is not None:
@@ -253,6 +267,7 @@ class World:
                     assert wf.reason, "a terminal workflow needs a reason"
                     if (group, wf.workflow_id) not in self.finished and wf.state is WorkflowState.GONE:
                         assert group not in self.greengrass.groups, f"GONE, but {group} exists: {wf.reason}"
+                        assert not wf.delete_issued, f"GONE after our DeleteGroup: {wf.reason}"
                     snapshot = self.finished.setdefault((group, wf.workflow_id), (wf, len(history)))
                     assert snapshot == (wf, len(history)), "a terminal workflow changed"
             seen: dict[str, int] = {}
@@ -324,12 +339,19 @@ def operations(*, mixed: bool) -> st.SearchStrategy[tuple[Any, ...]]:
         st.sampled_from(list(DeploymentType)),
         statuses,
     )
+    forged = st.tuples(
+        st.just("forged"),
+        real_groups if not mixed else groups,
+        st.sampled_from([f"{FORGED}1", f"{FORGED}2"]),
+        st.sampled_from([DeploymentType.NEW, DeploymentType.REDEPLOYMENT]),
+    )
     ops = [
         request_ops,
         request_ops,
         own_status,
         own_status,
         foreign,
+        forged,
         st.tuples(
             st.just("complete"), groups, st.sampled_from([DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE])
         ),

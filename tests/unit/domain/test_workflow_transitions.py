@@ -35,6 +35,7 @@ import pytest
 from gg_reset.contracts import DeploymentStatus, DeploymentType, ForcePolicy
 from gg_reset.domain.actions import (
     Action,
+    ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
     InspectGroup,
@@ -50,6 +51,7 @@ from gg_reset.domain.events import (
     CallFailed,
     DeploymentStatusReported,
     Event,
+    FailureChecked,
     GroupDeleted,
     GroupInspected,
     InvalidRequestReceived,
@@ -171,6 +173,8 @@ INSPECTED_NOTIFY = GroupInspected(exists=True, tags={"gg-reset:on-failure": "Not
 TARGET_FOUND = RollbackTargetFound(GOOD, f"deployment {GOOD} (NewDeployment) succeeded")
 NO_TARGET = RollbackTargetFound(None, "no earlier successful deployment")
 PROTECTED = GroupInspected(exists=True, tags={"gg-reset:protect": "TRUE"})
+CONFIRMED = FailureChecked(FAILED_DEPLOYMENT, DeploymentStatus.FAILURE, DeploymentType.NEW, "core refused")
+"""GetDeploymentStatus confirms the failure that opened the remediation states."""
 EMPTY = GroupRecord(group_id=GROUP)
 
 
@@ -235,6 +239,8 @@ def call_action(wf: Workflow, call: PendingCall) -> Action:
     match call:
         case C.INSPECT:
             return InspectGroup(GROUP)
+        case C.CONFIRM_FAILURE:
+            return ConfirmFailure(GROUP, FAILED_DEPLOYMENT)
         case C.RECHECK:
             return InspectGroup(GROUP, recheck=True)
         case C.RESET | C.FORCE_RESET:
@@ -273,7 +279,7 @@ _waiting = (INSPECTED_OK, ResetAccepted(OWN, forced=False))
 _deletion = request(kind=RequestKind.DELETION)
 _immediately = request(force=F.IMMEDIATELY)
 _remediation = fail_deployment(FAILED_DEPLOYMENT)
-_finding = (_remediation, INSPECTED_ROLLBACK)
+_finding = (_remediation, INSPECTED_ROLLBACK, CONFIRMED)
 STATES: dict[str, Callable[[], GroupRecord]] = {
     "no workflow": lambda: EMPTY,
     "REQUESTED": lambda: apply(EMPTY, request()),
@@ -323,7 +329,21 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
         apply(EMPTY, request(kind=RequestKind.DELETION, at=EARLY), *_waiting, at=EARLY),
         status(OWN, DeploymentStatus.SUCCESS),
     ),
+    # DeleteGroup was called (and answered a 5xx) before the check went stale: its retry re-checks first.
+    "DELETING issued recheck": lambda: apply(
+        apply(
+            EMPTY,
+            request(kind=RequestKind.DELETION, at=EARLY),
+            *_waiting,
+            status(OWN, DeploymentStatus.SUCCESS),
+            failed(C.DELETE, E.SERVER_ERROR),
+            at=EARLY,
+        ),
+        Tick(),
+    ),
     "REQUESTED remediation": lambda: apply(EMPTY, _remediation),
+    # Inspected (tag rollback): GetDeploymentStatus must confirm the failure before anything is written.
+    "REQUESTED confirming": lambda: apply(EMPTY, _remediation, INSPECTED_ROLLBACK),
     "ROLLING_BACK finding": lambda: apply(EMPTY, *_finding),
     "ROLLING_BACK starting": lambda: apply(EMPTY, *_finding, TARGET_FOUND),
     "ROLLING_BACK waiting": lambda: apply(EMPTY, *_finding, TARGET_FOUND, RollbackStarted(OWN)),
@@ -340,7 +360,7 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "after ROLLED_BACK": lambda: apply(
         EMPTY, *_finding, TARGET_FOUND, RollbackStarted(OWN), status(OWN, DeploymentStatus.SUCCESS)
     ),
-    "after NOTIFIED": lambda: apply(EMPTY, _remediation, INSPECTED_NOTIFY),
+    "after NOTIFIED": lambda: apply(EMPTY, _remediation, INSPECTED_NOTIFY, CONFIRMED),
 }
 IDLE = [name for name in STATES if name == "no workflow" or name.startswith("after ")]
 ACTIVE = [name for name in STATES if name not in IDLE]
@@ -348,6 +368,7 @@ WAITING = ["RESETTING waiting", "RESETTING waiting force=never", "RESETTING wait
 ROLLING_BACK = [name for name in STATES if name.startswith("ROLLING_BACK")]
 OPENED_BY_A_FAILED_DEPLOYMENT = {
     "REQUESTED remediation",
+    "REQUESTED confirming",
     *ROLLING_BACK,
     "after ROLLED_BACK",
     "after NOTIFIED",
@@ -446,8 +467,15 @@ SHAPES: dict[str, Shape] = {
     "DELETING recheck": Shape(
         S.DELETING, C.RECHECK, _lease, kind=_del, resume=C.DELETE, checked_at=EARLY, workflow_id=WF_EARLY
     ),
+    "DELETING issued recheck": Shape(
+        S.DELETING, C.RECHECK, _lease, kind=_del, attempts=1, resume=C.DELETE, checked_at=EARLY,
+        workflow_id=WF_EARLY,
+    ),
     "REQUESTED remediation": Shape(
         S.REQUESTED, C.INSPECT, _lease, kind=_rem, workflow_id=WF_REMEDIATION
+    ),
+    "REQUESTED confirming": Shape(
+        S.REQUESTED, C.CONFIRM_FAILURE, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION
     ),
     "ROLLING_BACK finding": Shape(
         S.ROLLING_BACK, C.FIND_ROLLBACK, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION
@@ -521,6 +549,7 @@ def test_every_kind_of_re_check_resume_is_among_the_states() -> None:
         (C.RESET, False),
         (C.FORCE_RESET, False),
         (C.DELETE, False),
+        (C.DELETE, True),
         (C.ROLLBACK, False),
         (C.RESET, True),
         (C.FORCE_RESET, True),
@@ -598,6 +627,15 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
     "inspected ok": (INSPECTED_OK, NOW),
     "inspected ok on-failure=rollback": (INSPECTED_ROLLBACK, NOW),
     "inspected ok on-failure=notify": (INSPECTED_NOTIFY, NOW),
+    "failure confirmed": (CONFIRMED, NOW),
+    "failure not confirmed": (
+        FailureChecked(FAILED_DEPLOYMENT, DeploymentStatus.SUCCESS, DeploymentType.NEW),
+        NOW,
+    ),
+    "failure of a reset deployment": (
+        FailureChecked(FAILED_DEPLOYMENT, DeploymentStatus.FAILURE, DeploymentType.RESET),
+        NOW,
+    ),
     "rollback target found": (TARGET_FOUND, NOW),
     "no rollback target": (NO_TARGET, NOW),
     "rollback started": (RollbackStarted("dep-new"), NOW),
@@ -741,6 +779,13 @@ def remediation_counted(before: GroupRecord, decision: Decision) -> None:
     wf = decision.record.active
     assert wf is not None and wf.request.trigger_deployment_id == "dep-x"
     assert decision.record.remediations == (*before.remediations, NOW)
+
+
+def remediation_uncounted(before: GroupRecord, decision: Decision) -> None:
+    """An unconfirmed failure gives back its place under the remediation cap."""
+    (done,) = decision.finished
+    assert done.started_at in before.remediations
+    assert decision.record.remediations == tuple(t for t in before.remediations if t != done.started_at)
 
 
 def dequeued(before: GroupRecord, decision: Decision) -> None:
@@ -1069,51 +1114,80 @@ def build_table() -> dict[tuple[str, str], Expect]:
         if (s, "inspected ok") in table:
             for tagged in ("inspected ok on-failure=rollback", "inspected ok on-failure=notify"):
                 table[s, tagged] = table[s, "inspected ok"]
-    # A remediation follows the tag: reset without one (the default), roll back, or notify.
+    # A remediation remembers the tag's policy (reset without one, the default; roll back; notify), and
+    # first asks GetDeploymentStatus to confirm the failure: nothing is written on an event's word alone.
     remediation = active_wf["REQUESTED remediation"]
     assert remediation.kind is RequestKind.REMEDIATION
-    table["REQUESTED remediation", "inspected ok"] = replace(
-        table["REQUESTED remediation", "inspected ok"],
-        actions=(StartReset(GROUP, force=False, client_token=token(False, workflow_id=WF_REMEDIATION)),),
-        checks=(
-            *table["REQUESTED remediation", "inspected ok"].checks,
-            active_is(remediation=RemediationPolicy.RESET),
-            step_detail("on-failure=reset (the default: no gg-reset:on-failure tag)"),
+    for answer, policy, how in (
+        (
+            "inspected ok",
+            RemediationPolicy.RESET,
+            "on-failure=reset (the default: no gg-reset:on-failure tag)",
         ),
-    )
-    table["REQUESTED remediation", "inspected ok on-failure=rollback"] = Expect(
+        ("inspected ok on-failure=rollback", RemediationPolicy.ROLLBACK, "on-failure=rollback (tag "),
+        ("inspected ok on-failure=notify", RemediationPolicy.NOTIFY, "on-failure=notify (tag "),
+    ):
+        table["REQUESTED remediation", answer] = Expect(
+            active=S.REQUESTED,
+            steps=(K.INSPECTED,),
+            actions=(ConfirmFailure(GROUP, FAILED_DEPLOYMENT),),
+            checks=(
+                active_is(pending=C.CONFIRM_FAILURE, remediation=policy, checked_at=NOW, deployment_id=None),
+                step_detail(how),
+                leased(NOW),
+            ),
+        )
+    # Confirmed: the policy acts (here rollback; reset and notify in their own tests).
+    table["REQUESTED confirming", "failure confirmed"] = Expect(
         active=S.ROLLING_BACK,
-        steps=(K.INSPECTED,),
+        steps=(K.FAILURE_CONFIRMED,),
         actions=(FindRollbackTarget(GROUP, FAILED_DEPLOYMENT, POLICY.rollback_max_checked),),
         checks=(
             active_is(
                 pending=C.FIND_ROLLBACK,
                 remediation=RemediationPolicy.ROLLBACK,
-                checked_at=NOW,
+                checked_at=T0,
                 deadline_at=None,
                 deployment_id=None,
             ),
-            step_detail("on-failure=rollback (tag gg-reset:on-failure)"),
+            step_detail(
+                f"GetDeploymentStatus confirms deployment {FAILED_DEPLOYMENT} Failure (NewDeployment)"
+            ),
             leased(NOW),
         ),
     )
-    table["REQUESTED remediation", "inspected ok on-failure=notify"] = Expect(
-        finished=S.NOTIFIED,
-        reason=f"deployment {FAILED_DEPLOYMENT} failed; on-failure=notify (tag gg-reset:on-failure): "
-        "no Greengrass write made",
-        steps=(K.INSPECTED, K.FINISHED),
-        actions=(notify(S.NOTIFIED, remediation.workflow_id),),
-    )
+    # Not confirmed: REJECTED with no write, and not counted against the group's remediation cap.
+    for answer, said in (
+        ("failure not confirmed", "GetDeploymentStatus says Success (NewDeployment)"),
+        ("failure of a reset deployment", "GetDeploymentStatus says Failure (ResetDeployment)"),
+        ("confirm-failure failed not-found", "GetDeploymentStatus answered not found (not-found-code"),
+    ):
+        table["REQUESTED confirming", answer] = Expect(
+            finished=S.REJECTED,
+            reason=f"failure of deployment {FAILED_DEPLOYMENT} not confirmed: {said}",
+            steps=(K.FAILURE_UNCONFIRMED, K.FINISHED),
+            checks=(remediation_uncounted,),
+        )
 
     # -- answers to the re-check (GetGroup) before a stale write, or confirming a not-found
     for s in RECHECKING:
         wf = active_wf[s]
         assert wf.resume is not None
         write = write_name(wf.resume)
-        table[s, "inspected missing"] = Expect(
-            finished=S.GONE,
-            reason=f"group no longer exists (GetGroup, before {write})",
-            steps=(K.FINISHED,),
+        table[s, "inspected missing"] = (
+            # Our DeleteGroup was called: its answer was lost, and the group is missing because of it.
+            Expect(
+                finished=S.DELETED,
+                reason="group deleted (DeleteGroup was issued; GetGroup, before DeleteGroup, finds it "
+                "missing)",
+                steps=(K.FINISHED,),
+            )
+            if wf.delete_issued
+            else Expect(
+                finished=S.GONE,
+                reason=f"group no longer exists (GetGroup, before {write})",
+                steps=(K.FINISHED,),
+            )
         )
         table[s, "inspected protected"] = Expect(
             finished=S.REJECTED,
@@ -1213,9 +1287,12 @@ def build_table() -> dict[tuple[str, str], Expect]:
         notice = notify(workflow_id=wf.workflow_id)
 
         def retry(limit: int, kind: ErrorKind, wf: Workflow = wf) -> Expect:
+            """Attempt `k` of this kind of error, within its own budget; the backoff grows with every failed
+            attempt of the step (`n`, all kinds)."""
             assert wf.pending is not None
             n = wf.attempts + 1
-            assert n < limit
+            k = wf.failures.of(kind) + 1
+            assert k < limit
             unconfirmed = wf.unconfirmed_reset_since
             if wf.pending in (C.RESET, C.FORCE_RESET) and kind is not E.THROTTLED and unconfirmed is None:
                 # The call may have started a reset: the retry adopts one created since then.
@@ -1226,7 +1303,7 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 checks=(
                     retry_scheduled(n, after_backoff(NOW, n), wf.token_generation),
                     active_is(pending=wf.pending, resume=wf.resume, unconfirmed_reset_since=unconfirmed),
-                    step_detail(f"{wf.pending} failed ({kind}, attempt {n}/{limit})"),
+                    step_detail(f"{wf.pending} failed ({kind}, attempt {k}/{limit})"),
                 ),
             )
 
@@ -1242,7 +1319,9 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 elif call in (C.INSPECT, C.RECHECK):
                     # GetGroup says "missing" with GroupInspected(exists=False); this proves nothing.
                     table[s, event] = retry(POLICY.max_unknown_attempts, kind)
-                elif attempts + 1 >= POLICY.max_unknown_attempts:
+                elif call is C.CONFIRM_FAILURE:
+                    pass  # the group has no such deployment: written out with the confirmation's answers
+                elif wf.failures.other + 1 >= POLICY.max_unknown_attempts:
                     table[s, event] = Expect(
                         finished=S.FAILED,
                         reason=f"{call} kept answering not found",
@@ -1977,7 +2056,13 @@ def test_failed_resets_never_open_a_remediation(state: str, deployment_type: Dep
 
 
 def test_a_remediation_resets_the_group_and_ends_reset() -> None:
-    record = apply(EMPTY, fail_deployment("dep-bad"), INSPECTED_OK, ResetAccepted("dep-r", forced=False))
+    record = apply(
+        EMPTY,
+        fail_deployment("dep-bad"),
+        INSPECTED_OK,
+        replace(CONFIRMED, deployment_id="dep-bad"),
+        ResetAccepted("dep-r", forced=False),
+    )
     done = transition(record, status("dep-r", DeploymentStatus.SUCCESS), T0, POLICY)
     last = done.record.last
     assert last is not None and last.state is S.RESET and last.kind is RequestKind.REMEDIATION
@@ -2009,7 +2094,13 @@ def test_a_remediation_during_a_dry_run_is_queued_then_started_and_run_when_the_
     ]
     assert ended.record.queued == () and ended.record.remediations == (NOW,)
 
-    record = apply(ended.record, INSPECTED_OK, ResetAccepted("dep-r", forced=False), at=NOW)
+    record = apply(
+        ended.record,
+        INSPECTED_OK,
+        replace(CONFIRMED, deployment_id="dep-bad"),
+        ResetAccepted("dep-r", forced=False),
+        at=NOW,
+    )
     done = transition(record, status("dep-r", DeploymentStatus.SUCCESS), NOW, POLICY)
     last = done.record.last
     assert last is not None and last.state is S.RESET and last.workflow_id == remediation.workflow_id
