@@ -111,20 +111,22 @@ REMEDIATED_DEPLOYMENT_TYPES = (DeploymentType.NEW.value, DeploymentType.REDEPLOY
 """Deployments whose `Failure` opens a remediation."""
 
 
-def deployment_status_pattern(account: str) -> dict[str, Any]:
-    """The status changes the worker acts on, on the default bus of `account`, and nothing else:
+def deployment_status_pattern(account: str, region: str) -> dict[str, Any]:
+    """The status changes the worker acts on, on the default bus of `account` in `region`, and nothing else:
 
     - `Failure` of a `NewDeployment`/`Redeployment` (opens a remediation);
     - `Success`/`Failure` of a `ResetDeployment`/`ForceResetDeployment` (completes or fails a reset).
 
     A fleet's routine successful deployments and every `Building`/`InProgress` change are filtered out by
-    EventBridge, so they never invoke the worker. Matching the account keeps events forwarded from other
-    accounts' buses from being processed twice.
+    EventBridge, so they never invoke the worker. Matching the account and the region keeps events
+    forwarded from other accounts' or other regions' buses from being processed twice, or acted on here
+    (the worker refuses them too, and counts them as `ForeignStatusEvents`).
     """
     return {
         "source": [GREENGRASS_SOURCE],
         "detail-type": [DetailType.DEPLOYMENT_STATUS_CHANGE.value],
         "account": [account],
+        "region": [region],
         "detail": {
             "$or": [
                 {

@@ -49,6 +49,8 @@ class Intake:
     """For a timer message: the due time it was armed for (see `ResetService.handle`)."""
     account: str | None = None
     """For a status event: the account it says it comes from (the worker checks it is its own)."""
+    region: str | None = None
+    """For a status event: the region it says it comes from (the worker checks it is its own)."""
 
     @property
     def correlation_id(self) -> str | None:
@@ -114,6 +116,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
                 occurred_at=status.time,
             ),
             account=status.account,
+            region=status.region,
         )
     if detail_type not in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
         return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)

@@ -124,8 +124,8 @@ class EventIntake(Construct):
         self.status_rule = events.Rule(
             self,
             "DeploymentStatusRule",
-            description="aws.greengrass deployment status changes of this account -> work queue",
-            event_pattern=event_pattern(contracts.deployment_status_pattern(stack.account)),
+            description="aws.greengrass deployment status changes of this account and region -> work queue",
+            event_pattern=event_pattern(contracts.deployment_status_pattern(stack.account, stack.region)),
             targets=[self._target(self.status_rule_dlq)],
         )
 

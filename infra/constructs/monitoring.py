@@ -6,6 +6,8 @@ Alarms (all notify the notification topic):
 - any workflow ends `FAILED` (custom metric `Outcome_FAILED`);
 - a sweep could not drive some overdue workflows (custom metric `SweepFailures`: the sweeper catches the
   error per group, so no Lambda error reports it);
+- a status event claims another account or region (custom metric `ForeignStatusEvents`), or a failure
+  event is not confirmed by GetDeploymentStatus (`UnconfirmedFailureEvents`): a forged or misrouted event;
 - the oldest work-queue message is older than `queueMaxAgeSeconds` (the worker is not keeping up).
 """
 
@@ -125,8 +127,8 @@ class Monitoring(Construct):
             human_readable_name="Workflow outcomes",
             alarm_friendly_name="Outcomes",
             description=(
-                "Requests received, terminal states by outcome and sweeps; a FAILED outcome and a sweep "
-                "failure alarm at the first one."
+                "Requests received, terminal states by outcome and sweeps; a FAILED outcome, a sweep "
+                "failure, a foreign status event and an unconfirmed failure event alarm at the first one."
             ),
             metric_groups=[
                 mc.CustomMetricGroup(
@@ -142,6 +144,33 @@ class Monitoring(Construct):
                         service_metric(metric_names.ROLLBACK_FALLBACKS, label="Roll back fallbacks"),
                         service_metric(
                             metric_names.MALFORMED_STATUS_EVENTS, label="Malformed status events dropped"
+                        ),
+                    ],
+                ),
+                mc.CustomMetricGroup(
+                    title="Forged or misrouted status events: foreign, unconfirmed failures (count)",
+                    metrics=[
+                        _alarm_on_any(
+                            service_metric(
+                                metric_names.FOREIGN_STATUS_EVENTS, label="Foreign status events dropped"
+                            ),
+                            "ForeignStatusEvents",
+                            "The gg-reset worker dropped a Greengrass status event claiming another account "
+                            "or region than its own: a forged or misrouted event (the status rule should "
+                            "never pass one). Look in the worker's log group ('status event from another "
+                            "account dropped' / '... region dropped') for the event's account or region, "
+                            "group and deployment id, and find who forwards or puts such events on this bus.",
+                        ),
+                        _alarm_on_any(
+                            service_metric(
+                                metric_names.UNCONFIRMED_FAILURES, label="Unconfirmed failure events"
+                            ),
+                            "UnconfirmedFailureEvents",
+                            "A Greengrass failure event's deployment was not confirmed failed by "
+                            "GetDeploymentStatus (unknown to the group, or in another status): the "
+                            "remediation ended REJECTED with no Greengrass write. A forged or misrouted "
+                            "event: look in the worker's log group for the event's account, region and "
+                            "deployment id, and find who puts such events on this bus.",
                         ),
                     ],
                 ),

@@ -18,6 +18,7 @@ from infra.testing import Synth
 pytestmark = pytest.mark.infra
 
 ACCOUNT = {"Ref": "AWS::AccountId"}
+REGION = {"Ref": "AWS::Region"}
 
 
 def _get_att(logical_id: str, attribute: str = "Arn") -> dict[str, Any]:
@@ -37,11 +38,16 @@ def test_request_rule_pattern_is_the_contract_on_the_service_bus(synth: Synth) -
     assert rule["EventBusName"] == {"Ref": synth.logical_id("EventIntake/Bus")}
 
 
-def test_status_rule_pattern_is_the_contract_for_the_deploying_account_on_the_default_bus(
+def test_status_rule_pattern_is_the_contract_for_the_deploying_account_and_region_on_the_default_bus(
     synth: Synth,
 ) -> None:
     rule = synth.template_json["Resources"][synth.logical_id("EventIntake/DeploymentStatusRule")]
-    assert rule["Properties"]["EventPattern"] == contracts.deployment_status_pattern(ACCOUNT)  # type: ignore[arg-type]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern == contracts.deployment_status_pattern(ACCOUNT, REGION)  # type: ignore[arg-type]
+    # Events forwarded from other accounts' or regions' buses never match.
+    assert pattern["account"] == [ACCOUNT]
+    assert pattern["region"] == [REGION]
+    assert synth.stack.resolve(synth.stack.region) == REGION
     assert "EventBusName" not in rule["Properties"]  # the default bus, where aws.greengrass events land
 
 
@@ -439,6 +445,31 @@ def test_sweep_failures_alarm(synth: Synth) -> None:
     assert alarm["AlarmActions"] == [{"Ref": synth.logical_id("Notifications/Topic")}]
 
 
+@pytest.mark.parametrize(
+    ("metric_name", "what_to_look_for"),
+    [
+        (metric_names.FOREIGN_STATUS_EVENTS, "another account or region"),
+        (metric_names.UNCONFIRMED_FAILURES, "GetDeploymentStatus"),
+    ],
+)
+def test_forged_or_misrouted_status_events_alarm_at_the_first_one(
+    synth: Synth, metric_name: str, what_to_look_for: str
+) -> None:
+    """Sum >= 1 in 5 minutes (a count above 0), no data is no alarm; the description says what to do."""
+    alarm = _find_alarm(synth, settings.METRICS_NAMESPACE, metric_name, settings.SERVICE_NAME)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == 0
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": synth.logical_id("Notifications/Topic")}]
+    (query,) = alarm["Metrics"]
+    assert (query["MetricStat"]["Stat"], query["MetricStat"]["Period"]) == ("Sum", 300)
+    description = json.dumps(alarm["AlarmDescription"])
+    assert what_to_look_for in description
+    assert "forged or misrouted" in description
+    assert "log group" in description
+
+
 def test_every_custom_metric_the_stack_watches_is_emitted_by_the_lambda_code() -> None:
     """A metric name charted or alarmed on appears in the runtime package, as itself or as its constant."""
     package = FUNCTIONS_DIR / "gg_reset"
@@ -488,6 +519,8 @@ def test_dashboard_shows_outcomes_fallbacks_latency_and_queue_depth(synth: Synth
         metric_names.MALFORMED_STATUS_EVENTS,
         metric_names.SWEPT_WORKFLOWS,
         metric_names.SWEEP_FAILURES,
+        metric_names.FOREIGN_STATUS_EVENTS,
+        metric_names.UNCONFIRMED_FAILURES,
     ]:
         assert metric in body, metric
     assert "ApproximateNumberOfMessagesVisible" in body

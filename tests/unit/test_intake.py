@@ -176,6 +176,21 @@ def test_the_documented_aws_status_event() -> None:
     assert intake.correlation_id == "4f38f1a7-3dd0-42a1-af48-EXAMPLE09681"
 
 
+def test_a_status_event_carries_the_account_and_region_it_claims() -> None:
+    """The worker refuses a status event from another account or region: intake carries both."""
+    intake = parse(AWS_STATUS_EVENT)
+    assert (intake.account, intake.region) == ("123456789012", "us-west-2")
+    raw = json.loads(AWS_STATUS_EVENT)
+    raw["region"] = "ap-southeast-2"
+    assert parse(raw).region == "ap-southeast-2"
+
+
+def test_a_request_carries_no_account_or_region() -> None:
+    intake = parse(envelope({"group-id": "g-1"}))
+    assert isinstance(intake.event, RequestReceived)
+    assert (intake.account, intake.region) == (None, None)
+
+
 @pytest.mark.parametrize("deployment_type", list(DeploymentType))
 @pytest.mark.parametrize("status", list(DeploymentStatus))
 def test_every_deployment_type_and_status(deployment_type: DeploymentType, status: DeploymentStatus) -> None:

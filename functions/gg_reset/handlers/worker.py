@@ -9,6 +9,7 @@ comes back with its timer, so no message is handed back to SQS for throttling.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.adapters.greengrass import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
-from gg_reset.intake import from_message_body
+from gg_reset.intake import Intake, from_message_body
 from gg_reset.metric_names import FOREIGN_STATUS_EVENTS, MALFORMED_STATUS_EVENTS, WORK_MESSAGES
 from gg_reset.observability import logger, metrics, tracer
 from gg_reset.wiring import service
@@ -57,15 +58,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         logger.warning("event dropped", extra={"group_id": intake.group_id, "reason": intake.dropped})
         metrics.add_metric(name=MALFORMED_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
         return
-    own_account = _account_of(lambda_context)
-    if intake.account is not None and own_account is not None and intake.account != own_account:
-        # The rule matches this account only; a status event from another one is refused here too
-        # (defence in depth): it must never open a remediation of a group in this account.
-        logger.warning(
-            "status event from another account dropped",
-            extra={"group_id": intake.group_id, "event_account": intake.account},
-        )
-        metrics.add_metric(name=FOREIGN_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
+    if _foreign(intake, lambda_context):
         return
     logger.append_keys(group_id=intake.group_id, request_id=intake.correlation_id)
     try:
@@ -82,12 +75,36 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         logger.remove_keys(["group_id", "request_id"])
 
 
-def _account_of(context: LambdaContext | None) -> str | None:
-    """The account this function runs in, from its ARN (`arn:aws:lambda:<region>:<account>:function:...`)."""
-    if context is None:
-        return None
-    parts = context.invoked_function_arn.split(":")
-    return parts[4] if len(parts) > 4 and parts[4] else None
+def _foreign(intake: Intake, context: LambdaContext | None) -> bool:
+    """Whether a status event claims another account or region than this function's own: if so it is
+    logged and counted, and must not be handled. The rule matches this account and region only; this is
+    defence in depth, so a forged or misrouted event never opens a remediation of a group here."""
+    own_account, own_region = _own_account_and_region(context)
+    for field, claimed, own in (
+        ("account", intake.account, own_account),
+        ("region", intake.region, own_region),
+    ):
+        if claimed is not None and own is not None and claimed != own:
+            logger.warning(
+                f"status event from another {field} dropped",
+                extra={
+                    "group_id": intake.group_id,
+                    f"event_{field}": claimed,
+                    "deployment_id": intake.correlation_id,
+                },
+            )
+            metrics.add_metric(name=FOREIGN_STATUS_EVENTS, unit=MetricUnit.Count, value=1)
+            return True
+    return False
+
+
+def _own_account_and_region(context: LambdaContext | None) -> tuple[str | None, str | None]:
+    """The account and region this function runs in, from its ARN
+    (`arn:aws:lambda:<region>:<account>:function:...`); the region falls back to `AWS_REGION`."""
+    parts = context.invoked_function_arn.split(":") if context is not None else []
+    account = parts[4] if len(parts) > 4 and parts[4] else None
+    region = parts[3] if len(parts) > 3 and parts[3] else os.environ.get("AWS_REGION") or None
+    return account, region
 
 
 @logger.inject_lambda_context(clear_state=True)

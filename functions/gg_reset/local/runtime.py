@@ -433,7 +433,7 @@ class LocalService:
         ]["QueueArn"]
         for bus, rule, pattern in (
             (self.bus_name, "gg-reset-requests", REQUEST_PATTERN),
-            ("default", "gg-reset-deployment-status", deployment_status_pattern(ACCOUNT)),
+            ("default", "gg-reset-deployment-status", deployment_status_pattern(ACCOUNT, REGION)),
         ):
             self.events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern))
             self.events.put_targets(

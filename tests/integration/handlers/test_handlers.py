@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -205,20 +206,20 @@ def test_a_malformed_status_event_is_dropped_and_counted_not_recorded(env, capfd
     assert any(doc.get(worker.MALFORMED_STATUS_EVENTS) == [1.0] for doc in emitted)
 
 
-def status_body(account: str) -> str:
+def status_body(account: str, region: str = "us-east-1") -> str:
     return json.dumps(
         {
             "version": "0",
-            "id": f"evt-{account}",
+            "id": f"evt-{account}-{region}",
             "detail-type": "Greengrass Deployment Status Change",
             "source": "aws.greengrass",
             "account": account,
             "time": "2026-01-01T00:00:00Z",
-            "region": "us-east-1",
+            "region": region,
             "resources": [],
             "detail": {
                 "group-id": "g-f",
-                "deployment-id": f"dep-{account}",
+                "deployment-id": f"dep-{account}-{region}",
                 "deployment-type": "NewDeployment",
                 "status": "Failure",
             },
@@ -236,5 +237,49 @@ def test_a_failure_event_from_another_account_opens_no_remediation(env, capfd) -
     assert any(doc.get(metric_names.FOREIGN_STATUS_EVENTS) == [1.0] for doc in emitted)
     # The same event from the worker's own account opens one.
     worker.handler({"Records": [sqs_record("m2", status_body("123456789012"))]}, ctx())
-    active = ledger.load("g-f").active
-    assert active is not None and active.kind.value == "remediation"
+    opened = ledger.load("g-f").current
+    assert opened is not None and opened.kind.value == "remediation"
+
+
+def test_a_failure_event_from_another_region_opens_no_remediation(env, capfd) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, _ = env
+    greengrass.add_group("g-f")
+    from gg_reset.observability import logger
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        response = worker.handler(
+            {"Records": [sqs_record("m", status_body("123456789012", "eu-west-1"))]}, ctx()
+        )
+    finally:
+        logger.removeHandler(handler)
+    assert response == {"batchItemFailures": []}
+    assert ledger.records == {} and greengrass.calls == {}
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(doc.get(metric_names.FOREIGN_STATUS_EVENTS) == [1.0] for doc in emitted)
+    warnings = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert any(w.get("event_region") == "eu-west-1" and w["level"] == "WARNING" for w in warnings)
+
+
+def test_a_failure_event_from_the_workers_own_account_and_region_is_handled(env, capfd) -> None:  # type: ignore[no-untyped-def]
+    _, ledger, greengrass, _ = env
+    greengrass.add_group("g-f")
+    response = worker.handler({"Records": [sqs_record("m", status_body("123456789012", "us-east-1"))]}, ctx())
+    assert response == {"batchItemFailures": []}
+    # Handled: the failure opened a remediation of the group (whatever came of it).
+    workflow = ledger.load("g-f").current
+    assert workflow is not None and workflow.kind.value == "remediation"
+    assert workflow.request.trigger_deployment_id == "dep-123456789012-us-east-1"
+    emitted = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert not any(metric_names.FOREIGN_STATUS_EVENTS in doc for doc in emitted)
+
+
+def test_the_workers_own_region_falls_back_to_aws_region_when_its_arn_lacks_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert worker._own_account_and_region(ctx()) == ("123456789012", "us-east-1")
+    no_region = SimpleNamespace(invoked_function_arn="arn:aws:lambda::123456789012:function:w")
+    assert worker._own_account_and_region(no_region) == ("123456789012", "eu-central-1")  # type: ignore[arg-type]
+    assert worker._own_account_and_region(None) == (None, "eu-central-1")

@@ -597,7 +597,7 @@ def test_status_events_reach_an_eventbridge_rule_with_the_deployment_status_patt
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        events.put_rule(Name="status", EventPattern=json.dumps(deployment_status_pattern(ACCOUNT)))
+        events.put_rule(Name="status", EventPattern=json.dumps(deployment_status_pattern(ACCOUNT, REGION)))
         events.put_targets(Rule="status", Targets=[{"Id": "q", "Arn": queue_arn}])
         sim = GreengrassSimulator(clock, eventbridge_publisher(events), rng=random.Random(1), account=ACCOUNT)
         gg = sim.client()
