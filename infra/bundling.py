@@ -1,7 +1,7 @@
 """The Lambda code asset, built on this machine without Docker.
 
 The asset holds only the `gg_reset` runtime package: no tests, no local simulator (`gg_reset/local`), no CLI
-(`gg_reset/cli.py`), no caches. Its third-party dependencies come from the Lambda runtime (boto3) and the
+(`gg_reset/cli/`), no caches. Its third-party dependencies come from the Lambda runtime (boto3) and the
 public Powertools v3 layer, which is built with every Powertools extra (pydantic for the parser,
 aws-xray-sdk for the tracer), so nothing is pip-installed into the asset.
 """
@@ -22,15 +22,15 @@ FUNCTIONS_DIR: Final = REPO_ROOT / "functions"
 PACKAGE: Final = "gg_reset"
 
 # Paths (relative to the package) that never go to Lambda.
-EXCLUDED_PACKAGE_PATHS: Final = frozenset({"local", "cli.py", "tests", "conftest.py"})
+EXCLUDED_PACKAGE_PATHS: Final = frozenset({"local", "cli", "tests", "conftest.py"})
 EXCLUDED_DIR_NAMES: Final = frozenset({"__pycache__", "tests", ".mypy_cache", ".pytest_cache"})
 INCLUDED_SUFFIXES: Final = frozenset({".py"})
 INCLUDED_NAMES: Final = frozenset({"py.typed"})
 
 
 def is_cli_module(relative: Path) -> bool:
-    """The operator CLI (`cli.py` and its `cli_*.py` modules): it runs on a laptop, not in a Lambda."""
-    return len(relative.parts) == 1 and (relative.name == "cli.py" or relative.name.startswith("cli_"))
+    """The operator CLI (the `cli` package): it runs on a laptop, not in a Lambda."""
+    return relative.parts[0] == "cli"
 
 
 def runtime_files(package_dir: Path) -> Iterator[Path]:
@@ -39,7 +39,7 @@ def runtime_files(package_dir: Path) -> Iterator[Path]:
         if not path.is_file():
             continue
         relative = path.relative_to(package_dir)
-        if relative.parts[0] in EXCLUDED_PACKAGE_PATHS or is_cli_module(relative):
+        if relative.parts[0] in EXCLUDED_PACKAGE_PATHS:
             continue
         if any(part in EXCLUDED_DIR_NAMES for part in relative.parts[:-1]):
             continue

@@ -240,9 +240,9 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
     ContextOption(
         "janitorSelection",
         settings.JANITOR_DEFAULT_SELECTION,
-        "The groups the janitor selects: a JSON object of selection terms (`gg_reset.selection`: `id`, "
-        "`name`, `regex`, `tag`, `no-tag`, `older-than`, `idle`, `expired`, `not-deployed`; criteria AND, "
-        "the values of one criterion OR). The default selects groups whose `gg-reset:expires-at` tag "
+        "The groups the janitor selects: a JSON object of selection terms (`gg_reset.cleanup.selection`: "
+        "`id`, `name`, `regex`, `tag`, `no-tag`, `older-than`, `idle`, `expired`, `not-deployed`; criteria "
+        "AND, the values of one criterion OR). The default selects groups whose `gg-reset:expires-at` tag "
         "holds a date that has passed.",
     ),
     ContextOption(
@@ -407,7 +407,7 @@ def _as_schedule(key: str, raw: Any) -> str:
 def _as_selection(key: str, raw: Any) -> str:
     """The janitor's selection as canonical JSON: from a JSON object (cdk.json), or from `-c` its JSON
     text or its command-line terms (`expired name=lab-*`)."""
-    from gg_reset.selection import Selection, SelectionError
+    from gg_reset.cleanup.selection import Selection, SelectionError
 
     try:
         if isinstance(raw, str) and not raw.strip().startswith("{"):

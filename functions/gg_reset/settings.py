@@ -58,7 +58,8 @@ ENV_DEPLOYED_ACCOUNT: Final = "DEPLOYED_ACCOUNT"
 """Where the workflow's timers go: delayed messages on the work queue."""
 
 ENV_JANITOR_SELECTION: Final = "JANITOR_SELECTION"
-"""The janitor's selection: a JSON object of `gg_reset.selection` terms (`gg-reset:janitorSelection`)."""
+"""The janitor's selection: a JSON object of `gg_reset.cleanup.selection` terms
+(`gg-reset:janitorSelection`)."""
 ENV_JANITOR_ACTION: Final = "JANITOR_ACTION"
 """`delete` or `reset`: what the janitor requests for the groups it selects."""
 ENV_JANITOR_DRY_RUN: Final = "JANITOR_DRY_RUN"

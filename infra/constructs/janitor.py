@@ -35,7 +35,7 @@ from infra.nag import acknowledge
 
 JANITOR_HANDLER: Final = "gg_reset.handlers.janitor.handler"
 
-# Exactly the Greengrass V1 calls `gg_reset.selection.select` makes (through `GreengrassPort`).
+# Exactly the Greengrass V1 calls `gg_reset.cleanup.selection.select` makes (through `GreengrassPort`).
 JANITOR_GREENGRASS_GROUP_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListDeployments")
 JANITOR_GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
 JANITOR_LEDGER_ACTIONS: Final = ("dynamodb:PutItem",)

@@ -12,9 +12,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from gg_reset import cli_aws
-from gg_reset.cli import app
-from gg_reset.cli_errors import Resources, explain
+from gg_reset.cli import aws as cli_aws
+from gg_reset.cli.app import app
+from gg_reset.cli.errors import Resources, explain
 from gg_reset.local import LocalService
 from gg_reset.local.runtime import TABLE_NAME
 

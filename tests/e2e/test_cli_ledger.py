@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from gg_reset.cli import app
-from gg_reset.cli_errors import CliError
-from gg_reset.cli_ledger import ReportAction, action_of, parse_since
+from gg_reset.cli.app import app
+from gg_reset.cli.errors import CliError
+from gg_reset.cli.ledger import ReportAction, action_of, parse_since
 from gg_reset.contracts import ForcePolicy
 from gg_reset.domain.model import TERMINAL_STATES
 from gg_reset.local import LocalService

@@ -1,5 +1,5 @@
-"""`gg-reset plan` and `request --select`: the CLI side of group selection (`gg_reset.selection`), against the
-Greengrass simulator (through the real Greengrass adapter) and a LocalService's bus.
+"""`gg-reset plan` and `request --select`: the CLI side of group selection (`gg_reset.cleanup.selection`),
+against the Greengrass simulator (through the real Greengrass adapter) and a LocalService's bus.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gg_reset.adapters.greengrass import Boto3Greengrass
-from gg_reset.cli import app
+from gg_reset.cli.app import app
 from gg_reset.local import LocalService
 
 runner = CliRunner()
@@ -23,7 +23,7 @@ runner = CliRunner()
 def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalService]:
     with LocalService(seed=8) as service:
         monkeypatch.setattr(
-            "gg_reset.cli_aws.AwsTarget.greengrass",
+            "gg_reset.cli.aws.AwsTarget.greengrass",
             lambda _self: Boto3Greengrass(service.simulator.client()),
         )
         yield service

@@ -1,7 +1,7 @@
 """`gg-reset request` against a LocalService: its bus (moto's EventBridge, the stack's rule) and its ledger.
 
 `--wait` polls the ledger; here each pause between two polls runs the local service instead of sleeping
-(`gg_reset.cli_requests.pause`), so the outcome is there by the next poll.
+(`gg_reset.cli.requests.pause`), so the outcome is there by the next poll.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gg_reset import cli_requests
-from gg_reset.cli import app
-from gg_reset.cli_errors import EXIT_OUTCOME, EXIT_TIMEOUT
+from gg_reset.cli import requests as cli_requests
+from gg_reset.cli.app import app
+from gg_reset.cli.errors import EXIT_OUTCOME, EXIT_TIMEOUT
 from gg_reset.domain.model import RequestKind, WorkflowState
 from gg_reset.local import LocalService
 from gg_reset.local.runtime import TABLE_NAME
@@ -190,7 +190,7 @@ def test_entries_the_bus_refuses_are_reported_and_fail_the_command(monkeypatch: 
             }
 
     events = RefusingEvents()
-    monkeypatch.setattr("gg_reset.cli_aws.AwsTarget.events", lambda _self: events)
+    monkeypatch.setattr("gg_reset.cli.aws.AwsTarget.events", lambda _self: events)
     ids = [f"group-{n:02d}" for n in range(12)]
     code, output = request("reset", *ids, "--request-id", "bulk")
     assert events.calls == [10, 2]  # PutEvents takes 10 entries at most

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gg_reset.cli import app
+from gg_reset.cleanup.janitor import JanitorConfig
+from gg_reset.cli.app import app
 from gg_reset.domain.model import TERMINAL_STATES
-from gg_reset.janitor import JanitorConfig
 from gg_reset.local import demo
 from gg_reset.local.demo import DEFAULT_MIX, UNTOUCHED, fleet_kinds, run_demo
 

@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 
 from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+from gg_reset.cleanup.janitor import RunOutcome
+from gg_reset.cleanup.selection import EXPIRY_TAG, Verdict
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.safety import SafetyRules
-from gg_reset.janitor import RunOutcome
 from gg_reset.local import LocalService
 from gg_reset.local.runtime import ACCOUNT, TABLE_NAME
-from gg_reset.selection import EXPIRY_TAG, Verdict
 
 EXPIRED = {EXPIRY_TAG: "2025-12-01"}  # the simulated clock starts on 2026-01-01
 NOT_YET = {EXPIRY_TAG: "2026-06-30T00:00:00Z"}

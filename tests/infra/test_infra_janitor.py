@@ -11,8 +11,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from gg_reset import settings
-from gg_reset.janitor import JanitorAction, JanitorConfig
-from gg_reset.selection import Selection
+from gg_reset.cleanup.janitor import JanitorAction, JanitorConfig
+from gg_reset.cleanup.selection import Selection
 from infra.config import JANITOR_TIMEOUT_SECONDS, ConfigError, GgResetConfig
 from infra.constructs.janitor import (
     JANITOR_GREENGRASS_GROUP_ACTIONS,

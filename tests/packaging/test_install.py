@@ -144,8 +144,8 @@ def _check_metadata(wheel: Path) -> None:
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         metadata = Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
         entry_points = archive.read(f"{dist_info}/entry_points.txt").decode()
-    assert "gg_reset/cli.py" in names and "gg_reset/local/pytest_plugin.py" in names
-    assert "gg-reset = gg_reset.cli:main" in entry_points
+    assert "gg_reset/cli/app.py" in names and "gg_reset/local/pytest_plugin.py" in names
+    assert "gg-reset = gg_reset.cli.app:main" in entry_points
     assert "[pytest11]" in entry_points and "gg_reset = gg_reset.local.pytest_plugin" in entry_points
     requires = metadata.get_all("Requires-Dist") or []
     base = [r for r in requires if "extra ==" not in r]

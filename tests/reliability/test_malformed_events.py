@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from gg_reset.domain.events import InvalidRequestReceived, RequestReceived
 from gg_reset.domain.model import WorkflowState
 from gg_reset.handlers import worker
-from gg_reset.intake import from_message_body
 from gg_reset.local import LocalService
 from gg_reset.local.runtime import LambdaContext
+from gg_reset.shell.intake import from_message_body
 from support.lambda_events import sqs_record
 
 BATCHES = int(os.environ.get("GG_RESET_FUZZ_BATCHES", "40"))

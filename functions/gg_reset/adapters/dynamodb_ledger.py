@@ -17,10 +17,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from gg_reset import ledger_schema as schema
-from gg_reset.codec import record_from_plain, step_from_plain, to_plain, workflow_from_plain
 from gg_reset.domain.model import GroupRecord, Step, Workflow
 from gg_reset.domain.workflow import Decision
 from gg_reset.ports import VersionConflict
+from gg_reset.shell.codec import record_from_plain, step_from_plain, to_plain, workflow_from_plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from gg_reset import ledger_schema as schema
-from gg_reset.janitor import JanitorRun
+from gg_reset.cleanup.janitor import JanitorRun
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,1 +1,2 @@
-"""Lambda entry points. Thin: parse, hand to `ResetService`, report. Wiring lives in `wiring.py`."""
+"""Lambda entry points. Thin: parse, hand to `ResetService`, report. Wiring lives in
+`gg_reset.shell.wiring`."""

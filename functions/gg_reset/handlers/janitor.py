@@ -1,6 +1,6 @@
 """Janitor Lambda, on a schedule: evaluates the configured selection and records, or sends, the cleanup.
 
-The logic is `gg_reset.janitor`; this handler only reads the configuration (`JanitorConfig.from_env`),
+The logic is `gg_reset.cleanup.janitor`; this handler only reads the configuration (`JanitorConfig.from_env`),
 takes the run's id and time from the scheduled event (a retried invocation gets the same event, so the
 same run id and request ids) and its deadline from the context, and reports metrics.
 """
@@ -13,10 +13,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gg_reset.janitor import JanitorConfig
+from gg_reset.cleanup.janitor import JanitorConfig
 from gg_reset.metric_names import JANITOR_REQUESTS_SENT, JANITOR_RUNS_NEEDING_ATTENTION, JANITOR_TO_ACT
-from gg_reset.observability import logger, metrics, tracer
-from gg_reset.wiring import janitor
+from gg_reset.shell.observability import logger, metrics, tracer
+from gg_reset.shell.wiring import janitor
 
 TIME_RESERVE_MS = 30_000
 """Stop calling Greengrass and sending with this much of the invocation left: recording the run and the

@@ -14,9 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.metric_names import SWEEP_FAILURES, SWEPT_WORKFLOWS
-from gg_reset.observability import logger, metrics, tracer
 from gg_reset.settings import SWEEP_GRACE_S
-from gg_reset.wiring import service
+from gg_reset.shell.observability import logger, metrics, tracer
+from gg_reset.shell.wiring import service
 
 TIME_RESERVE_MS = 30_000
 """Stop driving groups with this much of the invocation left: one group's calls fit in it, and what is

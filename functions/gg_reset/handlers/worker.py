@@ -20,10 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.adapters.greengrass import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
-from gg_reset.intake import Intake, from_message_body
 from gg_reset.metric_names import FOREIGN_STATUS_EVENTS, MALFORMED_STATUS_EVENTS, WORK_MESSAGES
-from gg_reset.observability import logger, metrics, tracer
-from gg_reset.wiring import service
+from gg_reset.shell.intake import Intake, from_message_body
+from gg_reset.shell.observability import logger, metrics, tracer
+from gg_reset.shell.wiring import service
 
 # A batch handed back whole (the invocation ran out of time) is not a Lambda error: report every item as
 # failed instead of raising, so the worker-errors alarm means real errors.

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, Final
 
-from gg_reset.codec import to_plain
+from gg_reset.cleanup.janitor import JanitorConfig, JanitorRun, RunOutcome
+from gg_reset.cleanup.selection import EXPIRY_TAG, PlanEntry, Verdict
 from gg_reset.contracts import ForcePolicy
 from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.model import WorkflowState
@@ -26,10 +27,9 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.remediation import ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
 from gg_reset.domain.workflow import remediation_request_id
-from gg_reset.janitor import JanitorConfig, JanitorRun, RunOutcome
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
-from gg_reset.selection import EXPIRY_TAG, PlanEntry, Verdict
+from gg_reset.shell.codec import to_plain
 
 DEFAULT_MIX: dict[str, int] = {
     "online": 30,

@@ -30,13 +30,13 @@ from unittest.mock import patch
 import boto3
 from moto import mock_aws
 
-from gg_reset import wiring
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
 from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
-from gg_reset.budget import RequestBudget
+from gg_reset.cleanup.janitor import Janitor, JanitorAction, JanitorRun
+from gg_reset.cleanup.selection import Selection
 from gg_reset.contracts import (
     REQUEST_PATTERN,
     ForcePolicy,
@@ -47,7 +47,6 @@ from gg_reset.contracts import (
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
-from gg_reset.janitor import Janitor, JanitorAction, JanitorRun
 from gg_reset.ledger_schema import (
     DUE_INDEX_SORT_KEY,
     HEAD_SORT_KEY,
@@ -62,10 +61,7 @@ from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import ContestedBehaviour, GreengrassSimulator
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
-from gg_reset.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.ports import Clock, RunNotice
-from gg_reset.selection import Selection
-from gg_reset.service import ResetService
 from gg_reset.settings import (
     DEFAULT_BUS_NAME,
     ENV_JANITOR_ACTION,
@@ -77,6 +73,10 @@ from gg_reset.settings import (
     JANITOR_DEFAULT_MAX_GROUPS,
     JANITOR_DEFAULT_MAX_PERCENT,
 )
+from gg_reset.shell import wiring
+from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.observability import PACKAGE_LOGGER, logger, metrics
+from gg_reset.shell.service import ResetService
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -20,13 +20,13 @@ from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import RUN_ATTRIBUTE, DynamoDBJanitorLedger
 from gg_reset.adapters.notifier import SnsNotifier, sns_subject
 from gg_reset.adapters.requests import EventBridgeRequests
+from gg_reset.cleanup.janitor import JanitorConfig, JanitorRun, RunOutcome, SentRequest
+from gg_reset.cleanup.selection import Selection, select
 from gg_reset.contracts import request_entry
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
-from gg_reset.janitor import JanitorConfig, JanitorRun, RunOutcome, SentRequest
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.greengrass_sim import GreengrassSimulator
-from gg_reset.selection import Selection, select
 
 REGION = "us-east-1"
 START = datetime(2026, 1, 1, tzinfo=UTC)

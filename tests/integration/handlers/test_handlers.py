@@ -12,16 +12,17 @@ from typing import Any
 
 import pytest
 
-from gg_reset import metric_names, wiring
-from gg_reset.budget import RequestBudget
+from gg_reset import metric_names
 from gg_reset.contracts import request_entry, timer_message_body
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.handlers import sweeper, worker
 from gg_reset.local.runtime import LambdaContext
-from gg_reset.service import ResetService
 from gg_reset.settings import SWEEP_GRACE_S
+from gg_reset.shell import wiring
+from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.service import ResetService
 from support.fakes import (
     FakeGreengrass,
     InMemoryLedger,
@@ -135,7 +136,7 @@ def test_sweeper_drives_overdue_workflows_and_reports_counts(env) -> None:  # ty
 def test_worker_logs_carry_group_and_request_id(env) -> None:  # type: ignore[no-untyped-def]
     _, _, greengrass, _ = env
     greengrass.add_group("g-log")
-    from gg_reset.observability import logger
+    from gg_reset.shell.observability import logger
 
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
@@ -244,7 +245,7 @@ def test_a_failure_event_from_another_account_opens_no_remediation(env, capfd) -
 def test_a_failure_event_from_another_region_opens_no_remediation(env, capfd) -> None:  # type: ignore[no-untyped-def]
     _, ledger, greengrass, _ = env
     greengrass.add_group("g-f")
-    from gg_reset.observability import logger
+    from gg_reset.shell.observability import logger
 
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)

@@ -15,7 +15,7 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
 from gg_reset.local.runtime import SequentialWriteLedger
 from gg_reset.ports import VersionConflict
-from gg_reset.service import ResetService
+from gg_reset.shell.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, RecordingNotifier
 
 pytestmark = pytest.mark.dynamodb_local

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gg_reset.budget import RequestBudget
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import CallDeferred, GroupInspected, RequestReceived, ResetAccepted
 from gg_reset.domain.model import GroupRecord, PendingCall, Request, RequestKind, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
-from gg_reset.service import ResetService
+from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
 
 POLICY = WorkflowPolicy()

@@ -45,7 +45,7 @@ from gg_reset.domain.events import (
 from gg_reset.domain.model import PendingCall, Request, RequestKind, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import PROTECT_TAG, is_protected, remediation_request_id
-from gg_reset.service import ResetService
+from gg_reset.shell.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
 
 POLICY = WorkflowPolicy()

@@ -1,5 +1,5 @@
-"""`gg_reset.selection`: parsing (terms and JSON, with errors naming the bad field) and evaluation against
-the in-memory Greengrass (`FakeGreengrass`): verdicts, reasons, and which calls it makes."""
+"""`gg_reset.cleanup.selection`: parsing (terms and JSON, with errors naming the bad field) and evaluation
+against the in-memory Greengrass (`FakeGreengrass`): verdicts, reasons, and which calls it makes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from gg_reset.domain.errors import ErrorKind
-from gg_reset.domain.safety import SafetyRules
-from gg_reset.selection import (
+from gg_reset.cleanup.selection import (
     EXPIRY_TAG,
     Plan,
     Selection,
@@ -22,6 +20,8 @@ from gg_reset.selection import (
     parse_expiry,
     select,
 )
+from gg_reset.domain.errors import ErrorKind
+from gg_reset.domain.safety import SafetyRules
 from support.fakes import FakeGreengrass, error
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from botocore.config import Config
 
-from gg_reset.cli_errors import CliError, Resources
+from gg_reset.cli.errors import CliError, Resources
 from gg_reset.settings import DEFAULT_BUS_NAME
 
 if TYPE_CHECKING:

@@ -12,11 +12,7 @@ from typing import Any
 import pytest
 
 from gg_reset import settings
-from gg_reset.budget import RequestBudget
-from gg_reset.contracts import DetailType
-from gg_reset.domain.errors import ErrorKind, GreengrassError
-from gg_reset.domain.safety import SafetyRules
-from gg_reset.janitor import (
+from gg_reset.cleanup.janitor import (
     LIST_PAGE_SIZE,
     MAX_ABSORBED_THROTTLES,
     RECORDED_ENTRIES,
@@ -29,9 +25,13 @@ from gg_reset.janitor import (
     RunOutcome,
     request_id_for,
 )
+from gg_reset.cleanup.selection import EXPIRY_TAG, Selection
+from gg_reset.contracts import DetailType
+from gg_reset.domain.errors import ErrorKind, GreengrassError
+from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import Delivery, GroupSummary, RunNotice
-from gg_reset.selection import EXPIRY_TAG, Selection
 from gg_reset.settings import ConfigurationError
+from gg_reset.shell.budget import RequestBudget
 from support.fakes import EPOCH, FakeGreengrass, ManualClock, error
 
 EXPIRED = {EXPIRY_TAG: "2025-12-01"}

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from gg_reset.budget import RequestBudget
 from gg_reset.contracts import DeploymentStatus, DeploymentType, ForcePolicy
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.errors import ErrorKind
@@ -15,7 +14,8 @@ from gg_reset.domain.model import GroupRecord, PendingCall, Request, RequestKind
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import Decision
 from gg_reset.ports import GroupFacts, VersionConflict
-from gg_reset.service import ResetService
+from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.service import ResetService
 from support.fakes import (
     EPOCH,
     FakeGreengrass,

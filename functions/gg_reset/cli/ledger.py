@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Final
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from gg_reset import ledger_schema as schema
-from gg_reset.cli_errors import CliError
-from gg_reset.codec import record_from_plain, workflow_from_plain
+from gg_reset.cli.errors import CliError
 from gg_reset.domain.model import TERMINAL_STATES, GroupRecord, Step, Workflow, WorkflowState
+from gg_reset.shell.codec import record_from_plain, workflow_from_plain
 
 if TYPE_CHECKING:
     from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger

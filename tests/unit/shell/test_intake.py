@@ -18,7 +18,7 @@ from gg_reset.contracts import (
 )
 from gg_reset.domain.events import DeploymentStatusReported, InvalidRequestReceived, RequestReceived
 from gg_reset.domain.model import Request, RequestKind
-from gg_reset.intake import UNPARSEABLE_GROUP, Intake, from_message_body, unparseable_group
+from gg_reset.shell.intake import UNPARSEABLE_GROUP, Intake, from_message_body, unparseable_group
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MESSAGE_ID = "sqs-msg-1"

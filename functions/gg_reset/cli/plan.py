@@ -1,4 +1,4 @@
-"""`gg-reset plan` and `request --select`: the CLI's side of group selection (`gg_reset.selection`).
+"""`gg-reset plan` and `request --select`: the CLI's side of group selection (`gg_reset.cleanup.selection`).
 
 The CLI shows the groups a selection concerns: those it selects (to act on, or rejected by the safety
 layers) and those Greengrass could not answer for; `--all` adds every listed group it does not select,
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gg_reset.cli_errors import CliError
+from gg_reset.cleanup.selection import Plan, PlanEntry, Selection, SelectionError, Verdict, select
+from gg_reset.cli.errors import CliError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import GreengrassPort
-from gg_reset.selection import Plan, PlanEntry, Selection, SelectionError, Verdict, select
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from gg_reset.cli_errors import CliError
-from gg_reset.cli_ledger import LedgerQueries
+from gg_reset.cli.errors import CliError
+from gg_reset.cli.ledger import LedgerQueries
 from gg_reset.domain.model import Workflow, WorkflowState
 
 GROUP_ID: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")

@@ -21,7 +21,7 @@ from gg_reset.domain.events import DeploymentStatusReported, Event, RequestRecei
 from gg_reset.domain.model import GroupRecord, Request, RequestKind, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import remediation_request_id
-from gg_reset.service import ResetService
+from gg_reset.shell.service import ResetService
 from support.fakes import EPOCH, FakeGreengrass, InMemoryLedger, ManualClock, RecordingNotifier, error
 
 POLICY = WorkflowPolicy()

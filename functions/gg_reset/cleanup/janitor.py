@@ -2,7 +2,7 @@
 
 One run:
 
-1. evaluates the selection (`gg_reset.selection.select`, the code `gg-reset plan` runs) with the
+1. evaluates the selection (`gg_reset.cleanup.selection.select`, the code `gg-reset plan` runs) with the
    deployment's safety rules, reading Greengrass at one share of the request budget;
 2. decides: nothing to do; a dry run (the default: the plan is recorded, nothing is sent); over the
    blast-radius cap (more groups to act on than `max_groups` or `max_percent` of the fleet, whichever
@@ -33,13 +33,13 @@ from typing import Any, Final, Protocol, TypeVar
 from pydantic import ValidationError
 
 from gg_reset import settings
-from gg_reset.budget import RequestBudget
+from gg_reset.cleanup.selection import GreengrassReader, Plan, PlanEntry, Selection, SelectionError, select
 from gg_reset.contracts import ForcePolicy, request_entry
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import Clock, Delivery, GroupFacts, GroupSummary, RequestBus, RunNotice, RunNotifier
-from gg_reset.selection import GreengrassReader, Plan, PlanEntry, Selection, SelectionError, select
 from gg_reset.settings import ConfigurationError
+from gg_reset.shell.budget import RequestBudget
 
 logger = logging.getLogger(__name__)
 

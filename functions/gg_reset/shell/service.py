@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gg_reset.budget import RequestBudget
 from gg_reset.domain.actions import (
     Action,
     ConfirmFailure,
@@ -53,6 +52,7 @@ from gg_reset.ports import (
     TimerPort,
     VersionConflict,
 )
+from gg_reset.shell.budget import RequestBudget
 
 logger = logging.getLogger(__name__)
 

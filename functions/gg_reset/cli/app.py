@@ -30,8 +30,8 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from gg_reset.cli_aws import AwsOptions, AwsTarget, current
-from gg_reset.cli_errors import (
+from gg_reset.cli.aws import AwsOptions, AwsTarget, current
+from gg_reset.cli.errors import (
     EXIT_ERROR,
     EXIT_OUTCOME,
     EXIT_TIMEOUT,
@@ -40,7 +40,7 @@ from gg_reset.cli_errors import (
     Resources,
     explain,
 )
-from gg_reset.cli_ledger import (
+from gg_reset.cli.ledger import (
     ROW_FIELDS,
     LedgerQueries,
     ReportAction,
@@ -49,7 +49,7 @@ from gg_reset.cli_ledger import (
     step_row,
     workflow_row,
 )
-from gg_reset.cli_plan import PlanView, parse_selection, plan
+from gg_reset.cli.plan import PlanView, parse_selection, plan
 from gg_reset.contracts import ForcePolicy, request_entry
 from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.model import ACTIVE_STATES, TERMINAL_STATES, Workflow, WorkflowState
@@ -285,7 +285,7 @@ def _now() -> datetime:
 
 
 def _check_group_id(group_id: str) -> str:
-    from gg_reset.cli_requests import GROUP_ID
+    from gg_reset.cli.requests import GROUP_ID
 
     if not GROUP_ID.fullmatch(group_id):
         raise CliError(
@@ -691,7 +691,7 @@ def request(
     region: RegionOption = None,
 ) -> None:
     """Send reset or deletion requests to the gg-reset bus (uses your AWS credentials)."""
-    from gg_reset.cli_requests import (
+    from gg_reset.cli.requests import (
         BAD_OUTCOMES,
         Outcome,
         collect_group_ids,

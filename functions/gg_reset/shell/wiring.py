@@ -18,12 +18,12 @@ from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
 from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.adapters.timers import SqsTimers
-from gg_reset.budget import RequestBudget
-from gg_reset.janitor import Janitor
-from gg_reset.observability import metrics
+from gg_reset.cleanup.janitor import Janitor
 from gg_reset.ports import Notifier, SystemClock
-from gg_reset.service import ResetService
 from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
+from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.observability import metrics
+from gg_reset.shell.service import ResetService
 
 _service: ResetService | None = None
 _janitor: Janitor | None = None
