@@ -12,7 +12,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Re-exported: the contracts speak the domain's vocabulary (`X as X` marks an explicit re-export).
@@ -87,14 +86,35 @@ class DeploymentStatusDetail(BaseModel):
     status: DeploymentStatus
 
 
-class GroupRequestEvent(EventBridgeModel):
+class EventBridgeEnvelope(BaseModel):
+    """The EventBridge event envelope, field for field as Powertools' `EventBridgeModel` defines it.
+
+    Declared here rather than imported: importing `aws_lambda_powertools.utilities.parser` loads every
+    Powertools event model (API Gateway, S3, Kinesis...), which alone tripled the worker's cold start.
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: Any
+    replay_name: str | None = Field(default=None, alias="replay-name")
+
+
+class GroupRequestEvent(EventBridgeEnvelope):
     detail_type: Literal["Greengrass Group Reset Requested", "Greengrass Group Deletion Requested"] = Field(
         alias="detail-type"
     )
     detail: GroupRequestDetail
 
 
-class DeploymentStatusEvent(EventBridgeModel):
+class DeploymentStatusEvent(EventBridgeEnvelope):
     detail_type: Literal["Greengrass Deployment Status Change"] = Field(alias="detail-type")
     source: Literal["aws.greengrass"]
     detail: DeploymentStatusDetail

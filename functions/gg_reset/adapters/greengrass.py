@@ -24,7 +24,7 @@ from gg_reset.adapters.greengrass_errors import (
     greengrass_error,
     matching_rule,
 )
-from gg_reset.contracts import RESET_DEPLOYMENT_TYPES, DeploymentStatus, DeploymentType
+from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES, DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.ports import DeploymentStatusView, GroupFacts, GroupSummary, RollbackTarget
 from gg_reset.settings import ENV_GREENGRASS_ENDPOINT

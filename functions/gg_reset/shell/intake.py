@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import ValidationError
 
 from gg_reset.contracts import TIMER_KEY, DeploymentStatusEvent, DetailType, GroupRequestEvent, WorkflowTimer
 from gg_reset.domain.events import (
@@ -99,7 +99,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
     detail_type = raw.get("detail-type")
     if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
         try:
-            status = parse(event=raw, model=DeploymentStatusEvent)
+            status = DeploymentStatusEvent.model_validate(raw)
         except ValidationError as exc:
             return Intake(
                 _group_id_of(raw) or unparseable_group(fallback_id),
@@ -121,7 +121,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
     if detail_type not in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
         return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)
     try:
-        parsed = parse(event=raw, model=GroupRequestEvent)
+        parsed = GroupRequestEvent.model_validate(raw)
     except ValidationError as exc:
         return _invalid(raw, describe(exc), fallback_id=fallback_id)
     detail = parsed.detail

@@ -8,22 +8,23 @@ unchanged against the simulator, moto or fakes.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import boto3
 
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
-from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
 from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
-from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.adapters.timers import SqsTimers
-from gg_reset.cleanup.janitor import Janitor
 from gg_reset.ports import Notifier, SystemClock
 from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
 from gg_reset.shell.budget import RequestBudget
 from gg_reset.shell.observability import metrics
 from gg_reset.shell.service import ResetService
+
+if TYPE_CHECKING:
+    from gg_reset.cleanup.janitor import Janitor
 
 _service: ResetService | None = None
 _janitor: Janitor | None = None
@@ -73,6 +74,11 @@ def build_janitor(settings: Settings, session: boto3.Session | None = None) -> J
     `greengrass_callers` when it is enabled), so its reads take one equal share of the budget; it sends at
     most `greengrass_rps / JANITOR_CALLS_PER_REQUEST` requests per second, the pace at which the workers
     can carry them out within the budget."""
+    # Imported here: the worker and sweeper build no janitor, and their cold start should not pay for it.
+    from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+    from gg_reset.adapters.requests import EventBridgeRequests
+    from gg_reset.cleanup.janitor import Janitor
+
     session = session or boto3.Session()
     clock = SystemClock()
     return Janitor(
