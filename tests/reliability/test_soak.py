@@ -66,7 +66,8 @@ def test_soak_under_every_fault_loses_nothing_and_never_writes_where_it_must_not
     greengrass_rps: float | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = time.perf_counter()
-    with LocalService(seed=SEED, faults=ALL_FAULTS, greengrass_rps=greengrass_rps) as svc:
+    # ERROR: every 429 of the unpaced run is a WARNING line, thousands of them at full size.
+    with LocalService(seed=SEED, faults=ALL_FAULTS, greengrass_rps=greengrass_rps, log_level="ERROR") as svc:
         writes = WriteLog()
         monkeypatch.setattr(svc.simulator, "handle", writes.wrap(svc.simulator.handle))
         fleet = build(svc, requests=REQUESTS, seed=SEED)
