@@ -44,6 +44,24 @@ SUPPORTED_OPERATIONS: Final = (
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "CreateGroupVersion",
+    "GetGroupVersion",
+    "ListGroupVersions",
+    # The seven definition types, each: Create/Get/List/Update/Delete, and Create/Get/List of its versions.
+    *(
+        template.format(kind)
+        for kind in ("Core", "Device", "Function", "Subscription", "Logger", "Resource", "Connector")
+        for template in (
+            "Create{}Definition",
+            "Get{}Definition",
+            "List{}Definitions",
+            "Update{}Definition",
+            "Delete{}Definition",
+            "Create{}DefinitionVersion",
+            "Get{}DefinitionVersion",
+            "List{}DefinitionVersions",
+        )
+    ),
 )
 
 

@@ -27,7 +27,16 @@ What it models (each point has a conformance test named after it):
   flight. A target that is not one of the group's deployments is 400 `InvalidInputException`
   "Deployment ID '<id>' is invalid." (moto's wording).
 * Every status change publishes an AWS-shaped "Greengrass Deployment Status Change" event.
-* Tags on groups (by ARN), and `ListGroups`/`ListDeployments` paging with string `MaxResults`.
+* Tags on groups and definitions (by ARN), and paging of every list with string `MaxResults`.
+* The group object model: the seven definition types (Core, Device, Function, Subscription, Logger,
+  Resource, Connector; `DEFINITION_KINDS`), each with Create/Get/List/Update/Delete and Create/Get/List of
+  its immutable versions; group versions (`CreateGroupVersion`, `GetGroupVersion`, `ListGroupVersions`)
+  referencing one definition version of each kind at most; `GetGroup`'s `LatestVersion`/`LatestVersionArn`
+  naming the newest group version. A `NewDeployment` deploys a group version (its `GroupArn` in
+  `ListDeployments` is that version's ARN), which needs a core definition version with a core.
+* The fleet (`add_group`) looks like groups made in the console: each has a core definition `<name>_Core`
+  whose version names the core's thing `<name>_Core` and its certificate, and a group version referencing
+  it (and, via `definitions=`, definitions made by `add_definition`, which groups may share).
 * Faults on demand (`FaultProfile`): a request quota with 429s, 5xx before or after the effect,
   latency, dropped, duplicated and delayed events.
 
@@ -75,13 +84,54 @@ Other decisions where the documentation is silent (each is deliberate; change it
 * `CreateDeployment` accepts only `NewDeployment` and `Redeployment` (the API reference: "When used for
   CreateDeployment, only NewDeployment and Redeployment are valid"; moto accepts all four). A type outside
   the four gets moto's message, which lists all four.
-* `ListDeployments` lists newest first (as the developer guide's examples show); both list operations
-  default to 50 items per page. A deployment's `GroupArn` is its group *version* ARN for
-  `NewDeployment`/`Redeployment` and the group ARN for resets.
-* Every simulated group has a core and one group version, so `CreateDeployment` needs no
-  `CreateGroupVersion` (not simulated). Deployment history is kept after a reset.
-* Client tokens are scoped per operation and group and never expire in the simulator (AWS keeps them
-  for a limited time; a caller should not rely on a token outliving its retries anyway).
+* `ListDeployments` lists newest first (as the developer guide's examples show), and so does every list
+  of versions (the CLI reference's list-group-versions example); definitions and groups are listed oldest
+  first (the CLI's list-core-definitions example looks sorted by id; the order is not documented). Every
+  list defaults to 50 items per page. A deployment's `GroupArn` is its group *version* ARN for
+  `NewDeployment`/`Redeployment` and the group ARN for resets. A `Redeployment` deploys the group version
+  of the deployment it redeploys (a checked `GroupVersionId`, if sent, does not change that).
+* Deployment history is kept after a reset.
+* **Deleting a definition a group version references is accepted** (moto accepts it too). The CLI
+  reference's delete-core-definition example: "deletes the specified Greengrass core definition, including
+  all versions. If you delete a core that is associated with a Greengrass group, that group can't be deployed
+  successfully" (the device and resource examples say the same). So the definition and all its versions go;
+  group versions, being immutable, keep the ARN (`GetGroupVersion` still shows it); a later
+  `NewDeployment`/`Redeployment` of such a version is accepted and ends `Building` -> `Failure`, without the
+  core, with `ErrorDetails` code `SimulatedMissingDefinition`. Resets never deploy a version, so they are
+  unaffected. `DeleteGroup` deletes the group's versions, never its definitions (a teardown must delete them).
+* **A group version must reference live definition versions of the right kind** ("You must create these
+  entities before you can create the group version", the CLI's create-group-version), else 400
+  `BadRequestException` with moto's message "The group is invalid or corrupted. (ErrorDetails: [Cores
+  definition reference does not exist, ...])" (moto's code is the string "400"). `CreateGroup` with an
+  `InitialVersion` is checked the same way before the group exists; without one it makes no version, so the
+  group has no `LatestVersion` (the CLI's create-group example; moto always makes an empty one).
+* **A `NewDeployment` needs a core**: a group version without a core definition version, or one with no
+  core, is 400 `MissingCoreException` "You need a Greengrass Core in this Group before you can deploy." with
+  `ErrorDetails` `GG-303` (moto's code and detail; moto puts the details' JSON in the message). A core
+  definition version may hold more than one core: AWS says there is "currently" only one but documents no
+  refusal, so the simulator accepts it and `core_thing()` reads the first.
+* **Unknown definitions and versions answer like moto**, where moto is consistent: `Get<Kind>Definition` 404
+  `IdNotFoundException` "That <Core|Device|Lambda|Subscription|Logger|Resource|Connector> List Definition does
+  not exist."; every other operation on an unknown definition 404 `IdNotFoundException` "That <cores|devices|
+  lambdas|subscriptions|loggers|resources|connectors> definition does not exist."; an unknown version 404
+  `VersionNotFoundException` "Version <v> of <Kind> List Definition <id> does not exist.". Group versions:
+  `CreateGroupVersion` 404 `IdNotFoundException` "That group does not exist.", `GetGroupVersion`/
+  `ListGroupVersions` "That group definition does not exist.", an unknown version 404
+  `VersionNotFoundException` "Version <v> of Group Definition <id> does not exist.". moto's slips (no period
+  after "That Core List Definition does not exist", "That lambdas does not exist.", a crash (`KeyError`) on
+  `CreateCoreDefinitionVersion` of an unknown definition, `IdNotFoundException` for an unknown function
+  version) are not copied; docs/greengrass-v1.md lists them.
+* A definition version holds what was sent, checked only for the members the Model requires of each item
+  (`Core`: `Id`, `ThingArn`, `CertificateArn`); its `Get<Kind>DefinitionVersion` returns every item at once
+  (no `NextToken`). Creating a version changes the definition's (or group's) `LatestVersion`, not its
+  `LastUpdatedTimestamp` (the CLI's get-group example shows an unchanged one); `Update<Kind>Definition` (its
+  `Name`, the only thing it updates) does change it. An empty `Name` is moto's 400
+  `InvalidContainerDefinitionException` "Input does not contain any attributes to be updated".
+* Definition ids (and the fleet's certificate ids) come from an rng stream of their own, so the group and
+  deployment ids of a seed are the ones they were before definitions were simulated.
+* Client tokens are scoped per operation and group (or definition) and never expire in the simulator (AWS
+  keeps them for a limited time; a caller should not rely on a token outliving its retries anyway). Every
+  `Create*` operation replays its answer to a repeated token, like `CreateGroup`.
 * Event `id`s differ between a duplicate's two deliveries once they go through `PutEvents` (EventBridge
   assigns ids), so consumers must deduplicate on the detail (deployment id + status), not the id.
 """
@@ -92,18 +142,21 @@ import base64
 import heapq
 import json
 import random
+import re
 import threading
 import uuid
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from functools import cache
 from itertools import product
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast
 
 import boto3
+import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
@@ -130,8 +183,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "DEFINITION_KINDS",
+    "DEFINITION_OPERATIONS",
     "ENDPOINT_URL",
+    "KINDS_BY_NAME",
     "ContestedBehaviour",
+    "CoreThing",
+    "DefinitionKind",
+    "DefinitionRef",
     "DeploymentRecord",
     "GreengrassSimulator",
     "OrphanedCore",
@@ -151,6 +210,13 @@ CREATE_DEPLOYMENT_TYPES: Final = (DeploymentType.NEW, DeploymentType.REDEPLOYMEN
 THROTTLED_CODE: Final = "TooManyRequestsException"
 SERVER_ERROR_CODE: Final = "InternalServerErrorException"
 BAD_REQUEST_CODE: Final = "BadRequestException"
+ID_NOT_FOUND_CODE: Final = "IdNotFoundException"
+VERSION_NOT_FOUND_CODE: Final = "VersionNotFoundException"
+MISSING_CORE_CODE: Final = "MissingCoreException"
+MISSING_CORE_DETAIL: Final = ErrorDetail(
+    "GG-303", "You need a Greengrass Core in this Group before you can deploy."
+)
+"""moto's (recorded) answer to deploying a group version without a core; moto puts the detail in `Message`."""
 
 
 NOT_DEPLOYED_CODES: Final = {400: BAD_REQUEST_CODE, 404: "ResourceNotFoundException"}
@@ -326,6 +392,96 @@ class OrphanedCore:
     deployment_status: DeploymentStatus
 
 
+@dataclass(frozen=True, slots=True)
+class DefinitionKind:
+    """One of the seven Greengrass V1 definition types, spelled as its operations, ARNs and errors do."""
+
+    name: str
+    """`Core`: `CreateCoreDefinition`, the `CoreDefinitionId` label, `CoreDefinitionVersionArn`, the Model's
+    item shape `Core`."""
+    path: str
+    """`cores`: `/greengrass/definition/cores/<id>` (paths and ARNs)."""
+    items: str
+    """`Cores`: the list a version holds (`InitialVersion.Cores`, `Definition.Cores`)."""
+    list_label: str
+    """`Core`, `Lambda` for functions: moto's "That <label> List Definition does not exist."."""
+    noun: str
+    """`cores`, `lambdas` for functions: moto's "That <noun> definition does not exist."."""
+    reference: str
+    """`Cores`, `Lambda`...: moto's "<reference> definition reference does not exist" (group versions)."""
+    extra: tuple[str, ...] = ()
+    """Version members besides the item list (`DefaultConfig` of function definition versions)."""
+
+    @property
+    def version_arn_key(self) -> str:
+        """The member of a group version that references a version of this kind."""
+        return f"{self.name}DefinitionVersionArn"
+
+
+DEFINITION_KINDS: Final = (
+    DefinitionKind("Core", "cores", "Cores", "Core", "cores", "Cores"),
+    DefinitionKind("Device", "devices", "Devices", "Device", "devices", "Devices"),
+    DefinitionKind("Function", "functions", "Functions", "Lambda", "lambdas", "Lambda", ("DefaultConfig",)),
+    DefinitionKind(
+        "Subscription", "subscriptions", "Subscriptions", "Subscription", "subscriptions", "Subscription"
+    ),
+    DefinitionKind("Logger", "loggers", "Loggers", "Logger", "loggers", "Loggers"),
+    DefinitionKind("Resource", "resources", "Resources", "Resource", "resources", "Resource"),
+    DefinitionKind("Connector", "connectors", "Connectors", "Connector", "connectors", "Connectors"),
+)
+"""The seven definition types, in the API reference's order of a group version's members."""
+
+KINDS_BY_NAME: Final = {kind.name: kind for kind in DEFINITION_KINDS}
+_KINDS_BY_PATH: Final = {kind.path: kind for kind in DEFINITION_KINDS}
+_REFERENCE_CHECK_ORDER: Final = tuple(
+    KINDS_BY_NAME[name]
+    for name in ("Core", "Function", "Resource", "Device", "Subscription", "Logger", "Connector")
+)
+"""The order of moto's "definition reference does not exist" details (the two moto lacks last)."""
+
+_DEFINITION_VERBS: Final = {
+    "Create{}Definition": "create",
+    "Get{}Definition": "get",
+    "List{}Definitions": "list",
+    "Update{}Definition": "update",
+    "Delete{}Definition": "delete",
+    "Create{}DefinitionVersion": "create_version",
+    "Get{}DefinitionVersion": "get_version",
+    "List{}DefinitionVersions": "list_versions",
+}
+DEFINITION_OPERATIONS: Final = {
+    template.format(kind.name): (kind, verb)
+    for kind in DEFINITION_KINDS
+    for template, verb in _DEFINITION_VERBS.items()
+}
+"""Operation name -> (kind, verb): the 56 definition operations, served by one `_definition_<verb>` each."""
+
+_THING_NAME_UNSAFE: Final = re.compile(r"[^a-zA-Z0-9:_-]")
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionRef:
+    """A definition and one of its versions, from `add_definition` (pass it to `add_group(definitions=)`)."""
+
+    kind: str
+    definition_id: str
+    definition_arn: str
+    version_id: str
+    version_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class CoreThing:
+    """The AWS IoT thing and certificate a group's core definition version names (its first core)."""
+
+    thing_name: str
+    thing_arn: str
+    certificate_id: str
+    certificate_arn: str
+    core_definition_id: str
+    core_definition_version_id: str
+
+
 # --- internal state ----------------------------------------------------------------------------------
 
 
@@ -337,10 +493,10 @@ class _Group:
     seq: int
     created_at: datetime
     updated_at: datetime
-    version_id: str
-    version_arn: str
     tags: dict[str, str]
     core: CoreProfile
+    versions: list[_GroupVersion] = field(default_factory=list)
+    """Oldest first; append-only (paging relies on it). Empty for a group created without `InitialVersion`."""
     deployments: list[_Deployment] = field(default_factory=list)
     """Oldest first; append-only while the group exists (paging relies on it)."""
     in_flight: dict[str, _Deployment] = field(default_factory=dict)
@@ -349,6 +505,15 @@ class _Group:
 
     def newest(self) -> _Deployment | None:
         return self.deployments[-1] if self.deployments else None
+
+    def latest_version(self) -> _GroupVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def version(self, version_id: str) -> _GroupVersion | None:
+        for version in reversed(self.versions):
+            if version.version_id == version_id:
+                return version
+        return None
 
     def active(self) -> list[_Deployment]:
         """Deployments `Building` or `InProgress`, newest first."""
@@ -363,12 +528,73 @@ class _Group:
 
 
 @dataclass(slots=True, eq=False)
+class _Definition:
+    kind: DefinitionKind
+    definition_id: str
+    arn: str
+    seq: int
+    name: str | None
+    created_at: datetime
+    updated_at: datetime
+    tags: dict[str, str]
+    versions: list[_DefinitionVersion] = field(default_factory=list)
+    """Oldest first; append-only (paging relies on it). Deleted with the definition."""
+    deleted: bool = False
+
+    def latest(self) -> _DefinitionVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def version(self, version_id: str) -> _DefinitionVersion | None:
+        for version in reversed(self.versions):
+            if version.version_id == version_id:
+                return version
+        return None
+
+
+@dataclass(slots=True, eq=False)
+class _DefinitionVersion:
+    definition: _Definition
+    version_id: str
+    arn: str
+    seq: int
+    created_at: datetime
+    content: dict[str, Any]
+    """The version's `Definition`: `{"Cores": [...]}` (functions: also `DefaultConfig`), as sent."""
+
+    def ref(self) -> DefinitionRef:
+        definition = self.definition
+        return DefinitionRef(
+            definition.kind.name, definition.definition_id, definition.arn, self.version_id, self.arn
+        )
+
+
+@dataclass(slots=True, eq=False)
+class _GroupVersion:
+    group: _Group
+    version_id: str
+    arn: str
+    seq: int
+    created_at: datetime
+    references: dict[str, _DefinitionVersion]
+    """By kind name, in `DEFINITION_KINDS` order. Immutable: a deleted definition's ARN stays here."""
+
+    def definition_json(self) -> dict[str, str]:
+        return {KINDS_BY_NAME[name].version_arn_key: ref.arn for name, ref in self.references.items()}
+
+    def dangling(self) -> list[_DefinitionVersion]:
+        """The referenced definition versions whose definition was deleted since."""
+        return [ref for ref in self.references.values() if ref.definition.deleted]
+
+
+@dataclass(slots=True, eq=False)
 class _Deployment:
     deployment_id: str
     arn: str
     group: _Group
     seq: int
     deployment_type: DeploymentType
+    group_version: _GroupVersion | None
+    """What a `NewDeployment`/`Redeployment` deploys; `None` for resets."""
     listed_group_arn: str
     created_at: datetime
     status: DeploymentStatus
@@ -420,10 +646,54 @@ class _Scheduled:
         return dep.generation != self.generation or dep.group.deleted or dep.status in TERMINAL_STATUSES
 
 
+class _Sequenced(Protocol):
+    seq: int
+
+
+_S = TypeVar("_S", bound=_Sequenced)
+
+
 @dataclass(frozen=True, slots=True)
 class _TokenUse:
     fingerprint: tuple[object, ...]
     response: Mapping[str, Any]
+
+
+def _canonical(value: object) -> str:
+    """A request body as a client-token fingerprint: equal JSON, equal string."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@cache
+def _required_members() -> dict[str, frozenset[str]]:
+    """By kind name, the members the Model requires of an item of a definition version (`Core`: `Id`,
+    `ThingArn`, `CertificateArn`): its item shapes are named after the kinds."""
+    model = botocore.session.get_session().get_service_model("greengrass")
+    return {kind.name: frozenset(model.shape_for(kind.name).required_members) for kind in DEFINITION_KINDS}
+
+
+def _version_content(kind: DefinitionKind, raw: object) -> dict[str, Any]:
+    """A definition version's `Definition` from a request body; a 400 where the Model would refuse it."""
+    if not isinstance(raw, Mapping):
+        raise ApiError(400, BAD_REQUEST_CODE, f"The {kind.noun} definition version must be a JSON object.")
+    items = raw.get(kind.items, [])
+    if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
+        raise ApiError(400, BAD_REQUEST_CODE, f"{kind.items} must be a list of objects.")
+    required = _required_members()[kind.name]
+    for index, item in enumerate(items):
+        absent = sorted(required - item.keys())
+        if absent:
+            missing = ",".join(absent)
+            raise ApiError(
+                400,
+                BAD_REQUEST_CODE,
+                f"{kind.items}[{index}] is missing the following required parameter(s): {{{missing}}}.",
+            )
+    content: dict[str, Any] = {kind.items: [dict(item) for item in items]}
+    for extra in kind.extra:
+        if raw.get(extra) is not None:
+            content[extra] = raw[extra]
+    return content
 
 
 def _iso_ms(moment: datetime) -> str:
@@ -438,7 +708,7 @@ def _iso_s(moment: datetime) -> str:
 
 
 class GreengrassSimulator:
-    """Greengrass V1 groups, deployments and cores, served to real boto3 clients.
+    """Greengrass V1 groups, group versions, definitions, deployments and cores, served to real boto3 clients.
 
     Time only moves through the shared clock: the simulator never sleeps. Scheduled transitions are
     applied by `run_due()` (also run at the start of every API request), and `next_due()` tells a
@@ -478,6 +748,8 @@ class GreengrassSimulator:
         self._id_rng = random.Random(rng.getrandbits(64))
         self._fault_rng = random.Random(rng.getrandbits(64))
         self._core_rng = random.Random(rng.getrandbits(64))
+        # Drawn last, so the streams above (and so every group and deployment id of a seed) are unchanged.
+        self._definition_rng = random.Random(rng.getrandbits(64))
         self._lock = threading.RLock()
 
         self._groups: dict[str, _Group] = {}  # live groups
@@ -485,6 +757,10 @@ class GreengrassSimulator:
         self._group_list: list[_Group] = []  # every group ever created, by seq (ListGroups paging)
         self._deployments: dict[str, _Deployment] = {}  # deployments of live groups
         self._all_deployments: dict[str, _Deployment] = {}  # including deleted groups
+        # Definitions by kind name: the live ones by id, and every one ever created by seq (paging).
+        self._definitions: dict[str, dict[str, _Definition]] = {k.name: {} for k in DEFINITION_KINDS}
+        self._definition_lists: dict[str, list[_Definition]] = {k.name: [] for k in DEFINITION_KINDS}
+        self._definition_versions: dict[str, _DefinitionVersion] = {}  # by ARN, deleted ones included
         self._tokens: dict[tuple[str, str, str], _TokenUse] = {}
         self._queue: list[_Scheduled] = []
         self._seq = 0
@@ -580,11 +856,22 @@ class GreengrassSimulator:
                 if draw < self.faults.server_error_rate:
                     raise ApiError(500, SERVER_ERROR_CODE, "An internal error occurred. Please try again.")
                 lose_response = draw < self.faults.server_error_rate + self.faults.lost_response_rate
-            handler = getattr(self, f"_op_{request.operation}")
-            response: ApiResponse = handler(request)
+            response = self._dispatch(request)
             if lose_response:
                 raise ApiError(500, SERVER_ERROR_CODE, "An internal error occurred. Please try again.")
             return response
+
+    def _dispatch(self, request: ApiRequest) -> ApiResponse:
+        """The operation's handler: `_op_<Name>`, or `_definition_<verb>` for the 56 definition operations."""
+        family = DEFINITION_OPERATIONS.get(request.operation)
+        if family is not None:
+            kind, verb = family
+            definition_handler: Callable[[DefinitionKind, ApiRequest], ApiResponse] = getattr(
+                self, f"_definition_{verb}"
+            )
+            return definition_handler(kind, request)
+        handler: Callable[[ApiRequest], ApiResponse] = getattr(self, f"_op_{request.operation}")
+        return handler(request)
 
     def _op_CreateGroup(self, request: ApiRequest) -> ApiResponse:  # noqa: N802 - named after the API
         name = request.body.get("Name")
@@ -595,12 +882,19 @@ class GreengrassSimulator:
                 "Your request is missing the following required parameter(s): {Name}.",
             )
         tags = request.body.get("tags") or {}
+        initial = request.body.get("InitialVersion")
         token = request.header("X-Amzn-Client-Token")
-        fingerprint = (name, tuple(sorted(tags.items())))
+        fingerprint: tuple[object, ...] = (name, tuple(sorted(tags.items())))
+        if initial is not None:
+            fingerprint += (_canonical(initial),)
         replay = self._replay("CreateGroup", "", token, fingerprint)
         if replay is not None:
             return ApiResponse(body=replay)
-        group = self._create_group(name=name, core=self.default_core, tags=dict(tags))
+        # Checked before the group exists: a refused initial version creates nothing.
+        references = None if initial is None else self._group_version_references(initial)
+        group = self._create_group(
+            name=name, core=self.default_core, tags=dict(tags), initial_version=references
+        )
         body = self._group_json(group)
         self._remember("CreateGroup", "", token, fingerprint, body)
         return ApiResponse(body=body)
@@ -608,29 +902,232 @@ class GreengrassSimulator:
     def _op_GetGroup(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
         group = self._groups.get(request.path_params["GroupId"])
         if group is None:
-            raise ApiError(404, "IdNotFoundException", "That Group Definition does not exist.")
+            raise ApiError(404, ID_NOT_FOUND_CODE, "That Group Definition does not exist.")
         body = self._group_json(group)
         if group.tags:
             body["tags"] = dict(group.tags)
         return ApiResponse(body=body)
 
     def _op_ListGroups(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
-        page_size = self._page_size(request)
-        start_seq = self._decode_token(request.query_one("NextToken"), "groups")
-        start = bisect_left(self._group_list, start_seq, key=lambda g: g.seq)
-        items: list[dict[str, Any]] = []
-        next_token = None
-        for group in self._group_list[start:]:
-            if group.deleted:
-                continue
-            if len(items) == page_size:
-                next_token = self._encode_token("groups", group.seq)
-                break
-            items.append(self._group_json(group))
-        body: dict[str, Any] = {"Groups": items}
+        groups, next_token = self._page_oldest_first(
+            request, "groups", self._group_list, lambda group: not group.deleted
+        )
+        body: dict[str, Any] = {"Groups": [self._group_json(group) for group in groups]}
         if next_token:
             body["NextToken"] = next_token
         return ApiResponse(body=body)
+
+    # --- group versions ------------------------------------------------------------------------------
+
+    def _op_CreateGroupVersion(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
+        group = self._groups.get(request.path_params["GroupId"])
+        if group is None:
+            raise ApiError(404, ID_NOT_FOUND_CODE, "That group does not exist.")
+        token = request.header("X-Amzn-Client-Token")
+        fingerprint = (_canonical(request.body),)
+        replay = self._replay("CreateGroupVersion", group.group_id, token, fingerprint)
+        if replay is not None:
+            return ApiResponse(body=replay)
+        version = self._new_group_version(
+            group, self._group_version_references(request.body), self.clock.now()
+        )
+        body = self._group_version_json(version)
+        self._remember("CreateGroupVersion", group.group_id, token, fingerprint, body)
+        return ApiResponse(body=body)
+
+    def _op_GetGroupVersion(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
+        group = self._groups.get(request.path_params["GroupId"])
+        if group is None:
+            raise ApiError(404, ID_NOT_FOUND_CODE, "That group definition does not exist.")
+        version_id = request.path_params["GroupVersionId"]
+        version = group.version(version_id)
+        if version is None:
+            raise ApiError(
+                404,
+                VERSION_NOT_FOUND_CODE,
+                f"Version {version_id} of Group Definition {group.group_id} does not exist.",
+            )
+        body = self._group_version_json(version)
+        body["Definition"] = version.definition_json()
+        return ApiResponse(body=body)
+
+    def _op_ListGroupVersions(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
+        group = self._groups.get(request.path_params["GroupId"])
+        if group is None:
+            raise ApiError(404, ID_NOT_FOUND_CODE, "That group definition does not exist.")
+        versions, next_token = self._page_newest_first(request, "group-versions", group.versions)
+        body: dict[str, Any] = {"Versions": [self._group_version_json(v) for v in versions]}
+        if next_token:
+            body["NextToken"] = next_token
+        return ApiResponse(body=body)
+
+    def _group_version_references(self, body: object) -> dict[str, _DefinitionVersion]:
+        """The definition versions a `GroupVersion` body names; a 400 unless each is live and of its kind."""
+        if not isinstance(body, Mapping):
+            raise ApiError(400, BAD_REQUEST_CODE, "The group version must be a JSON object.")
+        found: dict[str, _DefinitionVersion] = {}
+        missing: list[str] = []
+        for kind in _REFERENCE_CHECK_ORDER:
+            arn = body.get(kind.version_arn_key)
+            if arn is None:
+                continue
+            version = self._definition_versions.get(arn) if isinstance(arn, str) else None
+            if version is None or version.definition.kind is not kind or version.definition.deleted:
+                missing.append(f"{kind.reference} definition reference does not exist")
+            else:
+                found[kind.name] = version
+        if missing:
+            # moto's wording (its code is "400"; the Model's only client error is BadRequestException).
+            raise ApiError(
+                400,
+                BAD_REQUEST_CODE,
+                f"The group is invalid or corrupted. (ErrorDetails: [{', '.join(missing)}])",
+            )
+        return {kind.name: found[kind.name] for kind in DEFINITION_KINDS if kind.name in found}
+
+    @staticmethod
+    def _group_version_json(version: _GroupVersion) -> dict[str, Any]:
+        return {
+            "Arn": version.arn,
+            "CreationTimestamp": _iso_ms(version.created_at),
+            "Id": version.group.group_id,
+            "Version": version.version_id,
+        }
+
+    # --- definitions: one handler per verb for the seven kinds ---------------------------------------
+
+    def _definition_create(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        body = request.body
+        name = body.get("Name")
+        if name is not None and not isinstance(name, str):
+            raise ApiError(400, BAD_REQUEST_CODE, "Name must be a string.")
+        tags = body.get("tags") or {}
+        if not isinstance(tags, Mapping):
+            raise ApiError(400, BAD_REQUEST_CODE, "tags must be a map of strings.")
+        operation = f"Create{kind.name}Definition"
+        token = request.header("X-Amzn-Client-Token")
+        fingerprint = (_canonical(body),)
+        replay = self._replay(operation, "", token, fingerprint)
+        if replay is not None:
+            return ApiResponse(body=replay)
+        initial = body.get("InitialVersion")
+        content = None if initial is None else _version_content(kind, initial)
+        now = self.clock.now()
+        definition = self._new_definition(
+            kind, name=name, tags={str(k): str(v) for k, v in tags.items()}, at=now
+        )
+        if content is not None:
+            self._new_definition_version(definition, content, now)
+        answer = self._definition_json(definition)
+        self._remember(operation, "", token, fingerprint, answer)
+        return ApiResponse(body=answer)
+
+    def _definition_get(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definition = self._definitions[kind.name].get(request.path_params[f"{kind.name}DefinitionId"])
+        if definition is None:
+            raise ApiError(404, ID_NOT_FOUND_CODE, f"That {kind.list_label} List Definition does not exist.")
+        return ApiResponse(body=self._definition_json(definition))
+
+    def _definition_list(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definitions, next_token = self._page_oldest_first(
+            request, f"definitions-{kind.path}", self._definition_lists[kind.name], lambda d: not d.deleted
+        )
+        body: dict[str, Any] = {"Definitions": [self._definition_json(d) for d in definitions]}
+        if next_token:
+            body["NextToken"] = next_token
+        return ApiResponse(body=body)
+
+    def _definition_update(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        name = request.body.get("Name")
+        if not isinstance(name, str) or not name:
+            # moto's answer (for resource definitions: 400 InvalidInputException "Invalid resource name.").
+            raise ApiError(
+                400,
+                "InvalidContainerDefinitionException",
+                "Input does not contain any attributes to be updated",
+            )
+        definition = self._live_definition(kind, request)
+        definition.name = name
+        definition.updated_at = self.clock.now()
+        return ApiResponse(body={})
+
+    def _definition_delete(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definition = self._live_definition(kind, request)
+        # Accepted even while a group version references it (see the module docstring): the definition and
+        # all its versions go; group versions keep the ARN, and deploying one later fails.
+        definition.deleted = True
+        del self._definitions[kind.name][definition.definition_id]
+        return ApiResponse(body={})
+
+    def _definition_create_version(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definition = self._live_definition(kind, request)
+        operation = f"Create{kind.name}DefinitionVersion"
+        token = request.header("X-Amzn-Client-Token")
+        fingerprint = (_canonical(request.body),)
+        replay = self._replay(operation, definition.definition_id, token, fingerprint)
+        if replay is not None:
+            return ApiResponse(body=replay)
+        content = _version_content(kind, request.body)
+        version = self._new_definition_version(definition, content, self.clock.now())
+        answer = self._definition_version_json(version)
+        self._remember(operation, definition.definition_id, token, fingerprint, answer)
+        return ApiResponse(body=answer)
+
+    def _definition_get_version(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definition = self._live_definition(kind, request)
+        version_id = request.path_params[f"{kind.name}DefinitionVersionId"]
+        version = definition.version(version_id)
+        if version is None:
+            raise ApiError(
+                404,
+                VERSION_NOT_FOUND_CODE,
+                f"Version {version_id} of {kind.list_label} List Definition {definition.definition_id} "
+                "does not exist.",
+            )
+        body = self._definition_version_json(version)
+        body["Definition"] = version.content
+        return ApiResponse(body=body)
+
+    def _definition_list_versions(self, kind: DefinitionKind, request: ApiRequest) -> ApiResponse:
+        definition = self._live_definition(kind, request)
+        versions, next_token = self._page_newest_first(request, "definition-versions", definition.versions)
+        body: dict[str, Any] = {"Versions": [self._definition_version_json(v) for v in versions]}
+        if next_token:
+            body["NextToken"] = next_token
+        return ApiResponse(body=body)
+
+    def _live_definition(self, kind: DefinitionKind, request: ApiRequest) -> _Definition:
+        definition = self._definitions[kind.name].get(request.path_params[f"{kind.name}DefinitionId"])
+        if definition is None:
+            raise ApiError(404, ID_NOT_FOUND_CODE, f"That {kind.noun} definition does not exist.")
+        return definition
+
+    @staticmethod
+    def _definition_json(definition: _Definition) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "Arn": definition.arn,
+            "CreationTimestamp": _iso_ms(definition.created_at),
+            "Id": definition.definition_id,
+            "LastUpdatedTimestamp": _iso_ms(definition.updated_at),
+        }
+        latest = definition.latest()
+        if latest is not None:
+            body["LatestVersion"] = latest.version_id
+            body["LatestVersionArn"] = latest.arn
+        if definition.name is not None:
+            body["Name"] = definition.name
+        if definition.tags:
+            body["tags"] = dict(definition.tags)
+        return body
+
+    @staticmethod
+    def _definition_version_json(version: _DefinitionVersion) -> dict[str, Any]:
+        return {
+            "Arn": version.arn,
+            "CreationTimestamp": _iso_ms(version.created_at),
+            "Id": version.definition.definition_id,
+            "Version": version.version_id,
+        }
 
     def _op_DeleteGroup(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
         group = self._groups.get(request.path_params["GroupId"])
@@ -689,6 +1186,7 @@ class GreengrassSimulator:
         replay = self._replay("CreateDeployment", group.group_id, token, fingerprint)
         if replay is not None:
             return ApiResponse(body=replay)
+        target: _Deployment | None = None
         if deployment_type is DeploymentType.REDEPLOYMENT:
             if not redeploy_id:
                 raise ApiError(
@@ -705,13 +1203,22 @@ class GreengrassSimulator:
                 "InvalidInputException",
                 "Your request is missing the following required parameter(s): {GroupVersionId}.",
             )
-        if version_id and version_id != group.version_id:
+        requested = group.version(version_id) if version_id else None
+        if version_id and requested is None:
             raise ApiError(
                 404,
                 "ResourceNotFoundException",
                 f"Version {version_id} of Group Definition {group.group_id} does not exist.",
             )
-        deployment = self._start_deployment(group, deployment_type, client_token=token)
+        # A Redeployment deploys what the redeployed deployment deployed (a reset deployed nothing: then the
+        # version asked for, else the latest).
+        version = (
+            (target.group_version if target is not None else None) or requested or group.latest_version()
+        )
+        core = version.references.get("Core") if version is not None else None
+        if version is None or core is None or not core.content.get("Cores"):
+            raise ApiError(400, MISSING_CORE_CODE, MISSING_CORE_DETAIL.message, (MISSING_CORE_DETAIL,))
+        deployment = self._start_deployment(group, deployment_type, version, client_token=token)
         body = self._deployment_ref(deployment)
         self._remember("CreateDeployment", group.group_id, token, fingerprint, body)
         return ApiResponse(body=body)
@@ -743,7 +1250,7 @@ class GreengrassSimulator:
                 not_deployed_message(group.group_id),
             )
         deployment_type = DeploymentType.FORCE_RESET if force else DeploymentType.RESET
-        deployment = self._new_deployment(group, deployment_type, client_token=token)
+        deployment = self._new_deployment(group, deployment_type, None, client_token=token)
         for superseded in active:
             self._finish(
                 superseded,
@@ -774,16 +1281,9 @@ class GreengrassSimulator:
         return ApiResponse(body=body)
 
     def _op_ListDeployments(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
-        page_size = self._page_size(request)
         group = self._groups.get(request.path_params["GroupId"])
-        token = request.query_one("NextToken")
         deployments = group.deployments if group is not None else []
-        # Newest first: the token holds the seq of the next (older) deployment to return.
-        end = len(deployments)
-        if token is not None:
-            end = bisect_left(deployments, self._decode_token(token, "deployments") + 1, key=lambda d: d.seq)
-        start = max(0, end - page_size)
-        page = deployments[start:end]
+        page, next_token = self._page_newest_first(request, "deployments", deployments)
         body: dict[str, Any] = {
             "Deployments": [
                 {
@@ -793,55 +1293,78 @@ class GreengrassSimulator:
                     "DeploymentType": d.deployment_type.value,
                     "GroupArn": d.listed_group_arn,
                 }
-                for d in reversed(page)
+                for d in page
             ]
         }
-        if start > 0:
-            body["NextToken"] = self._encode_token("deployments", deployments[start - 1].seq)
+        if next_token:
+            body["NextToken"] = next_token
         return ApiResponse(body=body)
 
     def _op_TagResource(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
-        group = self._group_by_arn(request.path_params["resource-arn"])
+        resource_tags = self._tags_by_arn(request.path_params["resource-arn"])
         tags = request.body.get("tags")
         if not isinstance(tags, dict) or not tags:
             raise ApiError(400, BAD_REQUEST_CODE, "The request must contain at least one tag.")
-        group.tags.update({str(k): str(v) for k, v in tags.items()})
+        resource_tags.update({str(k): str(v) for k, v in tags.items()})
         return ApiResponse(status=204)
 
     def _op_UntagResource(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
-        group = self._group_by_arn(request.path_params["resource-arn"])
+        resource_tags = self._tags_by_arn(request.path_params["resource-arn"])
         for key in request.query.get("tagKeys", []):
-            group.tags.pop(key, None)
+            resource_tags.pop(key, None)
         return ApiResponse(status=204)
 
     def _op_ListTagsForResource(self, request: ApiRequest) -> ApiResponse:  # noqa: N802
-        group = self._group_by_arn(request.path_params["resource-arn"])
-        return ApiResponse(body={"tags": dict(group.tags)})
+        return ApiResponse(body={"tags": dict(self._tags_by_arn(request.path_params["resource-arn"]))})
 
     # --- helpers for the operations ------------------------------------------------------------------
 
     def group_arn(self, group_id: str) -> str:
         return f"arn:aws:greengrass:{self.region}:{self.account}:/greengrass/groups/{group_id}"
 
-    def _group_by_arn(self, arn: str) -> _Group:
-        prefix = self.group_arn("")
-        if not arn.startswith(prefix) or "/" in arn[len(prefix) :] or len(arn) == len(prefix):
+    def definition_arn(self, kind: str, definition_id: str) -> str:
+        path = KINDS_BY_NAME[kind].path
+        return (
+            f"arn:aws:greengrass:{self.region}:{self.account}:/greengrass/definition/{path}/{definition_id}"
+        )
+
+    def _tags_by_arn(self, arn: str) -> dict[str, str]:
+        """The (mutable) tags of the group or definition `arn` names: the taggable resources simulated."""
+        group_prefix = self.group_arn("")
+        definition_prefix = f"arn:aws:greengrass:{self.region}:{self.account}:/greengrass/definition/"
+        if (
+            arn.startswith(group_prefix)
+            and len(arn) > len(group_prefix)
+            and "/" not in arn[len(group_prefix) :]
+        ):
+            group = self._groups.get(arn[len(group_prefix) :])
+            if group is None:
+                raise ApiError(404, "ResourceNotFoundException", "That Group Definition does not exist.")
+            return group.tags
+        path, _, definition_id = arn[len(definition_prefix) :].partition("/")
+        kind = _KINDS_BY_PATH.get(path) if arn.startswith(definition_prefix) else None
+        if kind is None or not definition_id or "/" in definition_id:
             raise ApiError(400, BAD_REQUEST_CODE, f"Invalid resource ARN: {arn}")
-        group = self._groups.get(arn[len(prefix) :])
-        if group is None:
-            raise ApiError(404, "ResourceNotFoundException", "That Group Definition does not exist.")
-        return group
+        definition = self._definitions[kind.name].get(definition_id)
+        if definition is None:
+            raise ApiError(
+                404, "ResourceNotFoundException", f"That {kind.list_label} List Definition does not exist."
+            )
+        return definition.tags
 
     def _group_json(self, group: _Group) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "Arn": group.arn,
             "CreationTimestamp": _iso_ms(group.created_at),
             "Id": group.group_id,
             "LastUpdatedTimestamp": _iso_ms(group.updated_at),
-            "LatestVersion": group.version_id,
-            "LatestVersionArn": group.version_arn,
-            "Name": group.name,
         }
+        latest = group.latest_version()
+        if latest is not None:  # a group created without InitialVersion has none (the CLI's create-group)
+            body["LatestVersion"] = latest.version_id
+            body["LatestVersionArn"] = latest.arn
+        body["Name"] = group.name
+        return body
 
     @staticmethod
     def _deployment_ref(deployment: _Deployment) -> dict[str, Any]:
@@ -859,6 +1382,39 @@ class GreengrassSimulator:
         if size < 1:
             raise ApiError(400, BAD_REQUEST_CODE, f"MaxResults must be a positive integer, got {raw!r}.")
         return size
+
+    def _page_oldest_first(
+        self, request: ApiRequest, token_kind: str, items: Sequence[_S], live: Callable[[_S], bool]
+    ) -> tuple[list[_S], str | None]:
+        """One page of `items` (oldest first, append-only) that are `live`, and the next page's token."""
+        page_size = self._page_size(request)
+        start_seq = self._decode_token(request.query_one("NextToken"), token_kind)
+        page: list[_S] = []
+        for index in range(bisect_left(items, start_seq, key=lambda i: i.seq), len(items)):
+            item = items[index]
+            if not live(item):
+                continue
+            if len(page) == page_size:
+                return page, self._encode_token(token_kind, item.seq)
+            page.append(item)
+        return page, None
+
+    def _page_newest_first(
+        self, request: ApiRequest, token_kind: str, items: Sequence[_S]
+    ) -> tuple[list[_S], str | None]:
+        """One page of `items` (oldest first, append-only) listed newest first, and the next page's token.
+
+        The token holds the seq of the next (older) item to return, so items appended between two pages
+        neither repeat nor shift the listing.
+        """
+        page_size = self._page_size(request)
+        token = request.query_one("NextToken")
+        end = len(items)
+        if token is not None:
+            end = bisect_left(items, self._decode_token(token, token_kind) + 1, key=lambda i: i.seq)
+        start = max(0, end - page_size)
+        page = [items[index] for index in range(end - 1, start - 1, -1)]
+        return page, self._encode_token(token_kind, items[start - 1].seq) if start > 0 else None
 
     @staticmethod
     def _encode_token(kind: str, seq: int) -> str:
@@ -911,27 +1467,88 @@ class GreengrassSimulator:
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._id_rng.getrandbits(128), version=4))
 
-    def _create_group(self, *, name: str, core: CoreProfile, tags: dict[str, str]) -> _Group:
+    def _create_group(
+        self,
+        *,
+        name: str,
+        core: CoreProfile,
+        tags: dict[str, str],
+        initial_version: dict[str, _DefinitionVersion] | None,
+        created_at: datetime | None = None,
+    ) -> _Group:
+        """A live group, with a first version when `initial_version` (its references) is given."""
         group_id = self._new_id()
-        version_id = self._new_id()
-        now = self.clock.now()
-        arn = self.group_arn(group_id)
+        now = created_at or self.clock.now()
         group = _Group(
             group_id=group_id,
             name=name,
-            arn=arn,
+            arn=self.group_arn(group_id),
             seq=self._next_seq(),
             created_at=now,
             updated_at=now,
-            version_id=version_id,
-            version_arn=f"{arn}/versions/{version_id}",
             tags=tags,
             core=core,
         )
+        if initial_version is not None:
+            self._new_group_version(group, initial_version, now)
         self._groups[group_id] = group
         self._all_groups[group_id] = group
         self._group_list.append(group)
         return group
+
+    def _new_group_version(
+        self, group: _Group, references: dict[str, _DefinitionVersion], at: datetime
+    ) -> _GroupVersion:
+        """Append a version to `group`; its `LastUpdatedTimestamp` stays (the CLI's get-group example)."""
+        version_id = self._new_id()
+        version = _GroupVersion(
+            group=group,
+            version_id=version_id,
+            arn=f"{group.arn}/versions/{version_id}",
+            seq=self._next_seq(),
+            created_at=at,
+            references=references,
+        )
+        group.versions.append(version)
+        return version
+
+    def _new_definition_id(self) -> str:
+        return str(uuid.UUID(int=self._definition_rng.getrandbits(128), version=4))
+
+    def _new_definition(
+        self, kind: DefinitionKind, *, name: str | None, tags: dict[str, str], at: datetime
+    ) -> _Definition:
+        definition_id = self._new_definition_id()
+        definition = _Definition(
+            kind=kind,
+            definition_id=definition_id,
+            arn=self.definition_arn(kind.name, definition_id),
+            seq=self._next_seq(),
+            name=name,
+            created_at=at,
+            updated_at=at,
+            tags=tags,
+        )
+        self._definitions[kind.name][definition_id] = definition
+        self._definition_lists[kind.name].append(definition)
+        return definition
+
+    def _new_definition_version(
+        self, definition: _Definition, content: dict[str, Any], at: datetime
+    ) -> _DefinitionVersion:
+        """Append a version; it becomes `LatestVersion` (`LastUpdatedTimestamp` stays, like a group's)."""
+        version_id = self._new_definition_id()
+        version = _DefinitionVersion(
+            definition=definition,
+            version_id=version_id,
+            arn=f"{definition.arn}/versions/{version_id}",
+            seq=self._next_seq(),
+            created_at=at,
+            content=content,
+        )
+        definition.versions.append(version)
+        self._definition_versions[version.arn] = version
+        return version
 
     def _delete_group(self, group: _Group) -> None:
         group.deleted = True
@@ -943,10 +1560,16 @@ class GreengrassSimulator:
         self,
         group: _Group,
         deployment_type: DeploymentType,
+        version: _GroupVersion | None,
         *,
         client_token: str | None,
         created_at: datetime | None = None,
     ) -> _Deployment:
+        """A new deployment `Building`; `version` is what a `NewDeployment`/`Redeployment` deploys."""
+        if (deployment_type in RESET_TYPES) != (version is None):
+            raise ValueError(
+                f"resets deploy no group version, other deployments one ({deployment_type.value})"
+            )
         now = created_at or self.clock.now()
         deployment_id = self._new_id()
         deployment = _Deployment(
@@ -955,7 +1578,8 @@ class GreengrassSimulator:
             group=group,
             seq=self._next_seq(),
             deployment_type=deployment_type,
-            listed_group_arn=group.arn if deployment_type in RESET_TYPES else group.version_arn,
+            group_version=version,
+            listed_group_arn=version.arn if version is not None else group.arn,
             created_at=now,
             status=DeploymentStatus.BUILDING,
             updated_at=now,
@@ -969,9 +1593,14 @@ class GreengrassSimulator:
         return deployment
 
     def _start_deployment(
-        self, group: _Group, deployment_type: DeploymentType, *, client_token: str | None
+        self,
+        group: _Group,
+        deployment_type: DeploymentType,
+        version: _GroupVersion,
+        *,
+        client_token: str | None,
     ) -> _Deployment:
-        deployment = self._new_deployment(group, deployment_type, client_token=client_token)
+        deployment = self._new_deployment(group, deployment_type, version, client_token=client_token)
         self._begin(deployment)
         return deployment
 
@@ -985,6 +1614,16 @@ class GreengrassSimulator:
         )
 
     def _to_in_progress(self, deployment: _Deployment, at: datetime) -> None:
+        version = deployment.group_version
+        dangling = version.dangling() if version is not None else []
+        if dangling:
+            # "If you delete a core that is associated with a Greengrass group, that group can't be deployed
+            # successfully" (the CLI's delete-core-definition): the build fails in the cloud, no core needed.
+            arns = ", ".join(ref.arn for ref in dangling)
+            reason = f"the group version references deleted definition versions: {arns}."
+            detail = ErrorDetail("SimulatedMissingDefinition", f"Definition version(s) not found: {arns}")
+            self._finish(deployment, at, succeeded=False, reason=reason, detail=detail)
+            return
         self._set_status(deployment, DeploymentStatus.IN_PROGRESS, at)
         self._schedule_answer(deployment, at)
 
@@ -1167,23 +1806,46 @@ class GreengrassSimulator:
         core: str | CoreProfile = "online",
         deployed: bool = True,
         tags: Mapping[str, str] | None = None,
+        definitions: Iterable[DefinitionRef] = (),
     ) -> str:
         """Create a group with a simulated core; returns its id.
 
-        `deployed=True` gives it a `NewDeployment` that succeeded `timings.preexisting_age_s` ago,
-        silently (no events: it happened before the simulation started).
+        Like a group made in the console, it has a core definition `<name>_Core` whose one version names the
+        core's AWS IoT thing `<name>_Core` (`arn:aws:iot:<region>:<account>:thing/<name>_Core`) and its
+        certificate (`arn:aws:iot:<region>:<account>:cert/<64 hex>`), and one group version referencing that
+        core definition version plus the `definitions` given (`add_definition` makes them; several groups
+        may share one, as in AWS). A `Core` among `definitions` replaces the group's own core definition.
+        `core_thing(group_id)` tells which thing and certificate the group got.
+
+        `deployed=True` gives it a `NewDeployment` of that group version that succeeded
+        `timings.preexisting_age_s` ago, silently (no events: it happened before the simulation started).
         """
         with self._lock:
+            name = name or f"sim-group-{len(self._group_list) + 1:04d}"
+            references: dict[str, _DefinitionVersion] = {}
+            for ref in definitions:
+                if ref.kind in references:
+                    raise ValueError(f"two {ref.kind} definitions given; a group version references one")
+                references[ref.kind] = self._definition_version(ref)
+            born = self.clock.now()
+            deployed_at = born - timedelta(seconds=self.timings.preexisting_age_s)
+            if deployed:
+                born = deployed_at - timedelta(seconds=60)
+            if "Core" not in references:
+                references["Core"] = self._fleet_core_definition(name, born)
             group = self._create_group(
-                name=name or f"sim-group-{len(self._group_list) + 1:04d}",
+                name=name,
                 core=CoreProfile.of(core),
                 tags=dict(tags or {}),
+                initial_version={
+                    k.name: references[k.name] for k in DEFINITION_KINDS if k.name in references
+                },
+                created_at=born,
             )
             if deployed:
-                created = self.clock.now() - timedelta(seconds=self.timings.preexisting_age_s)
-                group.created_at = group.updated_at = created - timedelta(seconds=60)
+                created = deployed_at
                 deployment = self._new_deployment(
-                    group, DeploymentType.NEW, client_token=None, created_at=created
+                    group, DeploymentType.NEW, group.latest_version(), client_token=None, created_at=created
                 )
                 in_progress = created + timedelta(seconds=self.timings.build_s)
                 done = in_progress + timedelta(seconds=group.core.response_delay_s)
@@ -1204,8 +1866,9 @@ class GreengrassSimulator:
         if deployment_type not in CREATE_DEPLOYMENT_TYPES:
             raise ValueError("deploy() starts NewDeployment or Redeployment; use ResetDeployments for resets")
         with self._lock:
+            group = self._group(group_id)
             return self._start_deployment(
-                self._group(group_id), deployment_type, client_token=None
+                group, deployment_type, self._deployable(group), client_token=None
             ).deployment_id
 
     def start_failing_deployment(self, group_id: str) -> str:
@@ -1215,10 +1878,62 @@ class GreengrassSimulator:
         after its usual `response_delay_s` (even an offline core: the scenario wants the failure).
         """
         with self._lock:
-            deployment = self._new_deployment(self._group(group_id), DeploymentType.NEW, client_token=None)
+            group = self._group(group_id)
+            deployment = self._new_deployment(
+                group, DeploymentType.NEW, self._deployable(group), client_token=None
+            )
             deployment.doomed = True
             self._begin(deployment)
             return deployment.deployment_id
+
+    def add_definition(
+        self,
+        kind: str,
+        *,
+        name: str | None = None,
+        items: Iterable[Mapping[str, Any]] = (),
+        tags: Mapping[str, str] | None = None,
+    ) -> DefinitionRef:
+        """Create a definition of `kind` (`Function`, `Subscription`, `Logger`, ...) with one version holding
+        `items`, as `Create<kind>Definition` with an `InitialVersion` would (no faults, not counted).
+
+        Pass the result to `add_group(definitions=[...])`, for as many groups as should share it.
+        """
+        definition_kind = KINDS_BY_NAME.get(kind)
+        if definition_kind is None:
+            raise ValueError(f"no definition kind {kind!r}; the kinds are {', '.join(KINDS_BY_NAME)}")
+        with self._lock:
+            content = _version_content(definition_kind, {definition_kind.items: [dict(i) for i in items]})
+            now = self.clock.now()
+            definition = self._new_definition(definition_kind, name=name, tags=dict(tags or {}), at=now)
+            return self._new_definition_version(definition, content, now).ref()
+
+    def _fleet_core_definition(self, group_name: str, at: datetime) -> _DefinitionVersion:
+        """The core definition (and its one version) of a fleet group: thing `<group name>_Core`."""
+        thing_name = _THING_NAME_UNSAFE.sub("_", f"{group_name}_Core")
+        certificate_id = f"{self._definition_rng.getrandbits(256):064x}"
+        iot = f"arn:aws:iot:{self.region}:{self.account}"
+        core = {
+            "CertificateArn": f"{iot}:cert/{certificate_id}",
+            "Id": self._new_definition_id(),
+            "SyncShadow": False,
+            "ThingArn": f"{iot}:thing/{thing_name}",
+        }
+        definition = self._new_definition(KINDS_BY_NAME["Core"], name=f"{group_name}_Core", tags={}, at=at)
+        return self._new_definition_version(definition, {"Cores": [core]}, at)
+
+    def _definition_version(self, ref: DefinitionRef) -> _DefinitionVersion:
+        version = self._definition_versions.get(ref.version_arn)
+        if version is None or version.definition.kind.name != ref.kind or version.definition.deleted:
+            raise KeyError(f"no live simulated {ref.kind} definition version {ref.version_arn}")
+        return version
+
+    @staticmethod
+    def _deployable(group: _Group) -> _GroupVersion:
+        version = group.latest_version()
+        if version is None:
+            raise ValueError(f"group {group.group_id} has no group version to deploy")
+        return version
 
     def remove_group(self, group_id: str) -> None:
         """Delete a group outside the API, as another tool or person would (no faults, not counted).
@@ -1268,6 +1983,46 @@ class GreengrassSimulator:
 
     def core(self, group_id: str) -> CoreProfile:
         return self._group(group_id).core
+
+    def core_thing(self, group_id: str) -> CoreThing:
+        """The thing and certificate named by the first core of the group's latest version's core definition
+        version (`KeyError` if it has none). Read from the (immutable) version, so still answered after the
+        core definition was deleted."""
+        with self._lock:
+            version = self._group(group_id).latest_version()
+            core_version = version.references.get("Core") if version is not None else None
+            cores = core_version.content.get("Cores") if core_version is not None else None
+            if core_version is None or not cores:
+                raise KeyError(f"simulated group {group_id} has no core in its latest group version")
+            thing_arn, certificate_arn = str(cores[0]["ThingArn"]), str(cores[0]["CertificateArn"])
+            return CoreThing(
+                thing_name=thing_arn.rpartition("/")[2],
+                thing_arn=thing_arn,
+                certificate_id=certificate_arn.rpartition("/")[2],
+                certificate_arn=certificate_arn,
+                core_definition_id=core_version.definition.definition_id,
+                core_definition_version_id=core_version.version_id,
+            )
+
+    def group_definitions(self, group_id: str) -> dict[str, DefinitionRef]:
+        """What the group's latest version references, by kind (deleted definitions included)."""
+        with self._lock:
+            version = self._group(group_id).latest_version()
+            references = version.references if version is not None else {}
+            return {kind: ref.ref() for kind, ref in references.items()}
+
+    def group_version_ids(self, group_id: str) -> list[str]:
+        """A live group's versions, oldest first."""
+        with self._lock:
+            return [version.version_id for version in self._group(group_id).versions]
+
+    def definition_exists(self, kind: str, definition_id: str) -> bool:
+        return definition_id in self._definitions[KINDS_BY_NAME[kind].name]
+
+    def definition_ids(self, kind: str) -> list[str]:
+        """Live definitions of `kind`, oldest first."""
+        with self._lock:
+            return list(self._definitions[KINDS_BY_NAME[kind].name])
 
     def deployments(self, group_id: str) -> list[DeploymentRecord]:
         """Every deployment of a group (deleted groups included), oldest first."""

@@ -135,7 +135,7 @@ def test_attach_answers_a_client_built_for_the_real_aws_endpoint_even_under_mock
 
 def test_unsupported_operations_fail_loudly_instead_of_pretending(gg: GreengrassClient) -> None:
     with pytest.raises(NotImplementedError, match="does not serve"):
-        gg.list_group_versions(GroupId="any")
+        gg.get_associated_role(GroupId="any")
 
 
 def test_error_codes_reach_botocore_through_the_x_amzn_error_type_header(gg: GreengrassClient) -> None:
@@ -550,8 +550,10 @@ def test_client_token_is_scoped_to_its_group(sim: GreengrassSimulator, gg: Green
 def test_create_deployment_and_create_group_are_idempotent_with_the_client_token(
     sim: GreengrassSimulator, gg: GreengrassClient
 ) -> None:
-    group = gg.create_group(Name="g", AmznClientToken="create-1")
-    assert gg.create_group(Name="g", AmznClientToken="create-1")["Id"] == group["Id"]
+    core = sim.group_definitions(sim.add_group(deployed=False))["Core"]
+    initial: Any = {"CoreDefinitionVersionArn": core.version_arn}
+    group = gg.create_group(Name="g", InitialVersion=initial, AmznClientToken="create-1")
+    assert gg.create_group(Name="g", InitialVersion=initial, AmznClientToken="create-1")["Id"] == group["Id"]
     kwargs: dict[str, Any] = {
         "GroupId": group["Id"],
         "DeploymentType": "NewDeployment",
