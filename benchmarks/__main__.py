@@ -11,7 +11,9 @@ Ratios worth watching across changes:
   every group DELETED with no orphaned core, and a plain 10-thread boto3 script (benchmarks/
   baseline_script.py) on the same simulator and quota;
 - the demo's wall time at 300 and at 3,000 groups (how the local runtime scales).
-The last table compares the ratios with their targets.
+The last table compares the ratios with their targets. The first bulk run's timeline (requests finished,
+Greengrass calls per second against the quota, 429s) is drawn into benchmarks/out/bulk-timeline.png when
+matplotlib is installed (`pip install 'gg-reset[plot]'`; `--plot FILE` elsewhere, `--no-plot` not at all).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from gg_reset.contracts import DeploymentStatus, DeploymentType
@@ -37,12 +40,15 @@ from gg_reset.domain.events import (
 from gg_reset.domain.model import GroupRecord, Request, RequestKind
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
+from gg_reset.text import plural
 
 if TYPE_CHECKING:
     from benchmarks.baseline_script import ScriptResult
     from benchmarks.bulk import Bounds, BulkResult
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+DEFAULT_PLOT: Final = Path(__file__).parent / "out" / "bulk-timeline.png"
+"""Where `make bench` draws the first bulk run's timeline."""
 POLICY = WorkflowPolicy()
 
 
@@ -98,7 +104,7 @@ def bench_local(groups: int, quota: float | None) -> float:
     summary = result.summary()
     calls = sum(result.api_calls.values())
     label = f"quota {quota:g} req/s" if quota else "no quota"
-    print(f"local service, {groups} groups, {label}")
+    print(f"local service, {plural(groups, 'group')}, {label}")
     print(f"  outcomes: {summary['outcomes']}")
     print(f"  wall {result.wall_seconds:.2f} s = {100 * result.wall_seconds / groups:.2f} s per 100 requests")
     print(
@@ -111,7 +117,7 @@ def bench_local(groups: int, quota: float | None) -> float:
     )
     print(
         f"  worker: {summary['worker_invocations']} invocations, {summary['messages']} messages "
-        f"({summary['messages'] / groups:.2f} per request), {summary['redeliveries']} redeliveries"
+        f"({summary['messages'] / groups:.2f} per request), {plural(summary['redeliveries'], 'redelivery')}"
     )
     print(f"  force fallbacks: {summary['force_fallbacks']}; unexpected outcomes: {len(result.problems)}")
     print(
@@ -187,10 +193,10 @@ def _per_request(calls: Mapping[str, int], groups: int) -> str:
 
 
 def _print_bounds(bounds: Bounds, groups: int) -> None:
-    print(f"  {groups} groups at {bounds.quota:g} req/s: {bounds.formula()}")
+    print(f"  {plural(groups, 'group')} at {bounds.quota:g} req/s: {bounds.formula()}")
     print(
-        f"    in-order bound = max over the {bounds.offline} offline groups at arrival position p of "
-        f"2 (p + 1) / {bounds.quota:g} + {bounds.longest_wait_s:g} s = {bounds.in_order_bound_s:.1f} s"
+        f"    in-order bound = max over the {plural(bounds.offline, 'offline group')} at arrival position p "
+        f"of 2 (p + 1) / {bounds.quota:g} + {bounds.longest_wait_s:g} s = {bounds.in_order_bound_s:.1f} s"
     )
     if bounds.in_order_bound_s > LIMIT_RATIO_TARGET * bounds.limit_s:
         ratio = bounds.in_order_bound_s / bounds.limit_s
@@ -247,7 +253,7 @@ def run_bulk_table(
         print(_row("10-thread script", baseline, bounds(kinds, quota)), flush=True)
         details.append(
             f"    script {groups}@{quota:g}: {_per_request(baseline.calls, groups)}; "
-            f"{baseline.failed} groups given up"
+            f"{plural(baseline.failed, 'group')} given up"
         )
     print("  Greengrass calls per request by operation (429s included):")
     print("\n".join(details))
@@ -291,7 +297,7 @@ def bulk_checks(results: Sequence[BulkResult], baseline: ScriptResult | None) ->
         checks.append(
             Check(
                 f"every group DELETED, no orphan, {r.groups} @ {r.quota:g}",
-                f"{r.deleted}/{r.groups} DELETED, {r.orphaned_cores} orphans",
+                f"{r.deleted}/{r.groups} DELETED, {plural(r.orphaned_cores, 'orphan')}",
                 "all, 0",
                 r.correct,
             )
@@ -300,7 +306,7 @@ def bulk_checks(results: Sequence[BulkResult], baseline: ScriptResult | None) ->
         checks.append(
             Check(
                 f"script: every group deleted, no orphan, {baseline.groups} @ {baseline.quota:g}",
-                f"{baseline.deleted}/{baseline.groups} deleted, {baseline.orphaned_cores} orphans",
+                f"{baseline.deleted}/{baseline.groups} deleted, {plural(baseline.orphaned_cores, 'orphan')}",
                 "all, 0",
                 baseline.correct,
             )
@@ -317,12 +323,30 @@ def bench_bulk(
     seed: int = 7,
     gg_reset: bool = True,
     script: bool = True,
+    plot: Path | None = None,
 ) -> list[Check]:
-    """The bulk-cleanup table; returns its figures against their targets."""
+    """The bulk-cleanup table; returns its figures against their targets. `plot`: draw the first run's
+    timeline there (a PNG)."""
     results, baseline = run_bulk_table(
         groups, quota, fast_quota=fast_quota, big=big, seed=seed, gg_reset=gg_reset, script=script
     )
+    if plot is not None and results and results[0].timeline is not None:
+        draw_timeline(results[0], plot)
     return bulk_checks(results, baseline)
+
+
+def draw_timeline(result: BulkResult, path: Path) -> None:
+    """The run's timeline as a PNG; without matplotlib, a note instead (the figures do not need it)."""
+    from gg_reset.local.timeline import PlotUnavailable, draw
+
+    assert result.timeline is not None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draw(result.timeline, path)
+    except PlotUnavailable as exc:
+        print(f"  timeline not drawn: {exc}")
+        return
+    print(f"  timeline of gg-reset {result.groups}@{result.quota:g}: {path}")
 
 
 def bench_demo_scaling(small: int, large: int, seed: int = 7) -> list[Check]:
@@ -335,7 +359,7 @@ def bench_demo_scaling(small: int, large: int, seed: int = 7) -> list[Check]:
         print(
             f"demo, {groups} groups: {result.wall_seconds:.1f}s wall, "
             f"{timedelta(seconds=round(result.simulated_seconds))} simulated, "
-            f"{len(result.problems)} unexpected outcomes",
+            f"{plural(len(result.problems), 'unexpected outcome')}",
             flush=True,
         )
     ratio = walls[large] / walls[small]
@@ -380,6 +404,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-bulk", action="store_true", help="skip gg-reset's bulk runs (the slow part)")
     parser.add_argument("--skip-script", action="store_true", help="skip the 10-thread script baseline")
     parser.add_argument("--skip-demo-scaling", action="store_true", help="skip the demo at two sizes")
+    parser.add_argument(
+        "--plot", type=Path, default=DEFAULT_PLOT, help="the first bulk run's timeline, a PNG (%(default)s)"
+    )
+    parser.add_argument("--no-plot", action="store_true", help="do not draw the bulk run's timeline")
     args = parser.parse_args(argv)
     if not args.skip_core:
         bench_core(args.requests)
@@ -401,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             seed=args.seed,
             gg_reset=not args.skip_bulk,
             script=not args.skip_script,
+            plot=None if args.no_plot else args.plot,
         )
     if not args.skip_demo_scaling:
         print()

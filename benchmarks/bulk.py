@@ -33,6 +33,7 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.local import LocalService
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import Timings
+from gg_reset.local.timeline import Timeline, TimelineRecorder
 
 OFFLINE_SHARE: Final = 0.1
 LATENCY_S: Final = 0.05
@@ -126,6 +127,8 @@ class BulkResult:
     budgeted: bool
     """Whether gg-reset's own request budget was set (`LocalService(greengrass_rps=...)`)."""
     wall_s: float
+    timeline: Timeline | None = None
+    """Calls and finished workflows over simulated time (`make bench` draws it)."""
 
     @property
     def total_calls(self) -> int:
@@ -156,6 +159,7 @@ def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
     with LocalService(seed=seed, log_level="ERROR", **options) as svc:
         group_ids = [svc.fleet.add_group(core=kind, deployed=True) for kind in kinds]
         t0 = svc.clock.now()
+        recorder = TimelineRecorder(svc.simulator, start=t0)
         for group_id in group_ids:
             svc.request_deletion(group_id)
         svc.run_until_idle()
@@ -167,6 +171,14 @@ def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
         calls = Counter(svc.simulator.calls)
         throttled = svc.simulator.throttled_count
         orphans = len(svc.simulator.orphaned_cores)
+        timeline = recorder.timeline(
+            last,
+            quota=quota,
+            budget=quota if "greengrass_rps" in options else None,
+            title=f"gg-reset bulk cleanup: {groups} deletions ({OFFLINE_SHARE:.0%} offline cores), "
+            f"Greengrass API quota {quota:g} req/s",
+            reset_timeout_s=WorkflowPolicy().reset_timeout_s,
+        )
     return BulkResult(
         groups=groups,
         quota=quota,
@@ -179,4 +191,5 @@ def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
         orphaned_cores=orphans,
         budgeted="greengrass_rps" in options,
         wall_s=time.perf_counter() - started,
+        timeline=timeline,
     )

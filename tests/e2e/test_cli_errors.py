@@ -78,7 +78,8 @@ def test_an_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_json_and_csv_together_is_a_usage_error() -> None:
     code, output = run("list", "--json", "--csv", "--table", "t")
     assert code == 2
-    assert_one_error_line(output, "--json and --csv are exclusive")
+    # --json is on the command line: the error is a JSON object (tests/e2e/test_cli_usability.py)
+    assert json.loads(output) == {"error": "--json and --csv are exclusive", "hint": "choose one"}
 
 
 def test_an_unknown_option_is_one_line() -> None:

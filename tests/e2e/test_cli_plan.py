@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.cli.app import app
+from gg_reset.cli.requests import DRY_RUN_NOTE
 from gg_reset.local import LocalService
 
 runner = CliRunner()
@@ -63,7 +64,7 @@ def test_plan_as_csv_and_as_a_table(lab: dict[str, str]) -> None:
     assert rows["lab-2"]["acts"] == "false" and "deny list" in rows["lab-2"]["reasons"]
     code, output = run("plan", "name=lab-*")
     assert code == 0, output
-    assert output.splitlines()[0] == "Plan: 2 of 3 selected group(s) would be acted on (4 listed)"
+    assert output.splitlines()[0] == "Plan: 2 of 3 selected groups would be acted on (4 listed)"
     assert lab["lab-1"] in output and "prod-1" not in output
 
 
@@ -97,7 +98,7 @@ def test_request_select_sends_only_for_the_groups_the_plan_acts_on(
     code, output = run("request", "delete", "--select", "name=lab-*", "--dry-run", "--request-id", "sel-1")
     assert code == 0, output
     assert sorted(output.splitlines()) == sorted(
-        f"sent delete {lab[name]} request sel-1" for name in ("lab-1", "lab-2")
+        f"sent delete {lab[name]} request sel-1 {DRY_RUN_NOTE}" for name in ("lab-1", "lab-2")
     )
     svc.run_until_idle()
     assert svc.ledger.get(lab["lab-protected"]) is None and svc.ledger.get(lab["prod-1"]) is None
@@ -127,3 +128,38 @@ def test_plan_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch) -
     code, output = run("plan", "name=lab-*")
     assert code == 1
     assert output.startswith("gg-reset: error: no usable AWS credentials") and output.count("\n") == 1
+
+
+@pytest.mark.usefixtures("lab")
+def test_an_empty_plan_says_nothing_matched() -> None:
+    code, output = run("plan", "name=nothing-*")
+    assert code == 0, output
+    assert output == "Plan: nothing matched the selection (0 of 4 groups)\n"
+
+
+def test_one_selected_group_is_singular(lab: dict[str, str]) -> None:
+    code, output = run("plan", f"id={lab['lab-1']}")
+    assert code == 0, output
+    assert output.splitlines()[0] == "Plan: 1 of 1 selected group would be acted on (4 listed)"
+
+
+@pytest.mark.parametrize(
+    "term", ["expired=2025-01-01", "expired=2025-01-01T00:00:00Z", "expired=30d", "EXPIRED=true"]
+)
+def test_expired_with_a_date_is_refused_with_a_hint(term: str) -> None:
+    # Without the check it would read as `expired` on a tag named `2025-01-01`, and select nothing.
+    code, output = run("plan", term)
+    assert code == 1
+    value = term.partition("=")[2]
+    assert output == (
+        f"gg-reset: error: invalid selection: expired={value}: expired takes no date or age: it selects the "
+        "groups whose gg-reset:expires-at date has passed, and expired=KEY reads the date from the tag KEY; "
+        "for a tag's value use tag=KEY=VALUE, for an age older-than=30d\n"
+    )
+
+
+def test_expired_on_another_tag_is_still_a_selection(svc: LocalService) -> None:
+    old = svc.fleet.add_group(name="ci-old", core="online", tags={"team:ends": "2020-01-01"})
+    code, output = run("plan", "expired=team:ends", "--json")
+    assert code == 0, output
+    assert [g["group_id"] for g in json.loads(output)["groups"]] == [old]

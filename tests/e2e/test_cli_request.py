@@ -198,7 +198,7 @@ def test_entries_the_bus_refuses_are_reported_and_fail_the_command(monkeypatch: 
     assert "group-00: not sent: ThrottlingException: slow down" in output
     assert "group-10: not sent: ThrottlingException: slow down" in output
     assert "sent reset group-01 request bulk" in output
-    assert output.splitlines()[-1] == "gg-reset: error: 2 of 12 request(s) were not accepted by the bus"
+    assert output.splitlines()[-1] == "gg-reset: error: 2 of 12 requests were not accepted by the bus"
 
 
 def test_show_prints_an_invalid_deletion_request_as_a_deletion(svc: LocalService) -> None:
@@ -216,3 +216,37 @@ def test_show_prints_an_invalid_deletion_request_as_a_deletion(svc: LocalService
     [workflow] = json.loads(result.output)["workflows"]
     assert workflow["state"] == "REJECTED"  # the request was invalid: rejected, as it should be
     assert workflow["kind"] == "deletion"  # and shown as what was asked
+
+
+def test_a_dry_run_request_says_it_is_one(svc: LocalService) -> None:
+    gid = svc.fleet.add_group(core="online")
+    code, output = request("delete", gid, "--dry-run", "--request-id", "plan-1")
+    assert code == 0, output
+    assert output == f"sent delete {gid} request plan-1 (dry run: planned only, Greengrass is not changed)\n"
+    code, output = request("delete", gid, "--dry-run", "--request-id", "plan-1", "--json")
+    assert code == 0, output
+    assert json.loads(output)["dry_run"] is True
+    code, output = request("delete", gid, "--request-id", "real-1")
+    assert code == 0, output
+    assert output == f"sent delete {gid} request real-1\n"  # a real request says nothing of the kind
+
+
+def test_waiting_for_one_request_is_singular(svc: LocalService, run_while_waiting: None) -> None:
+    gid = svc.fleet.add_group(core="online")
+    code, output = request("reset", gid, "--wait", "--interval", "0.01", "--table", TABLE_NAME)
+    assert code == 0, output
+    assert "waiting for 1 request (timeout 1800s)..." in output.splitlines()
+
+
+def test_with_json_entries_the_bus_refuses_are_one_json_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    class RefusingEvents:
+        def put_events(self, Entries: list[dict[str, str]]) -> dict[str, object]:  # noqa: N803 - boto3's name
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "Throttling", "ErrorMessage": "slow"}]}
+
+    monkeypatch.setattr("gg_reset.cli.aws.AwsTarget.events", lambda _self: RefusingEvents())
+    result = runner.invoke(app, ["request", "reset", "group-1", "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)  # one JSON document, no second object after it
+    assert document["error"] == "1 of 1 request was not accepted by the bus"
+    assert document["requests"][0]["error"] == "Throttling: slow"
+    assert result.stderr == "group-1: not sent: Throttling: slow\n"

@@ -17,7 +17,9 @@ from gg_reset.cleanup.janitor import JanitorConfig
 from gg_reset.cli.app import app
 from gg_reset.domain.model import TERMINAL_STATES
 from gg_reset.local import demo
-from gg_reset.local.demo import DEFAULT_MIX, UNTOUCHED, fleet_kinds, run_demo
+from gg_reset.local.demo import DEFAULT_MIX, UNTOUCHED, run_demo
+from gg_reset.local.faults import FaultProfile
+from gg_reset.local.fleet_mix import fleet_kinds
 
 runner = CliRunner()
 
@@ -57,9 +59,20 @@ def test_demo_ends_every_request_in_its_expected_state_and_writes_the_report(tmp
 
 
 def test_demo_output_fits_an_80_column_terminal(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--groups", "20", "--seed", "1"], env={"COLUMNS": "80"})
+    report_path = tmp_path / "demo.json"
+    result = runner.invoke(
+        app, ["demo", "--groups", "20", "--seed", "1", "--report", str(report_path)], env={"COLUMNS": "80"}
+    )
     assert result.exit_code == 0, result.output
-    assert max(len(line) for line in result.output.splitlines()) <= 80
+    lines = result.output.splitlines()
+    # The janitor's sentences (and the report's) are sentences, not tables: on a terminal rich wraps them
+    # at word boundaries; piped, as here, each stays one line, never cut mid-phrase at 80 columns.
+    janitor = json.loads(report_path.read_text())["janitor"]
+    sentences = [janitor["dry_run"]["message"], janitor["run"]["message"], f"report written to {report_path}"]
+    assert max(len(s) for s in sentences) > 80  # else this would not test the wrapping
+    for sentence in sentences:
+        assert sentence in lines
+    assert max(len(line) for line in lines if line not in sentences) <= 80
 
 
 def test_demo_under_a_low_quota_still_finishes_every_request() -> None:
@@ -163,7 +176,7 @@ def test_demo_janitor_plans_then_deletes_exactly_the_expired_groups(tmp_path: Pa
     # What people read: the table row, and each run's one line.
     assert "Janitor" in result.output
     assert f"janitor dry run {dry_run['run_id']}: would delete 4 of" in result.output
-    assert f"janitor run {run['run_id']}: sent 4 delete request(s)" in result.output
+    assert f"janitor run {run['run_id']}: sent 4 delete requests" in result.output
 
 
 def test_demo_without_janitor_kinds_has_nothing_for_the_janitor_and_passes() -> None:
@@ -184,8 +197,8 @@ def test_demo_reports_a_janitor_that_acts_on_a_group_it_must_leave_alone(
     denied = [e for e in result.entries if e["group_kind"] == "expired-denied"]
     assert len(denied) == 2 and all(e["state"] == "DELETED" for e in denied)
     text = "\n".join(result.problems)
-    assert "janitor dry run planned 4 group(s), not exactly the 2 expired: 2 extra, 0 missing" in text
-    assert "janitor run sent requests for 4 group(s), not exactly the 2 expired" in text
+    assert "janitor dry run planned 4 groups, not exactly the 2 expired: 2 extra, 0 missing" in text
+    assert "janitor run sent requests for 4 groups, not exactly the 2 expired" in text
     for entry in denied:
         assert f"{entry['group_id']} (expired-denied): janitor verdict act, expected rejected" in text
         assert f"{entry['group_id']} (expired-denied) was touched" in text
@@ -223,3 +236,49 @@ def test_demo_shows_each_remediation_policy_with_its_outcome(tmp_path: Path) -> 
         if line.startswith(("reset", "rollback", "notify"))
     }
     assert rows["notify"][1] == rows["notify"][4]  # every notify group NOTIFIED
+
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_plot_draws_the_runs_timeline_as_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    plot = tmp_path / "timeline.png"
+    result = runner.invoke(
+        app, ["demo", "--groups", "30", "--seed", "2", "--quota", "3", "--plot", str(plot)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"timeline written to {plot}" in result.output.splitlines()
+    data = plot.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 10_000
+    pixels = imread(plot)[..., :3]  # RGB in [0, 1]
+    assert pixels.shape[0] >= 600 and pixels.shape[1] >= 800
+    assert (pixels.min(axis=2) < 0.9).mean() > 0.05  # not blank: a good share of it is drawn
+    assert len({tuple(p) for p in pixels[::7, ::7].reshape(-1, 3).round(2).tolist()}) > 20  # and in colour
+
+
+def test_the_demos_timeline_counts_every_call_and_every_finished_request() -> None:
+    result = run_demo(
+        groups=24, seed=2, mix={"online": 2, "offline": 1}, faults=FaultProfile(requests_per_second=2)
+    )
+    timeline = result.timeline
+    assert len(timeline.calls) == sum(result.api_calls.values())
+    assert len(timeline.throttled) > 0 and timeline.quota == 2
+    assert len(timeline.finished) == sum(1 for e in result.entries if e["request_id"] is not None)
+    assert timeline.forced == sum(1 for e in result.entries if e["forced"]) > 0
+    assert all(0 <= t <= timeline.duration_s for t in (*timeline.calls, *(f.at_s for f in timeline.finished)))
+
+
+def test_demo_plot_without_matplotlib_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
+    plot = tmp_path / "timeline.png"
+    result = runner.invoke(app, ["demo", "--groups", "20000", "--plot", str(plot)])
+    assert result.exit_code == 1
+    assert result.output == (  # before the run: not even its header
+        f"gg-reset: error: --plot {plot}: drawing the timeline needs matplotlib, which is not installed: "
+        "pip install 'gg-reset[plot]'\n"
+    )

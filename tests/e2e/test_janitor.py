@@ -128,7 +128,7 @@ def test_the_cap_stops_a_run_that_would_touch_too_much(svc: LocalService) -> Non
     assert svc.ledger.all_workflows() == {}
     [notice] = svc.stats.run_notices
     assert notice.subject == "gg-reset janitor: capped, 3 to delete"
-    assert "exceed the cap of 2" in str(notice.details["message"])
+    assert "3 groups to delete, over the cap of 2" in str(notice.details["message"])
     [recorded] = _runs(svc)
     assert recorded["outcome"] == "capped" and len(recorded["entries"]) == 3  # type: ignore[arg-type]
     # max_groups caps it too, whatever the share

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.__main__ import bench_core, deletion_path
@@ -62,10 +64,11 @@ def test_the_script_baseline_cleans_every_group() -> None:
     assert result.calls["GetDeploymentStatus"] > result.calls["ResetDeployments"]
 
 
-def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from benchmarks.__main__ import main
 
-    bulk = ["--bulk-groups", "20", "--bulk-big", "0", "--fast-quota", "0"]
+    plot = tmp_path / "bulk-timeline.png"
+    bulk = ["--bulk-groups", "20", "--bulk-big", "0", "--fast-quota", "0", "--plot", str(plot)]
     main(["--requests", "20", "--skip-local", *bulk, "--skip-demo-scaling"])
     main(
         ["--skip-core", "--skip-local", "--skip-bulk", "--skip-script", "--groups", "5", "--demo-large", "10"]
@@ -75,3 +78,30 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> No
     assert "10-thread script" in out and "gg-reset / limit, 20 @ 10 req/s" in out
     assert "20/20 DELETED, 0 orphans" in out and "20/20 deleted, 0 orphans" in out  # gg-reset, script
     assert "demo wall time, 10 / 5 groups" in out
+    assert f"timeline of gg-reset 20@10: {plot}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_bulk_run_records_its_timeline() -> None:
+    from benchmarks.bulk import run_bulk
+
+    result = run_bulk(10, 10.0)
+    timeline = result.timeline
+    assert timeline is not None and timeline.quota == 10.0
+    assert len(timeline.calls) == result.total_calls and len(timeline.throttled) == result.throttled
+    assert len(timeline.finished) == result.deleted == 10
+    assert timeline.forced == 1  # the one offline core
+
+
+def test_without_matplotlib_the_bench_says_so_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sys
+
+    from benchmarks.__main__ import draw_timeline
+    from benchmarks.bulk import run_bulk
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    draw_timeline(run_bulk(10, 10.0), tmp_path / "t.png")
+    assert "timeline not drawn: drawing a timeline needs matplotlib" in capsys.readouterr().out
+    assert not (tmp_path / "t.png").exists()

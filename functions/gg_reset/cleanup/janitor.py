@@ -40,6 +40,7 @@ from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import Clock, Delivery, GroupFacts, GroupSummary, RequestBus, RunNotice, RunNotifier
 from gg_reset.settings import ConfigurationError
 from gg_reset.shell.budget import RequestBudget
+from gg_reset.text import plural
 
 logger = logging.getLogger(__name__)
 
@@ -244,27 +245,29 @@ class JanitorRun:
         acting = counts.get("act", 0)
         rejected = counts.get("rejected", 0)
         base = f"janitor {mode} {self.run_id}"
+        fleet = plural(counts["fleet"], "group")
         match self.outcome:
             case RunOutcome.FAILED:
                 return f"{base}: evaluation failed, nothing sent: {self.error}"
             case RunOutcome.INCOMPLETE:
-                return f"{base}: evaluation ran out of time after {counts['fleet']} group(s), nothing sent"
+                return f"{base}: evaluation ran out of time after {fleet}, nothing sent"
             case RunOutcome.NOTHING_TO_DO:
                 return (
-                    f"{base}: nothing to {verb} among {counts['fleet']} group(s)"
+                    f"{base}: nothing to {verb} among {fleet}"
                     f" ({rejected} selected but rejected by the safety rules)"
                 )
             case RunOutcome.CAPPED:
                 return (
-                    f"{base}: {acting} group(s) to {verb} exceed the cap of {self.cap} "
+                    f"{base}: {plural(acting, 'group')} to {verb}, over the cap of {self.cap} "
                     f"(max {self.config.max_groups} groups, {self.config.max_percent:g}% of "
                     f"{counts['fleet']}): nothing sent"
                 )
             case RunOutcome.PLANNED:
-                return f"{base}: would {verb} {acting} of {counts['fleet']} group(s), {rejected} rejected"
+                return f"{base}: would {verb} {acting} of {fleet}, {rejected} rejected"
             case _:
                 return (
-                    f"{base}: sent {len(self.sent)} {verb} request(s) for {acting} selected group(s)"
+                    f"{base}: sent {plural(len(self.sent), f'{verb} request')} for "
+                    f"{plural(acting, 'selected group')}"
                     f" of {counts['fleet']}, {rejected} rejected, {len(self.refused)} refused by the bus,"
                     f" {len(self.unsent)} not sent in time"
                 )

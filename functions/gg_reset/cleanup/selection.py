@@ -45,6 +45,7 @@ from typing import Any, Final, Protocol
 from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.ports import GroupFacts, GroupSummary
+from gg_reset.text import plural
 
 EXPIRY_TAG: Final = "gg-reset:expires-at"
 """The default expiry tag: `gg-reset:expires-at=2026-06-30` (or a date-time) marks a group for cleanup."""
@@ -237,6 +238,8 @@ class Selection:
                 raise SelectionError(f"tag: {raw!r} has no key (expected KEY or KEY=VALUE)")
             tags.append(TagTerm(key.strip(), value if sep else None))
         expired = one("expired")
+        if expired is not None:
+            _check_expiry_tag_key(expired)
 
         def duration(term: str) -> timedelta | None:
             text = one(term)
@@ -349,6 +352,24 @@ class Selection:
             yield False, f"deployed {_ago(last, now)} ({_day(last)}), within {wanted}"
 
 
+_NOT_A_TAG_KEY: Final = re.compile(r"\d+\s*[smhdw]|true|false|yes|no", re.IGNORECASE)
+"""`expired=` values that are an age or a yes/no, not the key of an expiry tag."""
+
+
+def _check_expiry_tag_key(key: str) -> None:
+    """`expired=KEY` reads the expiry date from the tag KEY. A date, an age or a yes/no in its place
+    (`expired=2025-01-01`) would be read as a tag of that name and select nothing, silently: refused, with
+    what was probably meant. Here, so the CLI, `request --select`, the janitor's configuration and the CDK
+    context all refuse it alike."""
+    value = key.strip()
+    if value and (parse_expiry(value) is not None or _NOT_A_TAG_KEY.fullmatch(value)):
+        raise SelectionError(
+            f"expired={value}: expired takes no date or age: it selects the groups whose {EXPIRY_TAG} date "
+            "has passed, and expired=KEY reads the date from the tag KEY; for a tag's value use "
+            "tag=KEY=VALUE, for an age older-than=30d"
+        )
+
+
 def _term_name(key: str) -> str | None:
     key = key.strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
@@ -391,10 +412,10 @@ def _day(moment: datetime) -> str:
 def _ago(moment: datetime, now: datetime) -> str:
     seconds = max(0, int((now - moment).total_seconds()))
     if seconds >= 2 * 86_400:
-        return f"{seconds // 86_400} days ago"
+        return f"{plural(seconds // 86_400, 'day')} ago"
     if seconds >= 2 * 3600:
-        return f"{seconds // 3600} hours ago"
-    return f"{seconds // 60} minutes ago"
+        return f"{plural(seconds // 3600, 'hour')} ago"
+    return f"{plural(seconds // 60, 'minute')} ago"
 
 
 def _age(

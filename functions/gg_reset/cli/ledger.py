@@ -8,23 +8,46 @@
 
 `ReportAction` is the fixed vocabulary of the `action` column: every output (list, show, report) maps a
 workflow to it with `action_of`, and nowhere else.
+
+The commands that read the ledger are here too: `list`, `show`, `report` and `janitor-runs`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
+import typer
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from rich.text import Text
 
 from gg_reset import ledger_schema as schema
-from gg_reset.cli.errors import CliError
-from gg_reset.domain.model import TERMINAL_STATES, GroupRecord, Step, Workflow, WorkflowState
+from gg_reset.cli.errors import EXIT_USAGE, CliError
+from gg_reset.cli.options import (
+    CsvOption,
+    JsonOption,
+    ProfileOption,
+    RegionOption,
+    StackOption,
+    TableOption,
+    check_group_id,
+    now,
+    target,
+)
+from gg_reset.cli.output import Output, out, output_format, print_csv, print_json, table, when
+from gg_reset.domain.model import (
+    ACTIVE_STATES,
+    TERMINAL_STATES,
+    GroupRecord,
+    Step,
+    Workflow,
+    WorkflowState,
+)
 from gg_reset.shell.codec import record_from_plain, workflow_from_plain
 
 if TYPE_CHECKING:
@@ -123,6 +146,11 @@ def workflow_row(workflow: Workflow) -> dict[str, Any]:
     }
 
 
+def workflow_json(workflow: Workflow) -> dict[str, Any]:
+    """A workflow's row and its plan (`show --json`, `request --wait --json`)."""
+    return {**workflow_row(workflow), "plan": list(workflow.plan)}
+
+
 def step_row(step: Step) -> dict[str, Any]:
     return {
         "seq": step.seq,
@@ -150,8 +178,9 @@ def parse_since(text: str, now: datetime) -> datetime:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise CliError(
-            f"--since {text!r}: expected an ISO 8601 date or time (2026-03-01, 2026-03-01T12:00:00Z) "
-            "or an age such as 30m, 24h, 7d, 2w"
+            f"--since {text!r}",
+            hint="expected an ISO 8601 date or time (2026-03-01, 2026-03-01T12:00:00Z) "
+            "or an age such as 30m, 24h, 7d, 2w",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -292,3 +321,276 @@ class LedgerQueries:
 
 def _json(raw: Any) -> Any:
     return json.loads(str(raw))
+
+
+# --- list ------------------------------------------------------------------------------------------------
+
+
+def _state(value: str) -> WorkflowState:
+    try:
+        return WorkflowState(value.upper())
+    except ValueError:
+        known = ", ".join(s.value for s in WorkflowState)
+        raise CliError(
+            f"--state {value!r}: not a workflow state", hint=f"give one of {known}", exit_code=EXIT_USAGE
+        ) from None
+
+
+def since_filter(since: str | None) -> Callable[[Workflow], bool]:
+    if since is None:
+        return lambda _: True
+    cutoff = parse_since(since, now())
+    return lambda wf: reference_time(wf) >= cutoff
+
+
+def list_command(
+    state: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--state",
+            metavar="STATE",
+            help="Only workflows in this state (repeatable): an active one ("
+            + ", ".join(s.value for s in WorkflowState if not s.terminal)
+            + ") or a terminal one ("
+            + ", ".join(s.value for s in WorkflowState if s.terminal)
+            + ").",
+        ),
+    ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Only FAILED workflows (= --state FAILED).")
+    ] = False,
+    finished: Annotated[bool, typer.Option("--finished", help="Every finished workflow.")] = False,
+    every: Annotated[bool, typer.Option("--all", help="In flight and finished.")] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="Only workflows that finished (in flight: started) at or after WHEN: an ISO 8601 date or "
+            "time, or an age such as 30m, 24h, 7d.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    stack: StackOption = None,
+    table_name: TableOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Workflows from the ledger: in flight (default), failed, by state, since a time.
+
+    In-flight workflows are read from the ledger's due index (one query per shard, then their HEAD items:
+    cheap at any size). Finished ones (--failed, --finished, --all, a terminal --state) are read with a
+    filtered Scan, which reads, and is billed for, the whole table.
+    """
+    output = output_format(as_json, as_csv)
+    states = {_state(s) for s in state or []}
+    if failed:
+        states.add(WorkflowState.FAILED)
+    if every or finished:
+        states |= TERMINAL_STATES
+    if every or not states:
+        states |= ACTIVE_STATES
+    queries = LedgerQueries(target(profile, region, stack, table=table_name).ledger())
+    keep = since_filter(since)
+    workflows: list[Workflow] = []
+    if states & ACTIVE_STATES:
+        workflows += [wf for wf in queries.active() if wf.state in states]
+    terminal = sorted(states & TERMINAL_STATES)
+    if terminal:
+        workflows += queries.finished(terminal)
+    rows = [workflow_row(wf) for wf in workflows if keep(wf)]
+    if output is Output.json:
+        print_json({"workflows": rows})
+        return
+    if output is Output.csv:
+        print_csv(rows, ROW_FIELDS)
+        return
+    console = out()
+    if not rows:
+        console.print("no workflow matches")
+        return
+    console.print(
+        table(
+            ["group", "workflow", "action", "kind", "state", "forced", "started", "finished", "reason"],
+            (
+                [
+                    r["group_id"],
+                    r["workflow_id"],
+                    r["action"],
+                    r["kind"] + (" (dry run)" if r["dry_run"] else ""),
+                    r["state"],
+                    "yes" if r["forced"] else "",
+                    when(r["started_at"]),
+                    when(r["finished_at"]),
+                    r["reason"],
+                ]
+                for r in rows
+            ),
+        )
+    )
+
+
+# --- show ------------------------------------------------------------------------------------------------
+
+
+def show(
+    group_id: Annotated[str, typer.Argument(help="The Greengrass group id.", metavar="GROUP_ID")],
+    as_json: JsonOption = False,
+    stack: StackOption = None,
+    table_name: TableOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A group's history from the ledger: every workflow still retained, and its steps."""
+    check_group_id(group_id)
+    aws = target(profile, region, stack, table=table_name)
+    history = LedgerQueries(aws.ledger()).group(group_id)
+    if not history:
+        raise CliError(f"no workflow recorded for group {group_id} in the ledger table {aws.table_name()}")
+    if as_json:
+        print_json(
+            {
+                "group_id": group_id,
+                "workflows": [
+                    {**workflow_json(h.workflow), "steps": [step_row(s) for s in h.steps]} for h in history
+                ],
+            }
+        )
+        return
+    console = out()
+    for entry in history:
+        wf, row = entry.workflow, workflow_row(entry.workflow)
+        kind = f"{row['kind']} request" + (" (dry run)" if row["dry_run"] else "")
+        forced = ", forced" if row["forced"] else ""
+        header = Text.assemble(
+            (wf.workflow_id, "bold"), f"  {kind}  ", (wf.state.value, "bold"), f"  ({row['action']}{forced})"
+        )
+        console.print(header)
+        finished = f", finished {when(row['finished_at'])}" if row["finished_at"] else ""
+        console.print(
+            f"  requests {', '.join(wf.request_ids)} by {row['requested_by']}; "
+            f"started {when(row['started_at'])}{finished}",
+            markup=False,
+        )
+        if wf.reason:
+            console.print(f"  reason: {wf.reason}", markup=False)
+        for step in entry.steps:
+            console.print(
+                f"  {step.seq:>4} {step.at:%Y-%m-%d %H:%M:%S} {step.state.value:<16} {step.kind.value:<21} "
+                f"{step.detail}",
+                markup=False,
+            )
+
+
+# --- report ----------------------------------------------------------------------------------------------
+
+REPORT_FIELDS: Final = ROW_FIELDS
+
+
+def report(
+    since: Annotated[
+        str,
+        typer.Option(
+            metavar="WHEN",
+            help="Workflows that finished at or after WHEN (and every one still in flight): an ISO 8601 "
+            "date or time, or an age such as 24h, 7d.",
+        ),
+    ],
+    as_json: JsonOption = False,
+    stack: StackOption = None,
+    table_name: TableOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A report of what gg-reset did since a time: one row per workflow, as CSV (default) or JSON.
+
+    Columns: group_id, workflow_id, action, kind, state, forced, dry_run, reason, request_ids, requested_by,
+    started_at, finished_at. The action is one of: reset, force-reset, delete, reject, plan, fail, gone,
+    rollback, notify, in-progress.
+
+    Reads the ledger with a filtered Scan (the whole table is read, and billed) plus the due index for the
+    workflows in flight.
+    """
+    keep = since_filter(since)
+    queries = LedgerQueries(target(profile, region, stack, table=table_name).ledger())
+    workflows = [*queries.finished(), *queries.active()]
+    rows = [workflow_row(wf) for wf in workflows if not wf.state.terminal or keep(wf)]
+    if as_json:
+        print_json({"actions": [a.value for a in ReportAction], "workflows": rows})
+    else:
+        print_csv(rows, REPORT_FIELDS)
+
+
+# --- janitor runs ----------------------------------------------------------------------------------------
+
+_JANITOR_RUN_HEAD: Final = ("run_id", "scheduled_at", "outcome", "action", "dry_run")
+_JANITOR_RUN_COUNTS: Final = (
+    "fleet",
+    "act",
+    "rejected",
+    "not-selected",
+    "error",
+    "problems",
+    "sent",
+    "refused",
+    "unsent",
+)
+"""The keys of a run's `counts` (`JanitorRun.counts`), as columns."""
+JANITOR_RUN_FIELDS: Final = (*_JANITOR_RUN_HEAD, *_JANITOR_RUN_COUNTS, "message")
+
+
+def janitor_runs(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many of the most recent runs.")] = 20,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    stack: StackOption = None,
+    table_name: TableOption = None,
+    profile: ProfileOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The janitor's most recent runs, newest first: outcome, plan counts, requests sent.
+
+    `--json` gives each run's whole record (its plan's first entries, problems, refused and unsent
+    requests). Reads the ledger's JANITOR partition (one query).
+    """
+    from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+
+    output = output_format(as_json, as_csv)
+    aws = target(profile, region, stack, table=table_name)
+    ledger = DynamoDBJanitorLedger(aws.client("dynamodb"), aws.table_name(), retention=timedelta(days=1))
+    runs = ledger.runs(limit)
+    if output is Output.json:
+        print_json({"runs": runs})
+        return
+    rows = [
+        {
+            **{key: run.get(key) for key in _JANITOR_RUN_HEAD},
+            **{key: run.get("counts", {}).get(key, 0) for key in _JANITOR_RUN_COUNTS},
+            "message": run.get("message", ""),
+        }
+        for run in runs
+    ]
+    if output is Output.csv:
+        print_csv(rows, JANITOR_RUN_FIELDS)
+        return
+    console = out()
+    if not rows:
+        console.print(f"no janitor run recorded in the ledger table {aws.table_name()}")
+        return
+    console.print(
+        table(
+            ["run", "scheduled", "outcome", "act", "rejected", "sent", "message"],
+            (
+                [
+                    str(r["run_id"]),
+                    when(str(r["scheduled_at"])),
+                    f"{r['outcome']}{' (dry run)' if r['dry_run'] else ''}",
+                    str(r["act"]),
+                    str(r["rejected"]),
+                    str(r["sent"]),
+                    str(r["message"]),
+                ]
+                for r in rows
+            ),
+        )
+    )

@@ -27,9 +27,12 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.remediation import ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
 from gg_reset.domain.workflow import remediation_request_id
+from gg_reset.local import fleet_mix
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
+from gg_reset.local.timeline import Timeline, TimelineRecorder
 from gg_reset.shell.codec import to_plain
+from gg_reset.text import plural
 
 DEFAULT_MIX: dict[str, int] = {
     "online": 30,
@@ -188,6 +191,8 @@ class DemoResult:
     simulated_seconds: float
     wall_seconds: float
     janitor: JanitorRuns
+    timeline: Timeline
+    """Greengrass calls and finished workflows over simulated time (`gg-reset demo --plot`)."""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -217,36 +222,8 @@ class DemoResult:
 
 
 def parse_mix(text: str | None) -> dict[str, int]:
-    """`online=3,offline=1` -> weights; unknown kinds are an error that lists the known ones."""
-    if not text:
-        return dict(DEFAULT_MIX)
-    mix: dict[str, int] = {}
-    for part in text.split(","):
-        name, _, weight = part.partition("=")
-        name = name.strip()
-        if name not in DEFAULT_MIX:
-            raise ValueError(f"unknown group kind {name!r} in --mix; choose from {', '.join(DEFAULT_MIX)}")
-        try:
-            mix[name] = int(weight) if weight else 1
-        except ValueError as exc:
-            raise ValueError(f"weight of {name!r} in --mix must be a whole number, got {weight!r}") from exc
-        if mix[name] < 0:
-            raise ValueError(f"weight of {name!r} in --mix must not be negative")
-    if not any(mix.values()):
-        raise ValueError("--mix gives every kind a weight of 0")
-    return mix
-
-
-def fleet_kinds(groups: int, mix: Mapping[str, int], rng: random.Random) -> list[str]:
-    """`groups` kinds in the proportions of `mix` (largest remainder), in a seeded random order."""
-    total = sum(mix.values())
-    exact = {k: groups * w / total for k, w in mix.items()}
-    counts = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: exact[k] - counts[k], reverse=True)[: groups - sum(counts.values())]:
-        counts[k] += 1
-    kinds = [k for k, n in counts.items() for _ in range(n)]
-    rng.shuffle(kinds)
-    return kinds
+    """`online=3,offline=1` -> weights over the demo's kinds (`DEFAULT_MIX` when no text); see `fleet_mix`."""
+    return fleet_mix.parse_mix(text, DEFAULT_MIX)
 
 
 def run_demo(
@@ -267,13 +244,14 @@ def run_demo(
     # fleet here, so only the default percentage applies, whatever --groups is (with the default of 50
     # groups, a demo of 20,000 groups would be capped).
     janitor_config = replace(JanitorConfig.default(), max_groups=groups)
-    kinds = _within_janitor_cap(fleet_kinds(groups, mix or DEFAULT_MIX, rng), janitor_config)
+    kinds = _within_janitor_cap(fleet_mix.fleet_kinds(groups, mix or DEFAULT_MIX, rng), janitor_config)
     policy = WorkflowPolicy(safety=SafetyRules(deny=(DENIED_PATTERN,)))
     started = time.perf_counter()
     with LocalService(
         seed=seed, policy=policy, faults=faults, log_level="ERROR", greengrass_rps=greengrass_rps
     ) as svc:
         epoch = svc.clock.now()
+        recorder = TimelineRecorder(svc.simulator, start=epoch)
         fleet = [_setup_group(svc, kind, index, rng) for index, kind in enumerate(kinds)]
         janitor = _run_janitor(svc, janitor_config)
         planned = [g.request for g in fleet if g.request is not None]
@@ -293,6 +271,15 @@ def run_demo(
         problems += _check_janitor(fleet, entries, janitor)
         if on_progress is not None:
             on_progress(requests, requests)
+        quota = faults.requests_per_second if faults is not None else None
+        timeline = recorder.timeline(
+            (view.workflow for views in everything.values() for view in views),
+            quota=quota,
+            budget=greengrass_rps,
+            title=f"gg-reset demo: {plural(groups, 'group')}, seed {seed}, "
+            + (f"Greengrass API quota {quota:g} req/s" if quota else "no API quota"),
+            reset_timeout_s=policy.reset_timeout_s,
+        )
         return DemoResult(
             entries=entries,
             stats=stats,
@@ -300,6 +287,7 @@ def run_demo(
             simulated_seconds=(svc.clock.now() - epoch).total_seconds(),
             wall_seconds=time.perf_counter() - started,
             janitor=janitor,
+            timeline=timeline,
             problems=problems,
         )
 
@@ -410,7 +398,7 @@ def _run_janitor(svc: LocalService, config: JanitorConfig) -> JanitorRuns:
         if count != before.get(what, 0)
     ]
     if dry_run.sent or dry_run.refused:
-        dry_run_changes.append(f"sent {len(dry_run.sent) + len(dry_run.refused)} request(s)")
+        dry_run_changes.append(f"sent {plural(len(dry_run.sent) + len(dry_run.refused), 'request')}")
     verdicts = {e.group_id: e for e in run.plan.entries} if run.plan is not None else {}
     return JanitorRuns(dry_run=dry_run, run=run, dry_run_changes=dry_run_changes, verdicts=verdicts)
 
@@ -460,11 +448,11 @@ def _group_entry(
 def _touched(svc: LocalService, group_id: str, views: list[WorkflowView]) -> str:
     """How a group that no request was meant for was touched anyway; empty if it was not."""
     if views:
-        return f"has {len(views)} workflow(s): {', '.join(v.state.value for v in views)}"
+        return f"has {plural(len(views), 'workflow')}: {', '.join(v.state.value for v in views)}"
     if not svc.fleet.exists(group_id):
         return "was deleted"
     if svc.simulator.reset_count(group_id):
-        return f"was reset {svc.simulator.reset_count(group_id)} time(s)"
+        return f"was reset {plural(svc.simulator.reset_count(group_id), 'time')}"
     return ""
 
 
@@ -536,14 +524,14 @@ def _check_janitor(fleet: list[DemoGroup], entries: list[dict[str, Any]], janito
     planned = {e.group_id for e in dry_run.plan.to_act} if dry_run.plan is not None else set()
     if planned != expired:
         problems.append(
-            f"janitor dry run planned {len(planned)} group(s), not exactly the {len(expired)} expired: "
-            f"{len(planned - expired)} extra, {len(expired - planned)} missing"
+            f"janitor dry run planned {plural(len(planned), 'group')}, not exactly the {len(expired)} "
+            f"expired: {len(planned - expired)} extra, {len(expired - planned)} missing"
         )
     if janitor.dry_run_changes:
         problems.append(f"janitor dry run changed something: {', '.join(janitor.dry_run_changes)}")
     if set(run.request_ids) != expired:
         problems.append(
-            f"janitor run sent requests for {len(run.request_ids)} group(s), not exactly the "
+            f"janitor run sent requests for {plural(len(run.request_ids), 'group')}, not exactly the "
             f"{len(expired)} expired"
         )
     reported = {e.group_id for e in dry_run.plan.problems} if dry_run.plan is not None else set()

@@ -191,7 +191,7 @@ def test_a_run_over_the_cap_records_the_plan_sends_nothing_and_says_so() -> None
     [notice] = rig.notifier.notices
     assert notice.subject == "gg-reset janitor: capped, 4 to delete"
     assert notice.details["message"] == (
-        "janitor run r: 4 group(s) to delete exceed the cap of 3 (max 50 groups, 10% of 30): nothing sent"
+        "janitor run r: 4 groups to delete, over the cap of 3 (max 50 groups, 10% of 30): nothing sent"
     )
     assert run.outcome.needs_attention
     # At the cap exactly, it sends.
@@ -218,7 +218,7 @@ def test_nothing_to_do() -> None:
     assert rig.bus.calls == [] and len(rig.notifier.notices) == 1
     assert (
         run.message
-        == "janitor run r: nothing to delete among 3 group(s) (1 selected but rejected by the safety rules)"
+        == "janitor run r: nothing to delete among 3 groups (1 selected but rejected by the safety rules)"
     )
 
 

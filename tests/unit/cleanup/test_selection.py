@@ -3,6 +3,7 @@ against the in-memory Greengrass (`FakeGreengrass`): verdicts, reasons, and whic
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -344,3 +345,18 @@ def test_cli_facing_entries_carry_id_name_verdict_acts_and_reasons() -> None:
         "reasons": ["name 'lab-a' matches 'lab-*'"],
     }
     assert str(entry.verdict) == "act"
+
+
+@pytest.mark.parametrize("value", ["2025-01-01", "2025-01-01T00:00:00Z", "30d", "true", "no"])
+def test_expired_with_a_date_or_an_age_is_refused_wherever_the_selection_comes_from(value: str) -> None:
+    """`expired=2025-01-01` would read the date from a tag named `2025-01-01` and select nothing: the
+    command line, the janitor's JSON configuration and the CDK context all refuse it, saying what to use."""
+    with pytest.raises(SelectionError, match=r"expired takes no date or age.*tag=KEY=VALUE.*older-than=30d"):
+        Selection.parse([f"expired={value}"])
+    with pytest.raises(SelectionError, match="expired takes no date or age"):
+        Selection.from_json(json.dumps({"expired": value}))
+
+
+def test_expired_on_another_tag_key_is_still_accepted() -> None:
+    assert Selection.parse(["expired=team:ends"]).expiry_tag == "team:ends"
+    assert Selection.from_json('{"expired": true}').expiry_tag == "gg-reset:expires-at"

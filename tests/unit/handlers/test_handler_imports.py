@@ -50,7 +50,7 @@ SHELL = {
 EXPECTED = {
     "worker": (RUNTIME_PACKAGES, SHELL),
     "sweeper": (RUNTIME_PACKAGES, SHELL),
-    "janitor": (RUNTIME_PACKAGES, SHELL | {"gg_reset.cleanup"}),
+    "janitor": (RUNTIME_PACKAGES, SHELL | {"gg_reset.cleanup", "gg_reset.text"}),
 }
 NEVER = (
     "aws_xray_sdk",  # the X-Ray SDK: only when tracing is on (it costs more than boto3 itself)
