@@ -7,10 +7,6 @@ same context, plus any `-c key=value`, which wins). Synthesis needs no AWS crede
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 from infra.app import build_app
 
 if __name__ == "__main__":

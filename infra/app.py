@@ -1,4 +1,4 @@
-"""Builds the CDK app: context from cdk.json, the stack, and the cdk-nag AWS Solutions checks."""
+"""Builds the CDK app: context from cdk.json, the stack, and the cdk-nag checks (`infra.nag`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
 
 from infra.config import GgResetConfig
+from infra.nag import GgResetAwsSolutionsChecks
 from infra.stack import GgResetStack
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
@@ -48,5 +48,5 @@ def build_app(*, outdir: str | None = None, context: Mapping[str, Any] | None = 
     app = App(outdir=outdir, context={**CLI_CONTEXT_DEFAULTS, **cdk_json_context(), **(context or {})})
     config = GgResetConfig.from_node(app.node)
     GgResetStack(app, config.stack_name, config=config)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    Validations.of(app).add_plugins(GgResetAwsSolutionsChecks(app, verbose=True))
     return app

@@ -54,6 +54,8 @@ LOG_RETENTION_DAYS: Final = (
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 REMOVAL_POLICIES: Final = ("retain", "destroy")
 LEDGER_ENCRYPTIONS: Final = ("aws-managed", "customer-managed")
+LOGS_KMS_KEY_CREATE: Final = "create"
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 
 class ConfigError(ValueError):
@@ -206,6 +208,20 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "created by the stack).",
     ),
     ContextOption(
+        "tracing",
+        False,
+        "X-Ray active tracing of the Lambdas (Powertools Tracer). Off by default: loading the X-Ray SDK "
+        "costs every cold start about as much as importing boto3 (see `make bench`).",
+    ),
+    ContextOption(
+        "logsKmsKey",
+        None,
+        "Encrypt every log group the stack creates with a customer-managed KMS key: `create` (a key with "
+        "rotation, created by the stack, whose key policy lets CloudWatch Logs of the stack's region use it) "
+        "or the ARN of an existing key (its key policy must allow `logs.<region>.amazonaws.com`). Empty: "
+        "CloudWatch Logs' own encryption.",
+    ),
+    ContextOption(
         "queueMaxAgeSeconds",
         1800,
         "Alarm when the oldest message in the work queue is older than this (the worker is not keeping up).",
@@ -342,6 +358,21 @@ def _as_optional_str(key: str, raw: Any, pattern: re.Pattern[str], what: str) ->
     return value
 
 
+def _as_logs_kms_key(key: str, raw: Any) -> str | None:
+    """`create`, a KMS key ARN, or None (unset, empty or `null`)."""
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "null")):
+        return None
+    value = str(raw).strip()
+    if value.lower() == LOGS_KMS_KEY_CREATE:
+        return LOGS_KMS_KEY_CREATE
+    if not _KMS_KEY_ARN.match(value):
+        raise ConfigError(
+            f"{PREFIX}{key}={raw!r}: expected `{LOGS_KMS_KEY_CREATE}`, the ARN of a KMS key "
+            "(arn:aws:kms:<region>:<account>:key/<id>), or nothing"
+        )
+    return value
+
+
 def _as_str_list(key: str, raw: Any) -> list[str]:
     """A JSON list from cdk.json, or from `-c` a JSON list string or a comma-separated string."""
     if raw is None or raw == "":
@@ -458,6 +489,10 @@ class GgResetConfig:
     janitor_dry_run: bool = settings.JANITOR_DEFAULT_DRY_RUN
     janitor_max_groups: int = settings.JANITOR_DEFAULT_MAX_GROUPS
     janitor_max_percent: float = settings.JANITOR_DEFAULT_MAX_PERCENT
+    tracing: bool = False
+    """X-Ray active tracing of the Lambdas."""
+    logs_kms_key: str | None = None
+    """`create`, the ARN of an existing KMS key, or None (log groups use CloudWatch Logs' own encryption)."""
 
     @property
     def retain(self) -> bool:
@@ -562,6 +597,7 @@ class GgResetConfig:
                 re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$"),
                 "a Lambda layer version ARN",
             ),
+            tracing=_as_bool("tracing", get("tracing")),
             janitor_enabled=_as_bool("janitorEnabled", get("janitorEnabled")),
             janitor_schedule=_as_schedule("janitorSchedule", get("janitorSchedule")),
             janitor_selection=_as_selection("janitorSelection", get("janitorSelection")),
@@ -569,4 +605,5 @@ class GgResetConfig:
             janitor_dry_run=_as_bool("janitorDryRun", get("janitorDryRun")),
             janitor_max_groups=num("janitorMaxGroups", 0, 10_000),
             janitor_max_percent=_as_number("janitorMaxPercent", get("janitorMaxPercent"), 0, 100),
+            logs_kms_key=_as_logs_kms_key("logsKmsKey", values.get("logsKmsKey")),
         )

@@ -9,6 +9,7 @@ from gg_reset import settings
 from infra.config import GgResetConfig
 from infra.constructs import EventIntake, Janitor, Ledger, Monitoring, Notifications, ResetFunctions
 from infra.constructs.janitor import JanitorSettings
+from infra.constructs.logs_encryption import LogsEncryption
 from infra.constructs.reset_functions import FunctionSettings
 
 # AWS's guidance for SQS event sources: a visibility timeout of at least six times the function timeout.
@@ -26,6 +27,13 @@ class GgResetStack(Stack):
             **kwargs,  # type: ignore[arg-type]
         )
         Tags.of(self).add("service", settings.SERVICE_NAME)
+
+        # Optional: a customer-managed key for every log group of the stack (gg-reset:logsKmsKey).
+        self.logs_encryption: LogsEncryption | None = None
+        if config.logs_kms_key is not None:
+            self.logs_encryption = LogsEncryption(
+                self, "LogsEncryption", setting=config.logs_kms_key, retain=config.retain
+            )
 
         self.notifications = Notifications(
             self, "Notifications", alarm_email=config.alarm_email, retain=config.retain
@@ -72,6 +80,7 @@ class GgResetStack(Stack):
                 powertools_layer_arn=config.powertools_layer_arn,
                 powertools_layer_version=config.powertools_layer_version,
                 retain_logs=config.retain,
+                tracing=config.tracing,
             ),
             table=self.ledger.table,
             bus=self.intake.bus,
@@ -93,6 +102,7 @@ class GgResetStack(Stack):
                     memory_mb=config.lambda_memory_mb,
                     log_retention_days=config.log_retention_days,
                     retain_logs=config.retain,
+                    tracing=config.tracing,
                 ),
                 code=self.functions.code,
                 layer=self.functions.powertools_layer,

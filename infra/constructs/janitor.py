@@ -63,6 +63,7 @@ class JanitorSettings:
     memory_mb: int
     log_retention_days: int
     retain_logs: bool
+    tracing: bool = False
 
 
 class Janitor(Construct):
@@ -107,6 +108,7 @@ class Janitor(Construct):
             log_retention_days=config.log_retention_days,
             retain_logs=config.retain_logs,
             retry_attempts=ASYNC_RETRIES,
+            tracing=config.tracing,
         )
         role = self.function.role
         assert role is not None

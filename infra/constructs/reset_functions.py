@@ -91,6 +91,7 @@ class FunctionSettings:
     powertools_layer_arn: str | None
     powertools_layer_version: int
     retain_logs: bool
+    tracing: bool = False
 
 
 class ResetFunctions(Construct):
@@ -134,6 +135,8 @@ class ResetFunctions(Construct):
             "POWERTOOLS_SERVICE_NAME": settings.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": settings.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": config.log_level,
+            # Read by gg_reset.shell.observability: with tracing off, no Tracer (nor the X-Ray SDK) is loaded.
+            "POWERTOOLS_TRACE_DISABLED": "false" if config.tracing else "true",
             settings.ENV_TABLE_NAME: table.table_name,
             settings.ENV_BUS_NAME: bus.event_bus_name,
             settings.ENV_TOPIC_ARN: topic.topic_arn,
@@ -235,6 +238,7 @@ class ResetFunctions(Construct):
             log_retention_days=config.log_retention_days,
             retain_logs=config.retain_logs,
             retry_attempts=retry_attempts,
+            tracing=config.tracing,
         )
         role = function.role
         assert role is not None
@@ -347,10 +351,11 @@ def make_function(
     log_retention_days: int,
     retain_logs: bool,
     retry_attempts: int | None = None,
+    tracing: bool = False,
 ) -> lambda_.Function:
-    """A gg-reset Lambda (python3.13 on arm64, X-Ray, the Powertools layer) with its own log group and
-    an explicit role holding nothing but write access to that log group; the caller grants the rest
-    (and acknowledges the findings its grants bring)."""
+    """A gg-reset Lambda (python3.13 on arm64, the Powertools layer, X-Ray when `tracing`) with its own log
+    group and an explicit role holding nothing but write access to that log group; the caller grants the
+    rest (and acknowledges the findings its grants bring)."""
     log_group = logs.LogGroup(
         scope,
         f"{name}Logs",
@@ -378,18 +383,19 @@ def make_function(
         memory_size=memory_mb,
         role=role,
         log_group=log_group,
-        tracing=lambda_.Tracing.ACTIVE,
+        tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
         layers=[layer],
         environment=environment,
         retry_attempts=retry_attempts,
     )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
-        "resource-level permissions, so AWS requires Resource '*' for them (CDK adds this statement "
-        "for Tracing.ACTIVE).",
-    )
+    if tracing:
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
+            "resource-level permissions, so AWS requires Resource '*' for them (CDK adds this statement "
+            "for Tracing.ACTIVE).",
+        )
     acknowledge(
         function,
         "AwsSolutions-L1",

@@ -12,8 +12,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # `infra` lives at the repository root, next to app.py
     sys.path.insert(0, str(REPO_ROOT))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii runs the CDK on the `node` first on PATH: the repository's Node 22 (`make node`, as `make test` and
+# `make synth` put it first), also when pytest is started by hand. No jsii warning is silenced.
+REPO_NODE_BIN = REPO_ROOT / "node_modules" / "node" / "bin"
+if (REPO_NODE_BIN / "node").exists():
+    os.environ["PATH"] = f"{REPO_NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "1")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -33,6 +36,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     "gg-reset:logLevel": "debug",
     "gg-reset:removalPolicy": "destroy",
     "gg-reset:ledgerEncryption": "customer-managed",
+    "gg-reset:logsKmsKey": "create",
+    "gg-reset:tracing": "true",
     "gg-reset:queueMaxAgeSeconds": 600,
     "gg-reset:resetTimeoutSeconds": 300,
     "gg-reset:greengrassRequestsPerSecond": "12.5",

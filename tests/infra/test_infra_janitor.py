@@ -33,6 +33,8 @@ JANITOR_CONTEXT: dict[str, Any] = {
     "gg-reset:janitorMaxGroups": 20,
     "gg-reset:janitorMaxPercent": "2.5",
     "gg-reset:ledgerEncryption": "customer-managed",
+    # An existing key for the log groups (test_infra_logs_encryption.py covers `create`).
+    "gg-reset:logsKmsKey": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
 
 
@@ -178,8 +180,6 @@ def test_the_janitor_role_has_exactly_what_it_needs(janitor_synth: Synth) -> Non
         "kms:ReEncrypt*": [ledger_key],
         "logs:CreateLogStream": [{"Fn::GetAtt": [s.logical_id("Janitor/FunctionLogs"), "Arn"]}],
         "logs:PutLogEvents": [{"Fn::GetAtt": [s.logical_id("Janitor/FunctionLogs"), "Arn"]}],
-        "xray:PutTelemetryRecords": ["*"],
-        "xray:PutTraceSegments": ["*"],
     }
     assert {a.split(":", 1)[1] for a in granted if a.startswith("greengrass:")} == {
         a.split(":", 1)[1] for a in (*JANITOR_GREENGRASS_GROUP_ACTIONS, *JANITOR_GREENGRASS_LIST_ACTIONS)
@@ -207,6 +207,19 @@ def test_the_janitor_stack_is_cdk_nag_and_cfn_lint_clean(janitor_synth: Synth) -
         config=ManualArgs(regions=["us-east-1", "eu-west-1", "ap-southeast-2"], ignore_checks=["W3005"]),
     )
     assert [str(m) for m in matches] == []
+
+
+def test_an_existing_logs_key_encrypts_every_log_group_the_janitor_s_too(janitor_synth: Synth) -> None:
+    groups = janitor_synth.resources("AWS::Logs::LogGroup")
+    assert janitor_synth.logical_id("Janitor/FunctionLogs") in groups
+    assert len(groups) == 3  # worker, sweeper, janitor
+    for logical_id, group in groups.items():
+        assert group["Properties"]["KmsKeyId"] == JANITOR_CONTEXT["gg-reset:logsKmsKey"], logical_id
+    # An imported key: the stack creates no key of its own for the logs.
+    assert not any(
+        r["Type"] == "AWS::KMS::Key" and "LogsEncryption" in logical_id
+        for logical_id, r in janitor_synth.template_json["Resources"].items()
+    )
 
 
 def test_the_janitor_handler_is_in_the_asset(janitor_synth: Synth) -> None:
@@ -288,6 +301,7 @@ def test_invalid_janitor_options_are_rejected_with_the_key_named(key: str, value
     assert str(raised.value).startswith(message)
 
 
-def test_readme_mentions_the_janitor_section() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "## Automatic cleanup (the janitor)" in readme
+def test_the_docs_have_the_janitor_page() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    assert "# Automatic cleanup (the janitor)" in (docs / "janitor.md").read_text(encoding="utf-8")
+    assert "(docs/janitor.md)" in (docs.parent / "README.md").read_text(encoding="utf-8")

@@ -158,14 +158,16 @@ def test_bus_policy_adds_the_configured_principals_and_organization(custom_synth
         ("ResetFunctions/Sweeper", "gg_reset.handlers.sweeper.handler"),
     ],
 )
-def test_lambdas_run_python_313_on_arm64_with_tracing_powertools_and_settings(
+def test_lambdas_run_python_313_on_arm64_with_powertools_and_settings(
     synth: Synth, path: str, handler: str
 ) -> None:
     function = synth.template_json["Resources"][synth.logical_id(path)]["Properties"]
     assert function["Handler"] == handler
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
-    assert function["TracingConfig"] == {"Mode": "Active"}
+    # Tracing is opt-in (gg-reset:tracing): off, no X-Ray, and the handlers build no Tracer.
+    assert function.get("TracingConfig", {"Mode": "PassThrough"}) == {"Mode": "PassThrough"}
+    assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert function["Layers"] == [
         {
             "Fn::Join": [
@@ -544,3 +546,25 @@ def test_stack_is_environment_agnostic(synth: Synth) -> None:
     assert '"Ref": "AWS::AccountId"' in rendered
     assert Token.is_unresolved(synth.stack.account)
     assert Token.is_unresolved(synth.stack.region)
+
+
+def _xray_actions(synth: Synth) -> set[str]:
+    actions: set[str] = set()
+    for resource in synth.template_json["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions.update(a for a in listed if a.startswith("xray:"))
+    return actions
+
+
+def test_x_ray_tracing_is_opt_in(synth: Synth, custom_synth: Synth) -> None:
+    """Off by default (the X-Ray SDK costs each cold start about as much as boto3); `gg-reset:tracing`
+    switches on active tracing, the Tracer (POWERTOOLS_TRACE_DISABLED=false) and the X-Ray grants."""
+    assert _xray_actions(synth) == set()
+    assert _xray_actions(custom_synth) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    for path in ("ResetFunctions/Worker", "ResetFunctions/Sweeper"):
+        function = custom_synth.template_json["Resources"][custom_synth.logical_id(path)]["Properties"]
+        assert function["TracingConfig"] == {"Mode": "Active"}
+        assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
