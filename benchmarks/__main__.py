@@ -10,7 +10,9 @@ Ratios worth watching across changes:
   deletions at a quota against the quota-bound limit and the in-order bound, calls and 429s per request,
   every group DELETED with no orphaned core, and a plain 10-thread boto3 script (benchmarks/
   baseline_script.py) on the same simulator and quota;
-- the demo's wall time at 300 and at 3,000 groups (how the local runtime scales).
+- the demo's wall time at 300 and at 3,000 groups (how the local runtime scales);
+- each Lambda handler's cold start (its import in a fresh process) against `import boto3`, and the memory
+  after it (benchmarks/cold_start.py).
 The last table compares the ratios with their targets. The first bulk run's timeline (requests finished,
 Greengrass calls per second against the quota, 429s) is drawn into benchmarks/out/bulk-timeline.png when
 matplotlib is installed (`pip install 'gg-reset[plot]'`; `--plot FILE` elsewhere, `--no-plot` not at all).
@@ -374,6 +376,38 @@ def bench_demo_scaling(small: int, large: int, seed: int = 7) -> list[Check]:
     ]
 
 
+def bench_cold_start(runs: int) -> list[Check]:
+    """Each handler's import against `import boto3`, measured in the same run (benchmarks/cold_start.py)."""
+    from benchmarks import cold_start
+
+    figures = cold_start.measure(runs)
+    print("\n".join(cold_start.report(figures)))
+    baseline = next(f for f in figures if f.module == cold_start.BASELINE)
+    checks = []
+    for f in figures:
+        if f.module == cold_start.BASELINE:
+            continue
+        handler = f.module.rsplit(".", 1)[1]
+        ratio = f.median_ms / baseline.median_ms
+        checks.append(
+            Check(
+                f"cold start {handler} / import boto3",
+                f"{ratio:.2f}x",
+                f"<= {cold_start.GOAL_RATIO}x",
+                ratio <= cold_start.GOAL_RATIO,
+            )
+        )
+        checks.append(
+            Check(
+                f"RSS after importing the {handler}",
+                f"{f.rss_mb:.0f} MB",
+                f"<= {cold_start.GOAL_RSS_MB:.0f} MB",
+                f.rss_mb <= cold_start.GOAL_RSS_MB,
+            )
+        )
+    return checks
+
+
 def print_checks(checks: Sequence[Check]) -> None:
     if not checks:
         return
@@ -408,6 +442,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--plot", type=Path, default=DEFAULT_PLOT, help="the first bulk run's timeline, a PNG (%(default)s)"
     )
     parser.add_argument("--no-plot", action="store_true", help="do not draw the bulk run's timeline")
+    parser.add_argument(
+        "--cold-start-runs", type=int, default=15, help="fresh processes per handler in the cold-start figure"
+    )
+    parser.add_argument("--skip-cold-start", action="store_true", help="skip the handlers' cold start")
     args = parser.parse_args(argv)
     if not args.skip_core:
         bench_core(args.requests)
@@ -434,6 +472,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.skip_demo_scaling:
         print()
         checks += bench_demo_scaling(args.groups, args.demo_large)
+    if not args.skip_cold_start:
+        print()
+        checks += bench_cold_start(args.cold_start_runs)
     if checks:
         print()
         print_checks(checks)

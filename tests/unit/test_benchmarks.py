@@ -69,15 +69,19 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_p
 
     plot = tmp_path / "bulk-timeline.png"
     bulk = ["--bulk-groups", "20", "--bulk-big", "0", "--fast-quota", "0", "--plot", str(plot)]
-    main(["--requests", "20", "--skip-local", *bulk, "--skip-demo-scaling"])
+    main(["--requests", "20", "--skip-local", *bulk, "--skip-demo-scaling", "--skip-cold-start"])
     main(
-        ["--skip-core", "--skip-local", "--skip-bulk", "--skip-script", "--groups", "5", "--demo-large", "10"]
+        [
+            *("--skip-core", "--skip-local", "--skip-bulk", "--skip-script"),
+            *("--groups", "5", "--demo-large", "10", "--cold-start-runs", "1"),
+        ]
     )
     out = capsys.readouterr().out
     assert "in-order bound = max over the 2 offline groups" in out
     assert "10-thread script" in out and "gg-reset / limit, 20 @ 10 req/s" in out
     assert "20/20 DELETED, 0 orphans" in out and "20/20 deleted, 0 orphans" in out  # gg-reset, script
     assert "demo wall time, 10 / 5 groups" in out
+    assert "cold start worker / import boto3" in out and "RSS after importing the janitor" in out
     assert f"timeline of gg-reset 20@10: {plot}" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
