@@ -54,36 +54,6 @@ MakeSim = Callable[..., GreengrassSimulator]
 # --- fixtures ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock()
-
-
-@pytest.fixture
-def published() -> list[dict[str, Any]]:
-    """What the simulator handed to `publish`, entry by entry."""
-    return []
-
-
-@pytest.fixture
-def make_sim(clock: SimulatedClock, published: list[dict[str, Any]]) -> MakeSim:
-    def make(**kwargs: Any) -> GreengrassSimulator:
-        kwargs.setdefault("rng", random.Random(42))
-        return GreengrassSimulator(clock, published.extend, account=ACCOUNT, region=REGION, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def sim(make_sim: MakeSim) -> GreengrassSimulator:
-    return make_sim()
-
-
-@pytest.fixture
-def gg(sim: GreengrassSimulator) -> GreengrassClient:
-    return sim.client()
-
-
 def error_of(error: ClientError) -> tuple[int, str, str]:
     response = error.response
     return (

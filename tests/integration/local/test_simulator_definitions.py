@@ -23,7 +23,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_http import SUPPORTED_OPERATIONS
 from gg_reset.local.greengrass_sim import (
@@ -85,30 +84,6 @@ MOTO_KINDS = ("Core", "Device", "Function", "Subscription", "Resource")
 
 
 # --- fixtures and helpers ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock()
-
-
-@pytest.fixture
-def make_sim(clock: SimulatedClock) -> MakeSim:
-    def make(**kwargs: Any) -> GreengrassSimulator:
-        kwargs.setdefault("rng", random.Random(42))
-        return GreengrassSimulator(clock, lambda _: None, account=ACCOUNT, region=REGION, **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def sim(make_sim: MakeSim) -> GreengrassSimulator:
-    return make_sim()
-
-
-@pytest.fixture
-def gg(sim: GreengrassSimulator) -> GreengrassClient:
-    return sim.client()
 
 
 @pytest.fixture
