@@ -41,7 +41,12 @@ import resource, sys, time
 start = time.perf_counter()
 import {module}
 elapsed = time.perf_counter() - start
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+try:  # the peak of this process's own memory since exec (ru_maxrss may carry the parent's peak over the fork)
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(elapsed, peak_kb / 1024)
 """
 
 
