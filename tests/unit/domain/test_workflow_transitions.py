@@ -278,6 +278,7 @@ def driven(wf: Workflow, at: datetime) -> tuple[Action, PendingCall, PendingCall
 _waiting = (INSPECTED_OK, ResetAccepted(OWN, forced=False))
 _deletion = request(kind=RequestKind.DELETION)
 _immediately = request(force=F.IMMEDIATELY)
+_immediate_deletion = request(kind=RequestKind.DELETION, force=F.IMMEDIATELY)
 _remediation = fail_deployment(FAILED_DEPLOYMENT)
 _finding = (_remediation, INSPECTED_ROLLBACK, CONFIRMED)
 STATES: dict[str, Callable[[], GroupRecord]] = {
@@ -309,6 +310,10 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "FORCE_RESETTING starting": lambda: apply(EMPTY, _immediately, INSPECTED_OK),
     "FORCE_RESETTING waiting": lambda: apply(
         EMPTY, _immediately, INSPECTED_OK, ResetAccepted(OWN, forced=True)
+    ),
+    # A deletion with force=immediately: its forced reset's Success leads to DeleteGroup.
+    "FORCE_RESETTING waiting deletion": lambda: apply(
+        EMPTY, _immediate_deletion, INSPECTED_OK, ResetAccepted(OWN, forced=True)
     ),
     # The core's Failure within the freshness of the inspection: Force at once, no re-check.
     "FORCE_RESETTING escalated": lambda: apply(
@@ -344,6 +349,7 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "REQUESTED remediation": lambda: apply(EMPTY, _remediation),
     # Inspected (tag rollback): GetDeploymentStatus must confirm the failure before anything is written.
     "REQUESTED confirming": lambda: apply(EMPTY, _remediation, INSPECTED_ROLLBACK),
+    "REQUESTED confirming notify": lambda: apply(EMPTY, _remediation, INSPECTED_NOTIFY),
     "ROLLING_BACK finding": lambda: apply(EMPTY, *_finding),
     "ROLLING_BACK starting": lambda: apply(EMPTY, *_finding, TARGET_FOUND),
     "ROLLING_BACK waiting": lambda: apply(EMPTY, *_finding, TARGET_FOUND, RollbackStarted(OWN)),
@@ -369,6 +375,7 @@ ROLLING_BACK = [name for name in STATES if name.startswith("ROLLING_BACK")]
 OPENED_BY_A_FAILED_DEPLOYMENT = {
     "REQUESTED remediation",
     "REQUESTED confirming",
+    "REQUESTED confirming notify",
     *ROLLING_BACK,
     "after ROLLED_BACK",
     "after NOTIFIED",
@@ -449,6 +456,10 @@ SHAPES: dict[str, Shape] = {
         S.FORCE_RESETTING, C.POLL, _force_deadline, _force_deadline, deployment_id=OWN, checked_at=T0,
         forced=True, force=F.IMMEDIATELY,
     ),
+    "FORCE_RESETTING waiting deletion": Shape(
+        S.FORCE_RESETTING, C.POLL, _force_deadline, _force_deadline, kind=_del, deployment_id=OWN,
+        checked_at=T0, forced=True, force=F.IMMEDIATELY,
+    ),
     "FORCE_RESETTING escalated": Shape(
         S.FORCE_RESETTING, C.FORCE_RESET, _lease, _force_deadline, checked_at=T0, forced=True
     ),
@@ -475,6 +486,9 @@ SHAPES: dict[str, Shape] = {
         S.REQUESTED, C.INSPECT, _lease, kind=_rem, workflow_id=WF_REMEDIATION
     ),
     "REQUESTED confirming": Shape(
+        S.REQUESTED, C.CONFIRM_FAILURE, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION
+    ),
+    "REQUESTED confirming notify": Shape(
         S.REQUESTED, C.CONFIRM_FAILURE, _lease, kind=_rem, checked_at=T0, workflow_id=WF_REMEDIATION
     ),
     "ROLLING_BACK finding": Shape(
@@ -992,11 +1006,24 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 )
                 continue
             if wf.state is S.FORCE_RESETTING:
-                table[s, f"own Success {source}"] = Expect(
-                    finished=S.RESET,
-                    reason=f"forced reset deployment {OWN} succeeded",
-                    steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
-                )
+                if wf.kind is RequestKind.DELETION:
+                    # The inspection at T0 is still fresh at NOW: DeleteGroup at once, no re-check.
+                    table[s, f"own Success {source}"] = Expect(
+                        active=S.DELETING,
+                        steps=(K.DEPLOYMENT_SUCCEEDED, K.DELETE_STARTED),
+                        actions=(DeleteGroup(GROUP),),
+                        checks=(
+                            active_is(pending=C.DELETE, deadline_at=None, deployment_id=None, attempts=0),
+                            step_detail(f"forced reset deployment {OWN} succeeded ({source})", 0),
+                            leased(NOW),
+                        ),
+                    )
+                else:
+                    table[s, f"own Success {source}"] = Expect(
+                        finished=S.RESET,
+                        reason=f"forced reset deployment {OWN} succeeded",
+                        steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
+                    )
                 table[s, f"own Failure {source}"] = Expect(
                     finished=S.FAILED,
                     reason=f"forced reset did not complete: reset deployment {OWN} failed: core refused",
@@ -1156,18 +1183,26 @@ def build_table() -> dict[tuple[str, str], Expect]:
             leased(NOW),
         ),
     )
+    # Confirmed with on-failure=notify: recorded and notified, no Greengrass write.
+    table["REQUESTED confirming notify", "failure confirmed"] = Expect(
+        finished=S.NOTIFIED,
+        reason=f"deployment {FAILED_DEPLOYMENT} failed; on-failure=notify: no Greengrass write made",
+        steps=(K.FAILURE_CONFIRMED, K.FINISHED),
+        actions=(notify(S.NOTIFIED, WF_REMEDIATION),),
+    )
     # Not confirmed: REJECTED with no write, and not counted against the group's remediation cap.
     for answer, said in (
         ("failure not confirmed", "GetDeploymentStatus says Success (NewDeployment)"),
         ("failure of a reset deployment", "GetDeploymentStatus says Failure (ResetDeployment)"),
         ("confirm-failure failed not-found", "GetDeploymentStatus answered not found (not-found-code"),
     ):
-        table["REQUESTED confirming", answer] = Expect(
-            finished=S.REJECTED,
-            reason=f"failure of deployment {FAILED_DEPLOYMENT} not confirmed: {said}",
-            steps=(K.FAILURE_UNCONFIRMED, K.FINISHED),
-            checks=(remediation_uncounted,),
-        )
+        for confirming in ("REQUESTED confirming", "REQUESTED confirming notify"):
+            table[confirming, answer] = Expect(
+                finished=S.REJECTED,
+                reason=f"failure of deployment {FAILED_DEPLOYMENT} not confirmed: {said}",
+                steps=(K.FAILURE_UNCONFIRMED, K.FINISHED),
+                checks=(remediation_uncounted,),
+            )
 
     # -- answers to the re-check (GetGroup) before a stale write, or confirming a not-found
     for s in RECHECKING:
