@@ -7,7 +7,6 @@ rules, the emulator and the parser cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -19,6 +18,9 @@ from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES as RESET_DEPLOYMENT_TYP
 from gg_reset.domain.enums import DeploymentStatus as DeploymentStatus
 from gg_reset.domain.enums import DeploymentType as DeploymentType
 from gg_reset.domain.enums import ForcePolicy as ForcePolicy
+from gg_reset.timer_messages import DUE_AT_FIELD, GROUP_ID_FIELD, GROUP_ID_MAX, GROUP_ID_PATTERN
+from gg_reset.timer_messages import TIMER_KEY as TIMER_KEY
+from gg_reset.timer_messages import timer_message_body as timer_message_body
 
 SERVICE_SOURCE = "gg-reset"
 """`source` of every request on the service bus. Callers other than gg-reset itself may use their own."""
@@ -54,7 +56,9 @@ class GroupRequestDetail(BaseModel):
 
     model_config = _KEBAB
 
-    group_id: str = Field(alias="group-id", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    group_id: str = Field(
+        alias=GROUP_ID_FIELD, min_length=1, max_length=GROUP_ID_MAX, pattern=GROUP_ID_PATTERN
+    )
     requested_by: str = Field(default="unknown", alias="requested-by", max_length=256)
     reason: str = Field(default="", max_length=1024)
     force: ForcePolicy = ForcePolicy.AUTO
@@ -164,24 +168,17 @@ def deployment_status_pattern(account: str, region: str) -> dict[str, Any]:
 
 # --- the workflow's own timers ----------------------------------------------------------------------------
 
-TIMER_KEY = "gg-reset-timer"
-"""The one top-level key of a timer message body. Timers are delayed SQS messages the service sends to
-its own work queue (never EventBridge events), so they cannot arrive through a rule."""
-
 
 class WorkflowTimer(BaseModel):
-    """A timer: look at `group-id` again at `due-at` (a retry, a reset deadline, a deferred call)."""
+    """A timer: look at `group-id` again at `due-at` (a retry, a reset deadline, a deferred call). Written by
+    `gg_reset.timer_messages.timer_message_body` (standard library only, for the sweeper's cold start)."""
 
     model_config = _KEBAB
 
-    group_id: str = Field(alias="group-id", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
-    due_at: datetime = Field(alias="due-at")
-
-
-def timer_message_body(group_id: str, due_at: datetime) -> str:
-    """The body of the delayed work-queue message that wakes the group's workflow at `due_at`."""
-    timer = WorkflowTimer.model_validate({"group-id": group_id, "due-at": due_at})
-    return json.dumps({TIMER_KEY: json.loads(timer.model_dump_json(by_alias=True))})
+    group_id: str = Field(
+        alias=GROUP_ID_FIELD, min_length=1, max_length=GROUP_ID_MAX, pattern=GROUP_ID_PATTERN
+    )
+    due_at: datetime = Field(alias=DUE_AT_FIELD)
 
 
 def request_entry(

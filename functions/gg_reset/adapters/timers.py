@@ -11,8 +11,8 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from gg_reset.contracts import timer_message_body
 from gg_reset.ports import Clock
+from gg_reset.timer_messages import timer_message_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

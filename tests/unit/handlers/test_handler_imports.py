@@ -27,18 +27,15 @@ RUNTIME_PACKAGES = {
     "dateutil",
     "six",
     "certifi",
-    # the Powertools layer: Logger, Metrics, the batch utility; pydantic for the event contracts
+    # the Powertools layer: Logger, Metrics, the batch utility
     "aws_lambda_powertools",
-    "pydantic",
-    "pydantic_core",
-    "annotated_types",
     "typing_extensions",
-    "typing_inspection",
 }
+PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
+"""For the event contracts the worker parses and the requests the janitor sends; the sweeper needs none."""
 SHELL = {
     "gg_reset",
     "gg_reset.adapters",
-    "gg_reset.contracts",
     "gg_reset.domain",
     "gg_reset.handlers",
     "gg_reset.ledger_schema",
@@ -46,11 +43,15 @@ SHELL = {
     "gg_reset.ports",
     "gg_reset.settings",
     "gg_reset.shell",
+    "gg_reset.timer_messages",
 }
 EXPECTED = {
-    "worker": (RUNTIME_PACKAGES, SHELL),
+    "worker": (RUNTIME_PACKAGES | PYDANTIC, SHELL | {"gg_reset.contracts"}),
     "sweeper": (RUNTIME_PACKAGES, SHELL),
-    "janitor": (RUNTIME_PACKAGES, SHELL | {"gg_reset.cleanup", "gg_reset.text"}),
+    "janitor": (
+        RUNTIME_PACKAGES | PYDANTIC,
+        SHELL | {"gg_reset.contracts", "gg_reset.cleanup", "gg_reset.text"},
+    ),
 }
 NEVER = (
     "aws_xray_sdk",  # the X-Ray SDK: only when tracing is on (it costs more than boto3 itself)

@@ -1,0 +1,36 @@
+"""The body of a workflow timer: the delayed work-queue message that wakes a group's workflow at its due
+time (a retry, a reset deadline, a deferred call).
+
+Standard library only: the sweeper arms timers too, and building a pydantic model for it would add about as
+much to the sweeper's cold start as boto3 itself. The worker reads the body back with the contract model
+`gg_reset.contracts.WorkflowTimer`, which takes its key, field names and group-id rule from here, so the
+writer and the reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+TIMER_KEY: Final = "gg-reset-timer"
+"""The one top-level key of a timer message body. Timers are delayed SQS messages the service sends to
+its own work queue (never EventBridge events), so they cannot arrive through a rule."""
+GROUP_ID_FIELD: Final = "group-id"
+DUE_AT_FIELD: Final = "due-at"
+GROUP_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]+$"
+"""What a group id may hold (the requests' contract too): it is a ledger key and appears in log lines."""
+GROUP_ID_MAX: Final = 128
+
+_GROUP_ID: Final = re.compile(GROUP_ID_PATTERN)
+
+
+def timer_message_body(group_id: str, due_at: datetime) -> str:
+    """The body of the delayed work-queue message that wakes the group's workflow at `due_at` (aware)."""
+    if not (0 < len(group_id) <= GROUP_ID_MAX and _GROUP_ID.fullmatch(group_id)):
+        raise ValueError(f"not a valid group id for a timer: {group_id!r}")
+    if due_at.tzinfo is None or due_at.utcoffset() is None:
+        raise ValueError(f"a timer's due time must be timezone-aware, got {due_at.isoformat()}")
+    due = due_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps({TIMER_KEY: {GROUP_ID_FIELD: group_id, DUE_AT_FIELD: due}})
