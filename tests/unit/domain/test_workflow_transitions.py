@@ -1005,32 +1005,8 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     actions=(notify(S.NOTIFIED, wf.workflow_id),),
                 )
                 continue
-            if wf.state is S.FORCE_RESETTING:
-                if wf.kind is RequestKind.DELETION:
-                    # The inspection at T0 is still fresh at NOW: DeleteGroup at once, no re-check.
-                    table[s, f"own Success {source}"] = Expect(
-                        active=S.DELETING,
-                        steps=(K.DEPLOYMENT_SUCCEEDED, K.DELETE_STARTED),
-                        actions=(DeleteGroup(GROUP),),
-                        checks=(
-                            active_is(pending=C.DELETE, deadline_at=None, deployment_id=None, attempts=0),
-                            step_detail(f"forced reset deployment {OWN} succeeded ({source})", 0),
-                            leased(NOW),
-                        ),
-                    )
-                else:
-                    table[s, f"own Success {source}"] = Expect(
-                        finished=S.RESET,
-                        reason=f"forced reset deployment {OWN} succeeded",
-                        steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
-                    )
-                table[s, f"own Failure {source}"] = Expect(
-                    finished=S.FAILED,
-                    reason=f"forced reset did not complete: reset deployment {OWN} failed: core refused",
-                    steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
-                    actions=(notify(),),
-                )
-                continue
+            forced = wf.state is S.FORCE_RESETTING
+            succeeded = f"{'forced reset' if forced else 'reset'} deployment {OWN} succeeded"
             if wf.kind is RequestKind.DELETION:
                 # The inspection at T0 is still fresh at NOW: DeleteGroup at once, no re-check.
                 table[s, f"own Success {source}"] = Expect(
@@ -1039,17 +1015,25 @@ def build_table() -> dict[tuple[str, str], Expect]:
                     actions=(DeleteGroup(GROUP),),
                     checks=(
                         active_is(pending=C.DELETE, deadline_at=None, deployment_id=None, attempts=0),
-                        step_detail(f"({source})", 0),
+                        step_detail(f"{succeeded} ({source})", 0),
                         leased(NOW),
                     ),
                 )
             else:
                 table[s, f"own Success {source}"] = Expect(
                     finished=S.RESET,
-                    reason=f"reset deployment {OWN} succeeded",
+                    reason=succeeded,
                     steps=(K.DEPLOYMENT_SUCCEEDED, K.FINISHED),
                     checks=(step_detail(f"({source})", 0),),
                 )
+            if forced:
+                table[s, f"own Failure {source}"] = Expect(
+                    finished=S.FAILED,
+                    reason=f"forced reset did not complete: reset deployment {OWN} failed: core refused",
+                    steps=(K.DEPLOYMENT_FAILED, K.FINISHED),
+                    actions=(notify(),),
+                )
+                continue
             if wf.request.force is F.NEVER:
                 table[s, f"own Failure {source}"] = Expect(
                     finished=S.FAILED,
