@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypeGuard
 
 TIMER_KEY: Final = "gg-reset-timer"
 """The one top-level key of a timer message body. Timers are delayed SQS messages the service sends to
@@ -26,9 +26,14 @@ GROUP_ID_MAX: Final = 128
 _GROUP_ID: Final = re.compile(GROUP_ID_PATTERN)
 
 
+def is_group_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is a group id the contracts accept (and so may be used as a ledger key)."""
+    return isinstance(value, str) and 0 < len(value) <= GROUP_ID_MAX and bool(_GROUP_ID.fullmatch(value))
+
+
 def timer_message_body(group_id: str, due_at: datetime) -> str:
     """The body of the delayed work-queue message that wakes the group's workflow at `due_at` (aware)."""
-    if not (0 < len(group_id) <= GROUP_ID_MAX and _GROUP_ID.fullmatch(group_id)):
+    if not is_group_id(group_id):
         raise ValueError(f"not a valid group id for a timer: {group_id!r}")
     if due_at.tzinfo is None or due_at.utcoffset() is None:
         raise ValueError(f"a timer's due time must be timezone-aware, got {due_at.isoformat()}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,9 +23,7 @@ from gg_reset.domain.events import (
     Tick,
 )
 from gg_reset.domain.model import Request, RequestKind
-
-_VALID_GROUP_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-"""The same rule as `GroupRequestDetail.group_id`: an id that fails it is not used as a ledger key."""
+from gg_reset.timer_messages import is_group_id
 
 UNPARSEABLE_GROUP = "_unparseable_"
 """Prefix of the ledger partitions for messages whose group id cannot be read at all."""
@@ -90,7 +87,7 @@ def from_timer(raw: Any) -> Intake:
         timer = WorkflowTimer.model_validate(raw)
     except ValidationError as exc:
         group = raw.get("group-id") if isinstance(raw, dict) else None
-        group_id = group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else UNPARSEABLE_GROUP
+        group_id = group if is_group_id(group) else UNPARSEABLE_GROUP
         return Intake(group_id, None, dropped=bounded(f"malformed timer: {describe(exc)}", MAX_ERROR))
     return Intake(timer.group_id, Tick(), timer_for=timer.due_at)
 
@@ -150,7 +147,7 @@ def describe(exc: ValidationError) -> str:
 def _group_id_of(raw: dict[str, Any]) -> str | None:
     detail = raw.get("detail")
     group = detail.get("group-id") if isinstance(detail, dict) else None
-    return group if isinstance(group, str) and _VALID_GROUP_ID.fullmatch(group) else None
+    return group if is_group_id(group) else None
 
 
 def unparseable_group(message_id: str) -> str:
