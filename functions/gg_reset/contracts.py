@@ -11,13 +11,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Re-exported: the contracts speak the domain's vocabulary (`X as X` marks an explicit re-export).
 from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES as RESET_DEPLOYMENT_TYPES
 from gg_reset.domain.enums import DeploymentStatus as DeploymentStatus
 from gg_reset.domain.enums import DeploymentType as DeploymentType
 from gg_reset.domain.enums import ForcePolicy as ForcePolicy
+from gg_reset.domain.teardown import Teardown as Teardown
 from gg_reset.timer_messages import DUE_AT_FIELD, GROUP_ID_FIELD, GROUP_ID_MAX, GROUP_ID_PATTERN
 from gg_reset.timer_messages import TIMER_KEY as TIMER_KEY
 from gg_reset.timer_messages import timer_message_body as timer_message_body
@@ -64,10 +65,12 @@ class GroupRequestDetail(BaseModel):
     force: ForcePolicy = ForcePolicy.AUTO
     dry_run: bool = Field(default=False, alias="dry-run")
     request_id: str | None = Field(default=None, alias="request-id", min_length=1, max_length=128)
+    teardown: Teardown | None = None
+    """Deletions only: `group`, `definitions` or `things` (absent: the deployment's default)."""
 
-    @field_validator("force", mode="before")
+    @field_validator("force", "teardown", mode="before")
     @classmethod
-    def _lower_force(cls, value: Any) -> Any:
+    def _lower_choice(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
     @field_validator("request_id")
@@ -116,6 +119,15 @@ class GroupRequestEvent(EventBridgeEnvelope):
         alias="detail-type"
     )
     detail: GroupRequestDetail
+
+    @model_validator(mode="after")
+    def _teardown_only_for_deletions(self) -> GroupRequestEvent:
+        if self.detail.teardown is not None and self.detail_type != DetailType.DELETION_REQUESTED:
+            raise ValueError(
+                "detail.teardown applies to deletions only: send a Greengrass Group Deletion Requested "
+                "event, or leave teardown out"
+            )
+        return self
 
 
 class DeploymentStatusEvent(EventBridgeEnvelope):
@@ -192,10 +204,14 @@ def request_entry(
     dry_run: bool = False,
     request_id: str | None = None,
     source: str = SERVICE_SOURCE,
+    teardown: Teardown | None = None,
 ) -> dict[str, Any]:
     """A `PutEvents` entry for a reset or deletion request: what the CLI, the janitor and tests send."""
+    if teardown is not None and not deletion:
+        raise ValueError("teardown applies to deletions only")
     detail = GroupRequestDetail.model_validate(
         {
+            "teardown": teardown,
             "group-id": group_id,
             "requested-by": requested_by,
             "reason": reason,

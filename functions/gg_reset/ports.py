@@ -5,6 +5,8 @@ and in the local runtime:
 
 - `GreengrassPort` (inspect, reset, status, delete, list, last deployment, roll back): Greengrass V1
   behind it is what lets another backend sit behind gg-reset after the V1 end of support;
+- `TeardownPort`: what a deleted group owned (definitions, the core's thing and certificate), who else
+  uses each, and their deletion; `CoreDevices`: whether a core thing is now a Greengrass V2 core device;
 - `LedgerPort`: a group's record and history, written conditionally (`VersionConflict`);
 - `TimerPort`: wakes a workflow when it is due; `Clock`: time, and waiting;
 - `Notifier` / `RunNotifier`: outcomes someone should look at, and janitor runs;
@@ -15,7 +17,7 @@ and in the local runtime:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.enums import DeploymentStatus, DeploymentType
 from gg_reset.domain.model import GroupRecord, Step, Workflow
+from gg_reset.domain.teardown import Resource, ResourceOutcome, Teardown
 from gg_reset.domain.workflow import Decision
 
 
@@ -107,6 +110,60 @@ class GreengrassPort(Protocol):
     def last_deployment_at(self, group_id: str) -> datetime | None:
         """When the group's newest deployment (of any type, resets included) was created; None if the
         group was never deployed (or does not exist: `ListDeployments` does not check the group)."""
+        ...
+
+
+Pace = Callable[[], None]
+"""Called by an adapter before each Greengrass call it makes: waits for the request budget's next slot (or
+raises the shell's deferral when the invocation has no time left for it)."""
+
+
+def unpaced() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Used:
+    """Whether a resource is still used, and by whom (`group <id>`, `Greengrass V2 core device <name>`...)."""
+
+    by: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.by)
+
+
+class TeardownPort(Protocol):
+    """The resources beyond the group a teardown removes. Every method raises `GreengrassError` on failure
+    (AWS IoT and Greengrass V2 errors are classified by the same table)."""
+
+    def collect(self, group_id: str, level: Teardown, *, pace: Pace) -> tuple[Resource, ...]:
+        """Every resource the group's versions reference (all versions, every page) that a teardown at
+        `level` would delete, each with `used_by` filled in as things stand now."""
+        ...
+
+    def tear_down(
+        self, resource: Resource, *, deleted_group: str, pace: Pace
+    ) -> tuple[ResourceOutcome, str]:
+        """Delete `resource` unless something other than `deleted_group` still uses it, asked right
+        before the delete: (DELETED | ALREADY_GONE | KEPT, a detail for the history)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CoreDeviceView:
+    """A Greengrass V2 core device, as `GetCoreDevice` describes it."""
+
+    thing_name: str
+    status: str
+    last_status_update: datetime | None = None
+    core_version: str | None = None
+
+
+class CoreDevices(Protocol):
+    """Greengrass V2's core devices (the `migrated` selection, and the teardown's "still used" check)."""
+
+    def core_device(self, thing_name: str) -> CoreDeviceView | None:
+        """The V2 core device registered for this thing, or None."""
         ...
 
 

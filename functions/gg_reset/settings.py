@@ -16,6 +16,7 @@ from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.remediation import FALLBACKS, ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
+from gg_reset.domain.teardown import Teardown
 
 SERVICE_NAME: Final = "gg-reset"
 METRICS_NAMESPACE: Final = "GgReset"
@@ -56,6 +57,14 @@ ENV_ALLOWED_ACCOUNTS: Final = "ALLOWED_ACCOUNTS"
 ENV_DEPLOYED_ACCOUNT: Final = "DEPLOYED_ACCOUNT"
 """The account the stack was deployed in (CloudFormation's AWS::AccountId)."""
 """Where the workflow's timers go: delayed messages on the work queue."""
+
+ENV_TEARDOWN_DEFAULT: Final = "TEARDOWN_DEFAULT"
+"""What a deletion removes when its request does not say: `group`, `definitions` or `things`
+(`gg-reset:teardown`)."""
+ENV_THINGS_TEARDOWN: Final = "THINGS_TEARDOWN"
+"""`true`: deletions may remove the core's AWS IoT certificate and thing (`gg-reset:thingsTeardown`; the stack
+grants the IoT and Greengrass V2 calls only then)."""
+TEARDOWN_LEVELS: Final = tuple(t.value for t in Teardown)
 
 ENV_JANITOR_SELECTION: Final = "JANITOR_SELECTION"
 """The janitor's selection: a JSON object of `gg_reset.cleanup.selection` terms
@@ -122,6 +131,25 @@ def _choice_env(
     return RemediationPolicy(raw.strip().lower())
 
 
+def _bool_env(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ConfigurationError(f"{name}={raw!r}: expected true or false")
+    return value == "true"
+
+
+def _teardown_env(name: str, default: Teardown) -> Teardown:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.strip().lower() not in TEARDOWN_LEVELS:
+        raise ConfigurationError(f"{name}={raw!r}: expected one of {', '.join(TEARDOWN_LEVELS)}")
+    return Teardown(raw.strip().lower())
+
+
 def _float_env(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -183,6 +211,12 @@ class Settings:
                 "(the stack sets it; locally, LocalService does)"
             )
         defaults = WorkflowPolicy()
+        things = _bool_env(ENV_THINGS_TEARDOWN, defaults.things_teardown)
+        teardown = _teardown_env(ENV_TEARDOWN_DEFAULT, defaults.teardown_default)
+        if teardown is Teardown.THINGS and not things:
+            raise ConfigurationError(
+                f"{ENV_TEARDOWN_DEFAULT}=things needs {ENV_THINGS_TEARDOWN}=true (the AWS IoT calls it makes)"
+            )
         policy = WorkflowPolicy(
             reset_timeout_s=_int_env(ENV_RESET_TIMEOUT, defaults.reset_timeout_s),
             force_timeout_s=_int_env(ENV_FORCE_TIMEOUT, defaults.force_timeout_s),
@@ -195,6 +229,8 @@ class Settings:
             remediation_default=_choice_env(ENV_REMEDIATION_DEFAULT, defaults.remediation_default),
             rollback_fallback=_choice_env(ENV_ROLLBACK_FALLBACK, defaults.rollback_fallback, FALLBACKS),
             safety=safety_from_env(),
+            teardown_default=teardown,
+            things_teardown=things,
         )
         return cls(
             table_name=table,

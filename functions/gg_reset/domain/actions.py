@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gg_reset.domain.model import PendingCall, WorkflowState
+from gg_reset.domain.teardown import Resource, Teardown
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,32 @@ class DeleteGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class CollectTeardown:
+    """Read the group's versions (every page) for the resources a teardown at `level` deletes, and who else
+    uses each: reads only, made before DeleteGroup (the versions go with the group)."""
+
+    group_id: str
+    level: Teardown
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.COLLECT
+
+
+@dataclass(frozen=True, slots=True)
+class TearDownResource:
+    """Delete one resource the deleted group owned, unless something still uses it (asked right before the
+    delete, not taken from the collection): already gone is success."""
+
+    group_id: str
+    resource: Resource
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.TEAR_DOWN
+
+
+@dataclass(frozen=True, slots=True)
 class FindRollbackTarget:
     group_id: str
     failed_deployment_id: str | None
@@ -112,6 +139,8 @@ GreengrassAction = (
     | StartReset
     | PollDeployment
     | DeleteGroup
+    | CollectTeardown
+    | TearDownResource
     | FindRollbackTarget
     | StartRollback
 )

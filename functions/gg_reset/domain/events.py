@@ -14,6 +14,7 @@ from typing import Literal
 from gg_reset.domain.enums import DeploymentStatus, DeploymentType
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.model import PendingCall, Request, RequestKind
+from gg_reset.domain.teardown import Resource, ResourceOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,22 @@ class GroupDeleted:
 
 
 @dataclass(frozen=True, slots=True)
+class TeardownCollected:
+    """The answer to `CollectTeardown`: the resources the group's versions reference (any order)."""
+
+    resources: tuple[Resource, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTornDown:
+    """The answer to `TearDownResource`: what became of the resource at `arn`."""
+
+    arn: str
+    outcome: ResourceOutcome
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class RollbackTargetFound:
     """The answer to `FindRollbackTarget`: the deployment to redeploy, or None if there is none."""
 
@@ -120,6 +137,8 @@ Event = (
     | FailureChecked
     | ResetAccepted
     | GroupDeleted
+    | TeardownCollected
+    | ResourceTornDown
     | RollbackTargetFound
     | RollbackStarted
     | CallFailed

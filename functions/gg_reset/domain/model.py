@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from gg_reset.domain.enums import ForcePolicy, RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
+from gg_reset.domain.teardown import Resource, Teardown
 
 
 class RequestKind(StrEnum):
@@ -31,6 +32,9 @@ class WorkflowState(StrEnum):
     """A `Force=True` reset is being started or awaited."""
     DELETING = "DELETING"
     """The group is reset; `DeleteGroup` is being called."""
+    TEARING_DOWN = "TEARING_DOWN"
+    """The group is deleted; the resources it owned (`Workflow.resources`) are being deleted or kept, one
+    at a time."""
     ROLLING_BACK = "ROLLING_BACK"
     """A remediation with on-failure=rollback: finding the last good deployment, redeploying it, and
     waiting for the redeployment's status."""
@@ -84,6 +88,11 @@ class PendingCall(StrEnum):
     FORCE_RESET = "force-reset"
     POLL = "poll"
     DELETE = "delete"
+    COLLECT = "collect"
+    """Before DeleteGroup (or for a dry run's plan): read the group's versions for the resources a teardown
+    deletes (reads only; the versions go with the group, so this comes first)."""
+    TEAR_DOWN = "tear-down"
+    """After DeleteGroup: the next resource of `Workflow.resources`, deleted unless still used."""
     FIND_ROLLBACK = "find-rollback"
     """ListDeployments and GetDeploymentStatus: the newest deployment that worked."""
     ROLLBACK = "rollback"
@@ -108,6 +117,12 @@ class StepKind(StrEnum):
     DEPLOYMENT_SUCCEEDED = "deployment-succeeded"
     DEPLOYMENT_FAILED = "deployment-failed"
     DELETE_STARTED = "delete-started"
+    TEARDOWN_COLLECTED = "teardown-collected"
+    """The resources the group's versions reference, found before DeleteGroup."""
+    TEARDOWN_STARTED = "teardown-started"
+    """The group is deleted; its resources are next."""
+    RESOURCE_TORN_DOWN = "resource-torn-down"
+    """One resource of the teardown: deleted, already gone, kept (by whom) or failed; with its ARN."""
     ROLLBACK_TARGET = "rollback-target"
     """The deployment a roll back will redeploy was found."""
     ROLLBACK_STARTED = "rollback-started"
@@ -128,6 +143,8 @@ class Request:
     dry_run: bool = False
     trigger_deployment_id: str | None = None
     """For remediations: the failed deployment that opened it."""
+    teardown: Teardown | None = None
+    """For deletions: how much to remove (None: the deployment's `WorkflowPolicy.teardown_default`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +232,13 @@ class Workflow:
     delete_issued: bool = False
     """DeleteGroup has been called (the call is saved before it is made): a group found missing from then
     on was deleted by this workflow, whose answer was lost, so the outcome is DELETED, never GONE."""
+    teardown: Teardown = Teardown.GROUP
+    """For deletions: the teardown decided when the deletion began (the request's, or the default)."""
+    resources: tuple[Resource, ...] = ()
+    """What the group's versions referenced (found by COLLECT), in teardown order, each with its outcome
+    once its turn has come."""
+    collected: bool = False
+    """COLLECT has answered (`resources` may still be empty: nothing beyond the group to delete)."""
     unconfirmed_reset_since: datetime | None = None
     """A reset call of this workflow failed in a way that leaves open whether AWS started it (a 5xx, a
     lost response): the next attempt first looks for a reset created since then and adopts it, so a

@@ -9,6 +9,7 @@ from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.remediation import FALLBACKS
 from gg_reset.domain.safety import SafetyRules
+from gg_reset.domain.teardown import Teardown
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class WorkflowPolicy:
     """How long a redeployment may take before it counts as failed (and the fallback takes over)."""
     rollback_max_checked: int = 20
     """At most this many earlier deployments' statuses are read to find the last one that worked."""
+    teardown_default: Teardown = Teardown.GROUP
+    """What a deletion removes when its request does not say (`gg-reset:teardown`)."""
+    things_teardown: bool = False
+    """Whether a deletion may remove the core's AWS IoT certificate and thing (`teardown=things`): the
+    stack grants the IoT calls only then (`gg-reset:thingsTeardown`)."""
     retention_s: int = 90 * 86_400
     """Finished workflows and their history expire (DynamoDB TTL) this long after they end."""
     own_deployments_kept: int = 100
@@ -61,6 +67,15 @@ class WorkflowPolicy:
                 f"rollback_fallback must be one of {', '.join(sorted(FALLBACKS))}, "
                 f"got {self.rollback_fallback}"
             )
+        if not self.teardown_default.at_most(self.teardown_ceiling):
+            raise ValueError(
+                f"teardown_default={self.teardown_default} needs things_teardown (the IoT calls it makes)"
+            )
+
+    @property
+    def teardown_ceiling(self) -> Teardown:
+        """The most a deletion may remove on this deployment."""
+        return Teardown.THINGS if self.things_teardown else Teardown.DEFINITIONS
 
     def attempt_limit(self, kind: ErrorKind) -> int:
         """How many attempts a step gets while it keeps failing with errors of this kind."""

@@ -57,6 +57,7 @@ from datetime import datetime, timedelta
 
 from gg_reset.domain.actions import (
     Action,
+    CollectTeardown,
     ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
@@ -65,6 +66,7 @@ from gg_reset.domain.actions import (
     PollDeployment,
     StartReset,
     StartRollback,
+    TearDownResource,
 )
 from gg_reset.domain.enums import RESET_DEPLOYMENT_TYPES, DeploymentStatus, ForcePolicy, RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
@@ -79,8 +81,10 @@ from gg_reset.domain.events import (
     InvalidRequestReceived,
     RequestReceived,
     ResetAccepted,
+    ResourceTornDown,
     RollbackStarted,
     RollbackTargetFound,
+    TeardownCollected,
     Tick,
 )
 from gg_reset.domain.model import (
@@ -97,6 +101,14 @@ from gg_reset.domain.model import (
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.remediation import chosen_remediation
 from gg_reset.domain.safety import PROTECT_TAG, is_protected  # noqa: F401 - part of this module's API
+from gg_reset.domain.teardown import (
+    Resource,
+    ResourceOutcome,
+    Teardown,
+    in_teardown_order,
+    next_resource,
+    summary,
+)
 
 CALL_LEASE = timedelta(seconds=300)
 """Longer than a worker or sweeper invocation may run (the stack's worker timeout is 120 s): a call is
@@ -174,6 +186,8 @@ def transition(record: GroupRecord, event: Event, now: datetime, policy: Workflo
             | FailureChecked()
             | ResetAccepted()
             | GroupDeleted()
+            | TeardownCollected()
+            | ResourceTornDown()
             | RollbackTargetFound()
             | RollbackStarted()
             | CallFailed()
@@ -267,6 +281,15 @@ class _Builder:
         if self.seen(request.request_id):
             return  # a replay: nothing new happened (drive() still re-drives a due call)
         self.remember(request.request_id)
+        ceiling = self.policy.teardown_ceiling
+        if request.teardown is not None and not request.teardown.at_most(ceiling):
+            reason = (
+                f"teardown={request.teardown} is not enabled on this deployment (at most {ceiling}): the "
+                "stack grants the AWS IoT calls only with gg-reset:thingsTeardown=true; ask for "
+                f"teardown={ceiling}, or enable it"
+            )
+            self.answer_at_once(request, WorkflowState.REJECTED, reason)
+            return
         active = self.record.active
         if active is not None:
             self.on_request_while_active(active, request)
@@ -334,7 +357,7 @@ class _Builder:
         merged = replace(
             active,
             request_ids=(*active.request_ids, request.request_id),
-            request=replace(active.request, force=force),
+            request=replace(active.request, force=force, teardown=self.merged_teardown(active, request)),
         )
         if force is not active.request.force:
             merged = self.step(
@@ -366,6 +389,23 @@ class _Builder:
                 f"{request.kind} request {request.request_id} joined the active {active.kind} workflow",
             )
         self.set_active(merged)
+
+    def teardown_of(self, request: Request) -> Teardown:
+        """What a deletion asked by `request` removes: its own choice, or the default (never beyond what
+        this deployment allows, should the stack have been changed since the request was accepted)."""
+        wanted = request.teardown or self.policy.teardown_default
+        ceiling = self.policy.teardown_ceiling
+        return wanted if wanted.at_most(ceiling) else ceiling
+
+    def merged_teardown(self, active: Workflow, request: Request) -> Teardown | None:
+        """Two deletions of one group that ask for different teardowns get the smaller: deleting more than
+        someone asked for cannot be undone. A deletion joining a reset brings its own."""
+        if request.kind is not RequestKind.DELETION:
+            return active.request.teardown
+        if active.kind is not RequestKind.DELETION:
+            return request.teardown
+        mine, theirs = self.teardown_of(active.request), self.teardown_of(request)
+        return mine if mine.rank <= theirs.rank else theirs
 
     def on_invalid(self, event: InvalidRequestReceived) -> None:
         if self.seen(event.request_id):
@@ -518,6 +558,8 @@ class _Builder:
         | FailureChecked
         | ResetAccepted
         | GroupDeleted
+        | TeardownCollected
+        | ResourceTornDown
         | RollbackTargetFound
         | RollbackStarted
         | CallFailed
@@ -558,7 +600,11 @@ class _Builder:
                 self.remember_own(event.deployment_id)
                 self.set_active(wf)
             case GroupDeleted() if wf.pending is PendingCall.DELETE:
-                self.finish(wf, WorkflowState.DELETED, "group deleted")
+                self.group_deleted(wf, "group deleted")
+            case TeardownCollected() if wf.pending is PendingCall.COLLECT:
+                self.on_collected(wf, event)
+            case ResourceTornDown() if wf.pending is PendingCall.TEAR_DOWN:
+                self.on_torn_down(wf, event.arn, event.outcome, event.detail)
             case RollbackTargetFound(deployment_id=None) if wf.pending is PendingCall.FIND_ROLLBACK:
                 self.fall_back(wf, f"nothing to roll back to: {event.detail}")
             case RollbackTargetFound(deployment_id=str(target)) if wf.pending is PendingCall.FIND_ROLLBACK:
@@ -623,11 +669,73 @@ class _Builder:
             replace(wf, checked_at=self.now), StepKind.INSPECTED, "group exists and is not protected"
         )
         if wf.request.dry_run:
-            self.finish(
-                replace(wf, plan=self.plan(wf)), WorkflowState.PLANNED, "dry run: no Greengrass write made"
-            )
+            teardown = self.teardown_of(wf.request)
+            if wf.kind is RequestKind.DELETION and teardown is not Teardown.GROUP:
+                # The plan names what the teardown would delete and keep: read the group's versions first.
+                wf = replace(wf, teardown=teardown, pending=PendingCall.COLLECT, next_action_at=self.now)
+                self.set_active(wf)
+                return
+            self.finish_planned(wf)
             return
         self.start_reset(wf, forced=wf.request.force is ForcePolicy.IMMEDIATELY)
+
+    def finish_planned(self, wf: Workflow) -> None:
+        wf = replace(wf, plan=self.plan(wf))
+        self.finish(wf, WorkflowState.PLANNED, "dry run: no Greengrass write made")
+
+    def on_collected(self, wf: Workflow, event: TeardownCollected) -> None:
+        resources = in_teardown_order(tuple(r for r in event.resources if self.within(wf.teardown, r)))
+        listed = ", ".join(r.describe() for r in resources) or "nothing beyond the group"
+        wf = replace(wf, resources=resources, collected=True, pending=None, failures=NO_FAILURES)
+        detail = f"teardown={wf.teardown}: the group's versions reference {listed}"
+        wf = self.step(wf, StepKind.TEARDOWN_COLLECTED, detail)
+        if wf.request.dry_run:
+            self.finish_planned(wf)
+            return
+        # DeleteGroup next; `drive` re-checks the protection tag first if the last check is stale.
+        self.set_active(replace(wf, pending=PendingCall.DELETE, next_action_at=self.now))
+
+    @staticmethod
+    def within(teardown: Teardown, resource: Resource) -> bool:
+        return resource.kind.is_definition or teardown is Teardown.THINGS
+
+    def group_deleted(self, wf: Workflow, why: str) -> None:
+        """DeleteGroup went through (answered, or proven by a "not found" after it was issued): what the
+        group owned is torn down next, one resource at a time, or the deletion is done."""
+        if next_resource(wf.resources) is None:
+            self.finish_deletion(wf, why)
+            return
+        wf = replace(
+            wf,
+            state=WorkflowState.TEARING_DOWN,
+            pending=PendingCall.TEAR_DOWN,
+            next_action_at=self.now,
+            failures=NO_FAILURES,
+        )
+        self.set_active(self.step(wf, StepKind.TEARDOWN_STARTED, f"{why}; tearing down what it owned"))
+
+    def finish_deletion(self, wf: Workflow, why: str) -> None:
+        if not wf.collected:
+            self.finish(wf, WorkflowState.DELETED, why)
+            return
+        text = summary(wf.resources)
+        if any(r.outcome is ResourceOutcome.FAILED for r in wf.resources):
+            self.finish(wf, WorkflowState.FAILED, f"group deleted, but the teardown is incomplete: {text}")
+            return
+        self.finish(wf, WorkflowState.DELETED, f"group deleted; teardown={wf.teardown}: {text}")
+
+    def on_torn_down(self, wf: Workflow, arn: str, outcome: ResourceOutcome, detail: str) -> None:
+        current = next_resource(wf.resources)
+        if current is None or current.arn != arn:
+            return  # an answer about a resource whose turn has passed (a re-driven call's twin)
+        ended = current.ended(outcome, detail)
+        resources = tuple(ended if r.arn == arn else r for r in wf.resources)
+        wf = replace(wf, resources=resources, failures=NO_FAILURES, next_action_at=self.now)
+        wf = self.step(wf, StepKind.RESOURCE_TORN_DOWN, f"{current.describe()} {outcome}: {detail} ({arn})")
+        if next_resource(resources) is None:
+            self.finish_deletion(wf, "group deleted")
+            return
+        self.set_active(replace(wf, pending=PendingCall.TEAR_DOWN))
 
     def on_failure_checked(self, wf: Workflow, event: FailureChecked) -> None:
         """GetDeploymentStatus of the deployment whose Failure opened the remediation: only a deployment of
@@ -694,7 +802,7 @@ class _Builder:
                 # Our DeleteGroup went through and its answer was lost (a crash, a lost response, a retry
                 # that found the check stale): the group is missing because this workflow deleted it.
                 reason = f"group deleted (DeleteGroup was issued; GetGroup, before {write}, finds it missing)"
-                self.finish(wf, WorkflowState.DELETED, reason)
+                self.group_deleted(replace(wf, resume=None), reason)
                 return
             self.finish(wf, WorkflowState.GONE, f"group no longer exists (GetGroup, before {write})")
             return
@@ -728,7 +836,24 @@ class _Builder:
                 steps.append(f"if it fails or the core is silent for {self.policy.reset_timeout_s}s: FAILED")
         if wf.kind is RequestKind.DELETION:
             steps.append(f"{recheck}DeleteGroup")
+            steps.extend(self.teardown_plan(wf))
         return tuple(steps)
+
+    @staticmethod
+    def teardown_plan(wf: Workflow) -> list[str]:
+        """What the teardown would do with each resource, as its users stood when collected (a real run
+        asks again right before each delete)."""
+        if not wf.collected:
+            return []
+        if not wf.resources:
+            return [f"teardown={wf.teardown}: nothing else to delete"]
+        steps = []
+        for resource in wf.resources:
+            if resource.used_by:
+                steps.append(f"keep {resource.describe()}: used by {', '.join(resource.used_by)}")
+            else:
+                steps.append(f"delete {resource.describe()} ({resource.arn})")
+        return steps
 
     def start_reset(self, wf: Workflow, *, forced: bool) -> None:
         timeout = self.policy.force_timeout_s if forced else self.policy.reset_timeout_s
@@ -749,10 +874,14 @@ class _Builder:
 
     def after_reset(self, wf: Workflow, why: str) -> None:
         if wf.kind is RequestKind.DELETION:
+            teardown = self.teardown_of(wf.request)
             wf = replace(
                 wf,
                 state=WorkflowState.DELETING,
-                pending=PendingCall.DELETE,
+                teardown=teardown,
+                pending=PendingCall.DELETE
+                if teardown is Teardown.GROUP or wf.collected
+                else PendingCall.COLLECT,
                 next_action_at=self.now,
                 deadline_at=None,
                 deployment_id=None,  # late news of the reset deployment must not touch the deletion
@@ -779,9 +908,9 @@ class _Builder:
                     # This workflow found the group and reset it; its deletion is what was asked. A not-found
                     # here is most often an earlier DeleteGroup whose answer was lost (a retry, a crashed
                     # worker's call re-driven), so the outcome is DELETED either way.
-                    self.finish(
-                        wf, WorkflowState.DELETED, f"group deleted (DeleteGroup then answered {error})"
-                    )
+                    self.group_deleted(wf, f"group deleted (DeleteGroup then answered {error})")
+                elif event.call is PendingCall.TEAR_DOWN:
+                    self.resource_ended(wf, ResourceOutcome.ALREADY_GONE, f"not found ({error})")
                 elif event.call in (PendingCall.INSPECT, PendingCall.RECHECK):
                     # GetGroup itself answers "missing" as GroupInspected(exists=False); a not-found
                     # here came from elsewhere and proves nothing about the group.
@@ -828,8 +957,15 @@ class _Builder:
                 | ErrorKind.DEPLOYMENT_IN_PROGRESS
             ):
                 self.retry(self.maybe_started(wf, event), event, error)
+            case ErrorKind.BAD_REQUEST if event.call is PendingCall.TEAR_DOWN:
+                self.resource_ended(wf, ResourceOutcome.FAILED, f"refused: {error}")
             case ErrorKind.BAD_REQUEST:
                 self.finish(wf, WorkflowState.FAILED, f"{event.call} refused: {error}")
+
+    def resource_ended(self, wf: Workflow, outcome: ResourceOutcome, detail: str) -> None:
+        current = next_resource(wf.resources)
+        if current is not None:
+            self.on_torn_down(wf, current.arn, outcome, detail)
 
     def maybe_started(self, wf: Workflow, event: CallFailed) -> Workflow:
         """A reset call whose answer says nothing about its effect may have started a reset: remember
@@ -866,6 +1002,10 @@ class _Builder:
             reason = f"{event.call} failed {attempts} times; last error {error}"
             if failures.total > attempts:
                 reason += f" ({failures.total} failed attempts in all)"
+            if event.call is PendingCall.TEAR_DOWN:
+                # The group is deleted already: the other resources still get their turn.
+                self.resource_ended(wf, ResourceOutcome.FAILED, reason)
+                return
             self.finish(wf, WorkflowState.FAILED, reason)
             return
         retry_at = self.now + timedelta(seconds=self.policy.backoff_s(failures.total, wf.workflow_id))
@@ -935,6 +1075,13 @@ class _Builder:
                 action = DeleteGroup(wf.group_id)
                 # Saved with the lease, before the call: whatever becomes of its answer, the ledger knows.
                 wf = replace(wf, delete_issued=True)
+            case PendingCall.COLLECT:
+                action = CollectTeardown(wf.group_id, wf.teardown)
+            case PendingCall.TEAR_DOWN:
+                resource = next_resource(wf.resources)
+                if resource is None:
+                    return
+                action = TearDownResource(wf.group_id, resource)
             case PendingCall.FIND_ROLLBACK:
                 action = FindRollbackTarget(
                     wf.group_id, wf.request.trigger_deployment_id, self.policy.rollback_max_checked

@@ -22,6 +22,7 @@ from gg_reset.domain.model import (
     Workflow,
     WorkflowState,
 )
+from gg_reset.domain.teardown import Resource, ResourceKind, ResourceOutcome, Teardown
 
 
 def to_plain(value: Any) -> Any:
@@ -68,6 +69,19 @@ def request_from_plain(data: dict[str, Any]) -> Request:
         force=ForcePolicy(data.get("force", ForcePolicy.AUTO)),
         dry_run=bool(data.get("dry_run", False)),
         trigger_deployment_id=data.get("trigger_deployment_id"),
+        teardown=Teardown(data["teardown"]) if data.get("teardown") else None,
+    )
+
+
+def resource_from_plain(data: dict[str, Any]) -> Resource:
+    return Resource(
+        kind=ResourceKind(data["kind"]),
+        arn=data["arn"],
+        resource_id=data["resource_id"],
+        core_thing=data.get("core_thing", ""),
+        used_by=tuple(data.get("used_by", ())),
+        outcome=ResourceOutcome(data["outcome"]) if data.get("outcome") else None,
+        detail=data.get("detail", ""),
     )
 
 
@@ -101,6 +115,9 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         rollback_version=data.get("rollback_version"),
         rollback_deployment_id=data.get("rollback_deployment_id"),
         delete_issued=bool(data.get("delete_issued", False)),
+        teardown=Teardown(data.get("teardown", Teardown.GROUP)),
+        resources=tuple(resource_from_plain(r) for r in data.get("resources", ())),
+        collected=bool(data.get("collected", False)),
         unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
     )
 

@@ -131,6 +131,7 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
         reason=detail.reason,
         force=detail.force,
         dry_run=detail.dry_run,
+        teardown=detail.teardown,
     )
     return Intake(detail.group_id, RequestReceived(request))
 

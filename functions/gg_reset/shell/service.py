@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from gg_reset.domain.actions import (
     Action,
+    CollectTeardown,
     ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
@@ -22,6 +23,7 @@ from gg_reset.domain.actions import (
     PollDeployment,
     StartReset,
     StartRollback,
+    TearDownResource,
 )
 from gg_reset.domain.enums import DeploymentType
 from gg_reset.domain.errors import ErrorKind, GreengrassError
@@ -34,8 +36,10 @@ from gg_reset.domain.events import (
     GroupDeleted,
     GroupInspected,
     ResetAccepted,
+    ResourceTornDown,
     RollbackStarted,
     RollbackTargetFound,
+    TeardownCollected,
     Tick,
 )
 from gg_reset.domain.model import GroupRecord
@@ -48,9 +52,12 @@ from gg_reset.ports import (
     Notifier,
     NoTimers,
     NullTelemetry,
+    Pace,
+    TeardownPort,
     Telemetry,
     TimerPort,
     VersionConflict,
+    unpaced,
 )
 from gg_reset.shell.budget import RequestBudget
 
@@ -89,6 +96,7 @@ class ResetService:
         telemetry: Telemetry | None = None,
         budget: RequestBudget | None = None,
         timers: TimerPort | None = None,
+        teardown: TeardownPort | None = None,
     ) -> None:
         self.ledger = ledger
         self.greengrass = greengrass
@@ -99,6 +107,9 @@ class ResetService:
         self.budget = budget
         """Paces Greengrass calls; None: unpaced (a 429 then goes straight to the workflow's retry)."""
         self.timers: TimerPort = timers or NoTimers()
+        self.teardown = teardown
+        """Definitions, things and certificates of deleted groups; None: deletions remove the group only
+        (a teardown asked of such a service fails its step with a clear error)."""
 
     def handle(
         self,
@@ -203,18 +214,23 @@ class ResetService:
 
     def _paced_call(self, action: GreengrassAction, until: datetime | None) -> Event:
         """The call, at the pace of the request budget; a 429 is absorbed here by waiting for the budget
-        (which slows down), as long as the invocation has time left."""
+        (which slows down), as long as the invocation has time left.
+
+        A teardown action makes a varying number of Greengrass calls (the reference index, a definition's
+        delete): the adapter paces each of them itself through `pace`, instead of the action taking one slot.
+        """
         if self.budget is None:
-            return self._call(action)
+            return self._call(action, unpaced)
+        per_call = isinstance(action, (CollectTeardown, TearDownResource))
+        pace = self._pacer(until)
         throttles = 0
         while True:
-            wait = self.budget.reserve()
-            ready_at = self.clock.now() + timedelta(seconds=wait)
-            if until is not None and ready_at > until:
-                self.budget.release()
-                return CallDeferred(call=action.call, not_before=ready_at)
-            self.clock.sleep(wait)
-            answer = self._call(action)
+            try:
+                if not per_call:
+                    pace()
+                answer = self._call(action, pace)
+            except _OutOfTime as late:
+                return CallDeferred(call=action.call, not_before=late.ready_at)
             if not (isinstance(answer, CallFailed) and answer.error is ErrorKind.THROTTLED):
                 self.budget.on_success()
                 return answer
@@ -223,7 +239,22 @@ class ResetService:
             if throttles >= MAX_ABSORBED_THROTTLES or (until is not None and self.clock.now() >= until):
                 return answer  # the workflow schedules the retry (ledger + timer)
 
-    def _call(self, action: GreengrassAction) -> Event:
+    def _pacer(self, until: datetime | None) -> Pace:
+        budget = self.budget
+
+        def pace() -> None:
+            if budget is None:
+                return
+            wait = budget.reserve()
+            ready_at = self.clock.now() + timedelta(seconds=wait)
+            if until is not None and ready_at > until:
+                budget.release()
+                raise _OutOfTime(ready_at)
+            self.clock.sleep(wait)
+
+        return pace
+
+    def _call(self, action: GreengrassAction, pace: Pace) -> Event:
         try:
             match action:
                 case InspectGroup(group_id=gid):
@@ -268,6 +299,14 @@ class ResetService:
                 ):
                     started = self.greengrass.redeploy(gid, did, client_token=token, group_version_id=version)
                     return RollbackStarted(deployment_id=started)
+                case CollectTeardown(group_id=gid, level=level):
+                    resources = self._teardown(action).collect(gid, level, pace=pace)
+                    return TeardownCollected(resources=resources)
+                case TearDownResource(group_id=gid, resource=resource):
+                    outcome, detail = self._teardown(action).tear_down(resource, deleted_group=gid, pace=pace)
+                    return ResourceTornDown(arn=resource.arn, outcome=outcome, detail=detail)
+        except _OutOfTime:
+            raise
         except GreengrassError as error:
             logger.warning(
                 "greengrass call failed",
@@ -284,6 +323,24 @@ class ResetService:
                 code=type(error).__name__,
                 message=str(error),
             )
+
+    def _teardown(self, action: GreengrassAction) -> TeardownPort:
+        if self.teardown is None:
+            raise GreengrassError(
+                kind=ErrorKind.BAD_REQUEST,
+                operation=str(action.call),
+                code="TeardownNotConfigured",
+                message="this service was built without a teardown adapter; deletions remove the group only",
+            )
+        return self.teardown
+
+
+class _OutOfTime(Exception):
+    """The request budget's next slot comes after the invocation must be done: the call is deferred."""
+
+    def __init__(self, ready_at: datetime) -> None:
+        super().__init__(ready_at.isoformat())
+        self.ready_at = ready_at
 
 
 def _due(record: GroupRecord) -> datetime | None:

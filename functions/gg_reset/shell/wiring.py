@@ -15,6 +15,7 @@ import boto3
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
 from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
+from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.adapters.timers import SqsTimers
 from gg_reset.ports import Notifier, SystemClock
@@ -36,13 +37,15 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
         SnsNotifier(session.client("sns"), settings.topic_arn) if settings.topic_arn else LogNotifier()
     )
     clock = SystemClock()
+    things = settings.policy.things_teardown
+    greengrass = make_greengrass_client(session)
     return ResetService(
         ledger=DynamoDBLedger(
             session.client("dynamodb"),
             settings.table_name,
             retention=timedelta(seconds=settings.policy.retention_s),
         ),
-        greengrass=Boto3Greengrass(make_greengrass_client(session)),
+        greengrass=Boto3Greengrass(greengrass),
         notifier=notifier,
         clock=clock,
         policy=settings.policy,
@@ -51,6 +54,12 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
         timers=SqsTimers(session.client("sqs"), settings.work_queue_url, clock)
         if settings.work_queue_url
         else None,
+        teardown=Boto3Teardown(
+            greengrass,
+            clock=clock,
+            iot=(lambda: session.client("iot")) if things else None,
+            core_devices=(lambda: Boto3CoreDevices(session.client("greengrassv2"))) if things else None,
+        ),
     )
 
 
