@@ -118,7 +118,7 @@ def test_an_invalid_selection_is_one_line() -> None:
     assert code == 1
     assert output == (
         "gg-reset: error: invalid selection: unknown term 'colour=blue': expected one of id, name, regex, "
-        "tag, no-tag, older-than, idle, expired, not-deployed\n"
+        "tag, no-tag, older-than, idle, expired, not-deployed, migrated\n"
     )
 
 

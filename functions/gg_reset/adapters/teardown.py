@@ -39,7 +39,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gg_reset.adapters.greengrass_errors import greengrass_error
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.teardown import Resource, ResourceKind, ResourceOutcome, Teardown
-from gg_reset.ports import Clock, CoreDevices, CoreDeviceView, Pace
+from gg_reset.ports import Clock, CoreDevices, CoreDeviceView, Pace, unpaced
 
 if TYPE_CHECKING:
     from mypy_boto3_greengrass import GreengrassClient
@@ -327,6 +327,26 @@ class Boto3Teardown:
         self._iot: IoTClient | None = None
         self._core_devices: CoreDevices | None = None
         self.index = ReferenceIndex(greengrass, clock, freshness_s)
+
+    # --- the migrated selection ------------------------------------------------------------------------
+
+    def core_thing_names(self, group_id: str, *, pace: Pace = unpaced) -> tuple[str, ...]:
+        """The things the cores of the group's latest version name: `GetGroup` (its LatestVersion), then
+        `GetGroupVersion` and `GetCoreDefinitionVersion` (both read once per version)."""
+        pace()
+        with _translated("GetGroup"):
+            group = self._greengrass.get_group(GroupId=group_id)
+        latest = group.get("LatestVersion")
+        if not latest:
+            return ()
+        names: list[str] = []
+        for ref in self.index.version_refs(group_id, latest, pace):
+            if ref.kind is ResourceKind.CORE_DEFINITION:
+                names.extend(thing.rpartition("/")[2] for thing, _ in self.index.core_identities(ref, pace))
+        return tuple(dict.fromkeys(names))
+
+    def core_device(self, thing_name: str) -> CoreDeviceView | None:
+        return self._v2_device(thing_name)
 
     # --- collect --------------------------------------------------------------------------------------
 

@@ -33,11 +33,30 @@ from typing import Any, Final, Protocol, TypeVar
 from pydantic import ValidationError
 
 from gg_reset import settings
-from gg_reset.cleanup.selection import GreengrassReader, Plan, PlanEntry, Selection, SelectionError, select
+from gg_reset.cleanup.selection import (
+    GreengrassReader,
+    MigrationReader,
+    Plan,
+    PlanEntry,
+    Selection,
+    SelectionError,
+    select,
+)
 from gg_reset.contracts import ForcePolicy, request_entry
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
-from gg_reset.ports import Clock, Delivery, GroupFacts, GroupSummary, RequestBus, RunNotice, RunNotifier
+from gg_reset.domain.teardown import Resource, Teardown
+from gg_reset.ports import (
+    Clock,
+    CoreDeviceView,
+    Delivery,
+    GroupFacts,
+    GroupSummary,
+    Pace,
+    RequestBus,
+    RunNotice,
+    RunNotifier,
+)
 from gg_reset.settings import ConfigurationError
 from gg_reset.shell.budget import RequestBudget
 from gg_reset.text import plural
@@ -99,8 +118,13 @@ class JanitorConfig:
     """At most this many groups per run (0: never send anything)."""
     max_percent: float = settings.JANITOR_DEFAULT_MAX_PERCENT
     """At most this percentage of the fleet (the groups ListGroups returns) per run."""
+    teardown: Teardown | None = None
+    """For deletions: what each request asks to remove (None: the deployment's default). A dry run
+    previews it per group."""
 
     def __post_init__(self) -> None:
+        if self.teardown is not None and self.action is not JanitorAction.DELETE:
+            raise ValueError(f"teardown={self.teardown} applies to deletions only (action is {self.action})")
         if self.max_groups < 0:
             raise ValueError(f"max_groups must be zero or more, got {self.max_groups}")
         if not 0 <= self.max_percent <= 100:
@@ -156,10 +180,25 @@ class JanitorConfig:
         max_percent = _number(
             raw(settings.ENV_JANITOR_MAX_PERCENT), settings.ENV_JANITOR_MAX_PERCENT, high=100
         )
+        teardown_text = raw(settings.ENV_JANITOR_TEARDOWN)
+        teardown: Teardown | None = None
+        if teardown_text is not None:
+            if teardown_text.lower() not in settings.TEARDOWN_LEVELS:
+                raise ConfigurationError(
+                    f"{settings.ENV_JANITOR_TEARDOWN}={teardown_text!r}: expected one of "
+                    f"{', '.join(settings.TEARDOWN_LEVELS)}"
+                )
+            teardown = Teardown(teardown_text.lower())
+            if action is not JanitorAction.DELETE:
+                raise ConfigurationError(
+                    f"{settings.ENV_JANITOR_TEARDOWN}={teardown_text} applies to deletions only "
+                    f"({settings.ENV_JANITOR_ACTION} is {action})"
+                )
         return cls(
             selection=selection,
             action=action,
             dry_run=dry_run,
+            teardown=teardown,
             max_groups=int(max_groups) if max_groups is not None else settings.JANITOR_DEFAULT_MAX_GROUPS,
             max_percent=max_percent if max_percent is not None else settings.JANITOR_DEFAULT_MAX_PERCENT,
         )
@@ -171,6 +210,7 @@ class JanitorConfig:
             "dry_run": self.dry_run,
             "max_groups": self.max_groups,
             "max_percent": self.max_percent,
+            **({"teardown": self.teardown.value} if self.teardown is not None else {}),
         }
 
 
@@ -435,6 +475,32 @@ class PacedReader:
                 absorbed[page] = self._again(error, *absorbed.get(page, (0, 0)))
 
 
+class PacedMigration:
+    """The `migrated` selection's and the teardown preview's reads at the pace of the same budget: every
+    Greengrass V1 call takes a slot (Greengrass V2 is another API, with its own quota)."""
+
+    def __init__(self, inner: MigrationReader, budget: RequestBudget | None, clock: Clock) -> None:
+        self.inner = inner
+        self.budget = budget
+        self.clock = clock
+
+    def _slot(self) -> None:
+        if self.budget is not None:
+            self.clock.sleep(self.budget.reserve())
+
+    def core_thing_names(self, group_id: str) -> tuple[str, ...]:
+        # GetGroup, then (once per version) GetGroupVersion and GetCoreDefinitionVersion.
+        for _ in range(3):
+            self._slot()
+        return self.inner.core_thing_names(group_id)
+
+    def core_device(self, thing_name: str) -> CoreDeviceView | None:
+        return self.inner.core_device(thing_name)
+
+    def collect(self, group_id: str, level: Teardown, *, pace: Pace) -> tuple[Resource, ...]:
+        return self.inner.collect(group_id, level, pace=self._slot)
+
+
 # --- the janitor -------------------------------------------------------------------------------------------
 
 
@@ -451,6 +517,8 @@ class Janitor:
     """Paces the evaluation's Greengrass reads; None: unpaced."""
     send_rps: float | None = None
     """At most this many requests per second (see `settings.JANITOR_CALLS_PER_REQUEST`); None: unpaced."""
+    migration: MigrationReader | None = None
+    """Greengrass V2 and the groups' versions: for `migrated` and the teardown preview of dry runs."""
     last_run: JanitorRun | None = field(default=None, init=False)
     """The most recent run of this instance (the local runtime returns it)."""
 
@@ -484,7 +552,19 @@ class Janitor:
             )
 
         try:
-            plan = select(reader, config.selection, started, self.safety, should_stop=stop)
+            migration = (
+                PacedMigration(self.migration, self.read_budget, self.clock) if self.migration else None
+            )
+            preview = (config.teardown or Teardown.GROUP) if config.dry_run and migration else Teardown.GROUP
+            plan = select(
+                reader,
+                config.selection,
+                started,
+                self.safety,
+                should_stop=stop,
+                migration=migration,
+                teardown=preview,
+            )
         except GreengrassError as error:
             logger.exception("janitor evaluation failed", extra={"run_id": run_id})
             return self._conclude(finish(RunOutcome.FAILED, None, error=str(error)))
@@ -532,6 +612,7 @@ class Janitor:
                         reason=_reason(run_id, entry),
                         force=ForcePolicy.AUTO,
                         request_id=request_id,
+                        teardown=config.teardown,
                     )
                 except ValidationError as error:  # a group id the request contract does not accept
                     refused.append(SentRequest(entry.group_id, request_id, error=_first_error(error)))

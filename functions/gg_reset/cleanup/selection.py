@@ -15,7 +15,9 @@ name=test-*`: either name). The terms, on a command line or as a JSON object (th
 - `expired` (or `expired=KEY`): the expiry tag (`gg-reset:expires-at`) holds an ISO 8601 date or
   date-time that has passed; a value that is neither is reported (`PlanEntry.problem`), never selected;
 - `not-deployed=DURATION`: the newest deployment (of any type) was created longer ago than that, or the
-  group was never deployed.
+  group was never deployed;
+- `migrated`: the core thing of the group's latest version is now registered as a Greengrass V2 core device
+  (`greengrassv2:GetCoreDevice`): the core moved to V2 and the V1 group is what is left behind.
 
 Durations are a whole number and a unit: `s`, `m`, `h`, `d` or `w` (`90m`, `36h`, `30d`, `2w`). An expiry
 date without a time is midnight UTC at the start of that day; a date-time without an offset is UTC.
@@ -24,9 +26,11 @@ date without a time is midnight UTC at the start of that day; a date-time withou
 group with a verdict and its reasons. It streams `ListGroups` (paged) through the criteria `ListGroups`
 answers (id, name, regex, age, idle), then makes one `GetGroup` per remaining group (its tags: the tag
 criteria, and the protection check), and calls `ListDeployments` only when `not-deployed` is used, only
-for groups still selected. A selected group then passes the safety layers with
-`SafetyRules.refusal`, the very check the workflow makes before it writes, so a plan and the requests
-it leads to agree: a group the plan rejects is one the workflow would reject, with the same reason.
+for groups still selected; `migrated` reads the core thing (GetGroup, GetGroupVersion,
+GetCoreDefinitionVersion) and asks Greengrass V2 about it, only for groups still selected. A selected group
+then passes the safety layers with `SafetyRules.refusal`, the very check the workflow makes before it
+writes, so a plan and the requests it leads to agree: a group the plan rejects is one the workflow would
+reject, with the same reason.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -44,13 +48,25 @@ from typing import Any, Final, Protocol
 
 from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.safety import SafetyRules
-from gg_reset.ports import GroupFacts, GroupSummary
+from gg_reset.domain.teardown import Resource, Teardown
+from gg_reset.ports import CoreDeviceView, GroupFacts, GroupSummary, Pace, unpaced
 from gg_reset.text import plural
 
 EXPIRY_TAG: Final = "gg-reset:expires-at"
 """The default expiry tag: `gg-reset:expires-at=2026-06-30` (or a date-time) marks a group for cleanup."""
 
-TERMS: Final = ("id", "name", "regex", "tag", "no-tag", "older-than", "idle", "expired", "not-deployed")
+TERMS: Final = (
+    "id",
+    "name",
+    "regex",
+    "tag",
+    "no-tag",
+    "older-than",
+    "idle",
+    "expired",
+    "not-deployed",
+    "migrated",
+)
 """Every term, in the order they are evaluated (a not-selected group names the first that failed)."""
 _MULTI: Final = frozenset({"id", "name", "tag", "no-tag"})
 """Terms that may be given several times (their values OR)."""
@@ -144,6 +160,8 @@ class Selection:
     """The expiry tag's key, when the expiry criterion is used (its value is a date that has passed)."""
     not_deployed_for: timedelta | None = None
     """The newest deployment is older than this, or there is none."""
+    migrated: bool = False
+    """The group's core thing is registered as a Greengrass V2 core device."""
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -192,7 +210,9 @@ class Selection:
             term = _term_name(key.strip())
             if term is None:
                 raise SelectionError(f"unknown term {item!r}: expected one of {', '.join(TERMS)}")
-            if not sep and term != "expired":
+            if term == "migrated" and sep:
+                raise SelectionError(f"migrated: takes no value ({item!r}); write migrated")
+            if not sep and term not in ("expired", "migrated"):
                 raise SelectionError(f"{term}: {item!r} has no value (expected {term}=VALUE)")
             values.setdefault(term, []).append(value if sep else "")
         return cls._build(values)
@@ -255,6 +275,7 @@ class Selection:
             idle_for=duration("idle"),
             expiry_tag=None if expired is None else (expired.strip() or EXPIRY_TAG),
             not_deployed_for=duration("not-deployed"),
+            migrated="migrated" in values,
         )
 
     # --- describing ---
@@ -274,6 +295,8 @@ class Selection:
             out.append("expired" if self.expiry_tag == EXPIRY_TAG else f"expired={self.expiry_tag}")
         if self.not_deployed_for is not None:
             out.append(f"not-deployed={format_duration(self.not_deployed_for)}")
+        if self.migrated:
+            out.append("migrated")
         return tuple(out)
 
     def to_json(self) -> dict[str, Any]:
@@ -281,7 +304,7 @@ class Selection:
         document: dict[str, Any] = {}
         for item in self.terms():
             term, sep, value = item.partition("=")
-            if term == "expired" and not sep:
+            if term in ("expired", "migrated") and not sep:
                 document[term] = True
             elif term in _MULTI:
                 document.setdefault(term, []).append(value)
@@ -340,6 +363,19 @@ class Selection:
         if self.expiry_tag is not None:
             yield _expiry(self.expiry_tag, tags, now)
 
+    def _moved(self, devices: Sequence[tuple[str, CoreDeviceView | None]]) -> Iterator[tuple[bool, str]]:
+        """`migrated`: (core thing, its V2 core device or None) for each core of the latest version."""
+        if not self.migrated:
+            return
+        found = [(thing, device) for thing, device in devices if device is not None]
+        if found:
+            yield True, "; ".join(f"migrated to V2: {describe_core_device(d)}" for _, d in found)
+        elif devices:
+            things = _listing(thing for thing, _ in devices)
+            yield False, f"core thing {things} is not a Greengrass V2 core device"
+        else:
+            yield False, "the group's latest version has no core"
+
     def _deployed(self, last: datetime | None, now: datetime) -> Iterator[tuple[bool, str]]:
         if self.not_deployed_for is None:
             return
@@ -377,6 +413,12 @@ def _term_name(key: str) -> str | None:
 
 
 def _json_values(term: str, raw: Any, where: str) -> list[str]:
+    if term == "migrated":
+        if raw is True:
+            return [""]
+        if raw is False or raw is None:
+            return []
+        raise SelectionError(f"{where}: expected true, got {raw!r}")
     if term == "expired":
         if raw is True:
             return [""]
@@ -472,6 +514,9 @@ class PlanEntry:
     failed (not selected), or the error."""
     matched: tuple[str, ...] = ()
     """The criteria that matched, for a selected group (act or rejected)."""
+    teardown: tuple[Resource, ...] = ()
+    """For a group to act on, when the plan previews a teardown: what the group's versions reference, each
+    with who else uses it (kept) or nobody (deleted)."""
 
     @property
     def acts(self) -> bool:
@@ -489,13 +534,36 @@ class PlanEntry:
         return next((r for r in self.reasons if r.startswith(UNREADABLE_EXPIRY)), None)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "group_id": self.group_id,
             "name": self.name,
             "verdict": self.verdict.value,
             "acts": self.acts,
             "reasons": list(self.reasons),
         }
+        if self.teardown:
+            document["teardown"] = [teardown_line_json(r) for r in self.teardown]
+        return document
+
+
+def teardown_line_json(resource: Resource) -> dict[str, Any]:
+    """One resource of a teardown preview: what it is, and whether a teardown would delete or keep it."""
+    return {
+        "type": str(resource.kind),
+        "id": resource.resource_id,
+        "arn": resource.arn,
+        "would": "keep" if resource.used_by else "delete",
+        "used_by": list(resource.used_by),
+    }
+
+
+def describe_core_device(device: CoreDeviceView) -> str:
+    """`core device X, status HEALTHY, last seen 2026-11-30T10:00:00Z`."""
+    text = f"core device {device.thing_name}, status {device.status}"
+    if device.last_status_update is not None:
+        seen = device.last_status_update.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        text += f", last seen {seen}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,6 +618,18 @@ class GreengrassReader(Protocol):
     def last_deployment_at(self, group_id: str) -> datetime | None: ...
 
 
+class MigrationReader(Protocol):
+    """What `migrated` and a teardown preview read (Greengrass V1 versions, Greengrass V2 core devices)."""
+
+    def core_thing_names(self, group_id: str) -> tuple[str, ...]:
+        """The things the cores of the group's latest version name (none: no version, or no core)."""
+        ...
+
+    def core_device(self, thing_name: str) -> CoreDeviceView | None: ...
+
+    def collect(self, group_id: str, level: Teardown, *, pace: Pace) -> tuple[Resource, ...]: ...
+
+
 def select(
     greengrass: GreengrassReader,
     selection: Selection,
@@ -557,14 +637,23 @@ def select(
     safety: SafetyRules,
     *,
     should_stop: Callable[[], bool] | None = None,
+    migration: MigrationReader | None = None,
+    teardown: Teardown = Teardown.GROUP,
 ) -> Plan:
     """Every group with its verdict (see the module docstring for the order of the calls).
+
+    `migration` answers `migrated` (required then: `SelectionError` without it) and, with `teardown`
+    beyond `group`, previews the teardown of each group to act on (`PlanEntry.teardown`).
 
     A `GreengrassError` from `ListGroups` is raised (no plan without the fleet); one from a group's
     `GetGroup` or `ListDeployments` makes that group's verdict `error`. `should_stop` is asked before
     each Greengrass call; once it says stop, the plan is returned incomplete.
     """
     stop = should_stop or (lambda: False)
+    if migration is None and (selection.migrated or teardown is not Teardown.GROUP):
+        raise SelectionError(
+            "migrated and the teardown preview need Greengrass V2 and AWS IoT reads, which this caller lacks"
+        )
     calls: Counter[str] = Counter()
     entries: dict[str, PlanEntry] = {}
     candidates: list[tuple[GroupSummary, tuple[str, ...]]] = []
@@ -587,9 +676,10 @@ def select(
             complete = False
             break
         evaluated.add(group.group_id)
-        entries[group.group_id] = _evaluate(
-            greengrass, selection, group, listed_matches, now, safety, calls, stop
-        )
+        entry = _evaluate(greengrass, selection, group, listed_matches, now, safety, calls, migration)
+        if entry.acts and migration is not None and teardown is not Teardown.GROUP:
+            entry = _with_teardown(entry, migration, teardown, calls)
+        entries[group.group_id] = entry
     # Candidates never reached have no verdict: leave them out rather than report a guess.
     for group, _ in candidates:
         if group.group_id not in evaluated:
@@ -601,6 +691,17 @@ def select(
         complete=complete,
         calls=dict(calls),
     )
+
+
+def _with_teardown(
+    entry: PlanEntry, migration: MigrationReader, teardown: Teardown, calls: Counter[str]
+) -> PlanEntry:
+    try:
+        calls["teardown preview"] += 1
+        resources = migration.collect(entry.group_id, teardown, pace=unpaced)
+    except GreengrassError as error:
+        return replace(entry, verdict=Verdict.ERROR, reasons=(f"previewing the teardown failed: {error}",))
+    return replace(entry, teardown=resources)
 
 
 def _first_failure(results: Iterable[tuple[bool, str]]) -> tuple[str | None, tuple[str, ...]]:
@@ -620,7 +721,7 @@ def _evaluate(
     now: datetime,
     safety: SafetyRules,
     calls: Counter[str],
-    stop: Callable[[], bool],
+    migration: MigrationReader | None,
 ) -> PlanEntry:
     gid = group.group_id
     try:
@@ -644,7 +745,19 @@ def _evaluate(
         failed, deployment_matches = _first_failure(selection._deployed(last, now))
         if failed is not None:
             return PlanEntry(gid, name, Verdict.NOT_SELECTED, (failed,))
-    matched = (*listed_matches, *tag_matches, *deployment_matches)
+    moved_matches: tuple[str, ...] = ()
+    if selection.migrated and migration is not None:
+        try:
+            calls["core thing"] += 1
+            things = migration.core_thing_names(gid)
+            calls["GetCoreDevice"] += len(things)
+            devices = [(thing, migration.core_device(thing)) for thing in things]
+        except GreengrassError as error:
+            return PlanEntry(gid, name, Verdict.ERROR, (f"reading the core device failed: {error}",))
+        failed, moved_matches = _first_failure(selection._moved(devices))
+        if failed is not None:
+            return PlanEntry(gid, name, Verdict.NOT_SELECTED, (failed,))
+    matched = (*listed_matches, *tag_matches, *deployment_matches, *moved_matches)
     refusal = safety.refusal(gid, facts.name, facts.tags)
     if refusal is not None:
         return PlanEntry(gid, name, Verdict.REJECTED, (refusal,), matched)

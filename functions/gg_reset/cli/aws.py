@@ -26,6 +26,7 @@ from gg_reset.settings import DEFAULT_BUS_NAME
 
 if TYPE_CHECKING:
     from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
+    from gg_reset.adapters.teardown import Boto3Teardown
     from gg_reset.ports import GreengrassPort
 
 DEFAULT_STACK_NAME: Final = "GgReset"
@@ -122,6 +123,18 @@ class AwsTarget:
 
         # The CLI only reads: the retention (for writes' TTLs) is never used.
         return DynamoDBLedger(self.client("dynamodb"), self.table_name(), retention=timedelta(days=1))
+
+    def migration(self) -> Boto3Teardown:
+        """The group versions' and Greengrass V2's reads (`migrated`, the teardown preview)."""
+        from gg_reset.adapters.greengrass import make_greengrass_client
+        from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
+        from gg_reset.ports import SystemClock
+
+        return Boto3Teardown(
+            make_greengrass_client(self.session),
+            clock=SystemClock(),
+            core_devices=lambda: Boto3CoreDevices(self.client("greengrassv2")),
+        )
 
     def greengrass(self) -> GreengrassPort:
         from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client

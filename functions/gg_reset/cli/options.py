@@ -59,6 +59,11 @@ JsonOption = Annotated[
     ),
 ]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")]
+TEARDOWN_HELP: Final = (
+    "What a deletion removes: group (DeleteGroup only), definitions (also the definitions the group's "
+    "versions reference, unless another group uses them), things (also the core's AWS IoT certificate and "
+    "thing, unless something else uses them; the stack must enable it). Default: the deployment's."
+)
 
 
 def target(

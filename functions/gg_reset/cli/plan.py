@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 import typer
 
 from gg_reset.cleanup.selection import (
+    MigrationReader,
     Plan,
     PlanEntry,
     Selection,
@@ -24,10 +25,19 @@ from gg_reset.cleanup.selection import (
 )
 from gg_reset.cli.aws import AwsTarget
 from gg_reset.cli.errors import CliError, Problem, diagnose
-from gg_reset.cli.options import CsvOption, JsonOption, ProfileOption, RegionOption, now, target
+from gg_reset.cli.options import (
+    TEARDOWN_HELP,
+    CsvOption,
+    JsonOption,
+    ProfileOption,
+    RegionOption,
+    now,
+    target,
+)
 from gg_reset.cli.output import Output, out, output_format, print_csv, print_json, table
 from gg_reset.domain.errors import GreengrassError
 from gg_reset.domain.safety import SafetyRules
+from gg_reset.domain.teardown import Teardown
 from gg_reset.ports import GreengrassPort
 from gg_reset.text import plural
 
@@ -78,8 +88,13 @@ def plan(
     safety: SafetyRules,
     *,
     show_all: bool = False,
+    migration: MigrationReader | None = None,
+    teardown: Teardown = Teardown.GROUP,
 ) -> PlanView:
-    result: Plan = select(greengrass, selection, now, safety)
+    try:
+        result: Plan = select(greengrass, selection, now, safety, migration=migration, teardown=teardown)
+    except SelectionError as exc:
+        raise CliError(f"invalid selection: {exc}") from None
     rows = tuple(
         entry for entry in result.entries if show_all or entry.selected or entry.verdict is Verdict.ERROR
     )
@@ -115,8 +130,12 @@ def plan_view(
     deny: Sequence[str],
     *,
     show_all: bool = False,
+    teardown: Teardown | None = None,
 ) -> PlanView:
     selection = parse_selection(terms)
+    # A migrated group is selected to be torn down: show what that would remove unless told otherwise.
+    preview = teardown or (Teardown.THINGS if selection.migrated else Teardown.GROUP)
+    needs_migration = selection.migrated or preview is not Teardown.GROUP
     try:
         return plan(
             aws.greengrass(),
@@ -124,6 +143,8 @@ def plan_view(
             now(),
             SafetyRules(allow=tuple(allow), deny=tuple(deny)),
             show_all=show_all,
+            migration=aws.migration() if needs_migration else None,
+            teardown=preview,
         )
     except GreengrassError as error:
         # Explained here: a GreengrassError (a frozen dataclass) cannot pass through click's context
@@ -135,8 +156,8 @@ def plan_view(
 SELECTION_HELP: Final = (
     "The selection, as TERM=VALUE terms: id=GROUP_ID, name=GLOB, regex=PATTERN, tag=KEY[=VALUE], "
     "no-tag=KEY, older-than=30d, idle=2w, expired (the date in the tag gg-reset:expires-at has passed; "
-    "expired=KEY: in the tag KEY), not-deployed=30d. Terms AND together; repeated id/name/tag/no-tag "
-    "terms OR."
+    "expired=KEY: in the tag KEY), not-deployed=30d, migrated (the core thing is now a Greengrass V2 core "
+    "device). Terms AND together; repeated id/name/tag/no-tag terms OR."
 )
 
 
@@ -147,6 +168,14 @@ def plan_command(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list the groups the selection does not select, and why.")
     ] = False,
+    teardown: Annotated[
+        Teardown | None,
+        typer.Option(
+            help=f"Preview a deletion's teardown per group to act on: {TEARDOWN_HELP} Default: things "
+            "with migrated, else group (no preview).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
     profile: ProfileOption = None,
@@ -154,11 +183,14 @@ def plan_command(
 ) -> None:
     """What a request for the selected groups would do, per group, with the reasons.
 
-    Reads Greengrass only (ListGroups, GetGroup, ListDeployments for not-deployed); sends nothing.
-    Example: gg-reset plan expired tag=env=lab --deny 'prod-*'
+    Reads only (ListGroups, GetGroup; ListDeployments for not-deployed; the group's versions and
+    Greengrass V2's GetCoreDevice for migrated and the teardown preview); sends nothing.
+    Example: gg-reset plan expired tag=env=lab --deny 'prod-*'; gg-reset plan migrated --json
     """
     output = output_format(as_json, as_csv)
-    view = plan_view(target(profile, region), selection, allow or [], deny or [], show_all=show_all)
+    view = plan_view(
+        target(profile, region), selection, allow or [], deny or [], show_all=show_all, teardown=teardown
+    )
     if output is Output.json:
         print_json(view.as_json())
         return
@@ -179,3 +211,22 @@ def plan_command(
             title=view.title,
         )
     )
+    previews = [row for row in view.rows if row.teardown]
+    if previews:
+        console.print(
+            table(
+                ["group", "would", "type", "id", "why"],
+                (
+                    [
+                        row.group_id,
+                        "keep" if r.used_by else "delete",
+                        str(r.kind),
+                        r.resource_id,
+                        f"used by {', '.join(r.used_by)}" if r.used_by else "no remaining user",
+                    ]
+                    for row in previews
+                    for r in row.teardown
+                ),
+                title="Teardown preview (asked again right before each delete)",
+            )
+        )

@@ -18,6 +18,7 @@ import typer
 from gg_reset.cli.errors import EXIT_ERROR, EXIT_OUTCOME, EXIT_TIMEOUT, EXIT_USAGE, CliError
 from gg_reset.cli.ledger import LedgerQueries, workflow_json
 from gg_reset.cli.options import (
+    TEARDOWN_HELP,
     BusOption,
     JsonOption,
     ProfileOption,
@@ -28,7 +29,7 @@ from gg_reset.cli.options import (
 )
 from gg_reset.cli.output import err, out, print_json
 from gg_reset.cli.plan import SafetyAllow, SafetyDeny, plan_view
-from gg_reset.contracts import ForcePolicy, request_entry
+from gg_reset.contracts import ForcePolicy, Teardown, request_entry
 from gg_reset.domain.model import Workflow, WorkflowState
 from gg_reset.text import plural
 
@@ -222,6 +223,9 @@ def request(
         ForcePolicy,
         typer.Option(help="auto: Force only when the core is silent or fails; never; immediately."),
     ] = ForcePolicy.AUTO,
+    teardown: Annotated[
+        Teardown | None, typer.Option(help=f"delete only. {TEARDOWN_HELP}", show_default=False)
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why: kept in the ledger.")] = "",
     requested_by: Annotated[str, typer.Option(help="Who asks: kept in the ledger.")] = "gg-reset-cli",
     wait: Annotated[
@@ -244,12 +248,27 @@ def request(
     region: RegionOption = None,
 ) -> None:
     """Send reset or deletion requests to the gg-reset bus (uses your AWS credentials)."""
+    if teardown is not None and action is not Action.delete:
+        raise CliError(
+            f"--teardown applies to deletions only (the action is {action.value})",
+            hint="use: gg-reset request delete GROUP_ID --teardown definitions",
+            exit_code=EXIT_USAGE,
+        )
     ids = collect_group_ids(group_ids or [], file or [], sys.stdin)
     aws = target(profile, region, stack, bus, table)
     if select:
         ids = list(
             dict.fromkeys(
-                [*ids, *(r.group_id for r in plan_view(aws, select, allow or [], deny or []).acting)]
+                [
+                    *ids,
+                    # The selection only: the teardown itself is previewed by `gg-reset plan`.
+                    *(
+                        r.group_id
+                        for r in plan_view(
+                            aws, select, allow or [], deny or [], teardown=Teardown.GROUP
+                        ).acting
+                    ),
+                ]
             )
         )
     if not ids:
@@ -279,6 +298,7 @@ def request(
             force=force,
             dry_run=dry_run,
             request_id=request_id,
+            teardown=teardown,
         )
         for gid in ids
     ]

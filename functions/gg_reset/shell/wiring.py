@@ -90,8 +90,9 @@ def build_janitor(settings: Settings, session: boto3.Session | None = None) -> J
 
     session = session or boto3.Session()
     clock = SystemClock()
+    greengrass = make_greengrass_client(session)
     return Janitor(
-        greengrass=Boto3Greengrass(make_greengrass_client(session)),
+        greengrass=Boto3Greengrass(greengrass),
         requests=EventBridgeRequests(session.client("events")),
         ledger=DynamoDBJanitorLedger(
             session.client("dynamodb"),
@@ -106,6 +107,13 @@ def build_janitor(settings: Settings, session: boto3.Session | None = None) -> J
         bus_name=settings.bus_name,
         read_budget=RequestBudget(settings.invocation_rps, clock),
         send_rps=settings.greengrass_rps / JANITOR_CALLS_PER_REQUEST,
+        # Reads only (the core thing, Greengrass V2's core devices, a dry run's teardown preview); the
+        # Greengrass V2 client is made on first use, by a `migrated` selection.
+        migration=Boto3Teardown(
+            greengrass,
+            clock=clock,
+            core_devices=lambda: Boto3CoreDevices(session.client("greengrassv2")),
+        ),
     )
 
 
