@@ -122,7 +122,7 @@ class GroupRequestEvent(EventBridgeEnvelope):
 
     @model_validator(mode="after")
     def _teardown_only_for_deletions(self) -> GroupRequestEvent:
-        if self.detail.teardown is not None and self.detail_type != DetailType.DELETION_REQUESTED:
+        if self.detail.teardown is not None and self.detail_type != DetailType.DELETION_REQUESTED.value:
             raise ValueError(
                 "detail.teardown applies to deletions only: send a Greengrass Group Deletion Requested "
                 "event, or leave teardown out"

@@ -188,6 +188,7 @@ __all__ = [
     "ENDPOINT_URL",
     "KINDS_BY_NAME",
     "ContestedBehaviour",
+    "CoreIdentities",
     "CoreThing",
     "DefinitionKind",
     "DefinitionRef",
@@ -470,6 +471,19 @@ class DefinitionRef:
     version_arn: str
 
 
+class CoreIdentities(Protocol):
+    """Where the fleet's core things and certificates come from (`GreengrassSimulator(identities=...)`).
+
+    Without one, a fleet group's core definition names ARNs that exist nowhere; with one (the local runtime's
+    `gg_reset.local.iot_fleet.MotoCoreIdentities`), they name a real thing and certificate in an AWS IoT
+    backend, so a teardown of the group has something to find and delete.
+    """
+
+    def provision(self, thing_name: str) -> tuple[str, str]:
+        """Create the core's thing `thing_name` and a certificate for it; returns (thing ARN, cert ARN)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CoreThing:
     """The AWS IoT thing and certificate a group's core definition version names (its first core)."""
@@ -730,11 +744,15 @@ class GreengrassSimulator:
         default_core: str | CoreProfile = "online",
         contested: ContestedBehaviour = ContestedBehaviour(),
         refuse_deleting_deployed_groups: bool | None = None,
+        identities: CoreIdentities | None = None,
     ) -> None:
         """`contested` sets the answers where AWS documents nothing (see `ContestedBehaviour`).
 
         `refuse_deleting_deployed_groups`, when given, overrides that one switch of `contested` (it is the
         older spelling of it, kept for existing callers).
+
+        `identities`, when given, provisions each fleet group's core thing and certificate (`add_group`)
+        instead of naming made-up ARNs.
         """
         self.clock = clock
         self.account = account
@@ -744,6 +762,7 @@ class GreengrassSimulator:
         if refuse_deleting_deployed_groups is not None:
             contested = replace(contested, refuse_deleting_deployed_groups=refuse_deleting_deployed_groups)
         self.contested = contested
+        self._identities = identities
         self._publish = publish
         self._id_rng = random.Random(rng.getrandbits(64))
         self._fault_rng = random.Random(rng.getrandbits(64))
@@ -1815,7 +1834,8 @@ class GreengrassSimulator:
         certificate (`arn:aws:iot:<region>:<account>:cert/<64 hex>`), and one group version referencing that
         core definition version plus the `definitions` given (`add_definition` makes them; several groups
         may share one, as in AWS). A `Core` among `definitions` replaces the group's own core definition.
-        `core_thing(group_id)` tells which thing and certificate the group got.
+        `core_thing(group_id)` tells which thing and certificate the group got. With `identities`, they are
+        the ones it provisioned (a real thing and certificate, e.g. in moto's AWS IoT).
 
         `deployed=True` gives it a `NewDeployment` of that group version that succeeded
         `timings.preexisting_age_s` ago, silently (no events: it happened before the simulation started).
@@ -1911,13 +1931,17 @@ class GreengrassSimulator:
     def _fleet_core_definition(self, group_name: str, at: datetime) -> _DefinitionVersion:
         """The core definition (and its one version) of a fleet group: thing `<group name>_Core`."""
         thing_name = _THING_NAME_UNSAFE.sub("_", f"{group_name}_Core")
+        # Drawn even when `identities` gives the certificate, so a seed's definition ids do not depend on it.
         certificate_id = f"{self._definition_rng.getrandbits(256):064x}"
         iot = f"arn:aws:iot:{self.region}:{self.account}"
+        thing_arn, certificate_arn = f"{iot}:thing/{thing_name}", f"{iot}:cert/{certificate_id}"
+        if self._identities is not None:
+            thing_arn, certificate_arn = self._identities.provision(thing_name)
         core = {
-            "CertificateArn": f"{iot}:cert/{certificate_id}",
+            "CertificateArn": certificate_arn,
             "Id": self._new_definition_id(),
             "SyncShadow": False,
-            "ThingArn": f"{iot}:thing/{thing_name}",
+            "ThingArn": thing_arn,
         }
         definition = self._new_definition(KINDS_BY_NAME["Core"], name=f"{group_name}_Core", tags={}, at=at)
         return self._new_definition_version(definition, {"Cores": [core]}, at)
