@@ -388,6 +388,7 @@ class Boto3Teardown:
                     kind=ResourceKind.THING,
                     arn=thing_arn,
                     resource_id=thing_name,
+                    core_certificate=certificate_arn,
                     used_by=v2 + self._group_users(thing_arn, group_id, pace, cores=True, fresh=False),
                 )
             )
@@ -429,7 +430,7 @@ class Boto3Teardown:
         if users:
             return ResourceOutcome.KEPT, f"used by {', '.join(users)}"
         if resource.kind is ResourceKind.CERTIFICATE:
-            return self._delete_certificate(iot, resource)
+            return self._delete_certificate(iot, resource, deleted_group, pace)
         return self._delete_thing(iot, resource)
 
     def _iot_client(self) -> IoTClient:
@@ -480,7 +481,15 @@ class Boto3Teardown:
             raise
         return ResourceOutcome.DELETED, f"{operation} (with its versions); no remaining group uses it"
 
-    def _delete_certificate(self, iot: IoTClient, resource: Resource) -> tuple[ResourceOutcome, str]:
+    def _thing_used(self, certificate: Resource, deleted_group: str, pace: Pace) -> bool:
+        """Whether another group's core definition names the certificate's core thing."""
+        prefix = certificate.arn.rpartition(":cert/")[0]
+        thing_arn = f"{prefix}:thing/{certificate.core_thing}"
+        return bool(self._group_users(thing_arn, deleted_group, pace, cores=True, fresh=True))
+
+    def _delete_certificate(
+        self, iot: IoTClient, resource: Resource, deleted_group: str, pace: Pace
+    ) -> tuple[ResourceOutcome, str]:
         """Detach it from its policies and from the core thing, set it INACTIVE, delete it; kept while any
         other thing has it attached. Each call is idempotent, so a crash anywhere re-runs the lot."""
         certificate_arn, certificate_id = resource.arn, resource.resource_id
@@ -497,7 +506,13 @@ class Boto3Teardown:
             )
             others = sorted(str(t) for t in things if t != resource.core_thing)
             if others:
-                return ResourceOutcome.KEPT, f"attached to thing {', '.join(others)} as well"
+                detail = f"attached to thing {', '.join(others)} as well"
+                if resource.core_thing and not self._thing_used(resource, deleted_group, pace):
+                    # Kept for the other thing, but let go of the core thing, which goes next.
+                    with _iot_call("DetachThingPrincipal", gone=False):
+                        iot.detach_thing_principal(thingName=resource.core_thing, principal=certificate_arn)
+                    detail += f"; detached from thing {resource.core_thing}"
+                return ResourceOutcome.KEPT, detail
             policies = _iot_list(
                 "ListAttachedPolicies",
                 "policies",
@@ -542,11 +557,10 @@ class Boto3Teardown:
                     thingName=thing_name, maxResults=IOT_PAGE_SIZE, **({"nextToken": token} if token else {})
                 ),
             )
-            if principals:
-                return (
-                    ResourceOutcome.KEPT,
-                    f"principal {', '.join(sorted(map(str, principals)))} still attached",
-                )
+            # Our certificate may still be listed for a few seconds after its detach: it is deleted by now.
+            others = sorted(str(p) for p in principals if p != resource.core_certificate)
+            if others:
+                return ResourceOutcome.KEPT, f"principal {', '.join(others)} still attached"
             with _iot_call("DeleteThing"):
                 iot.delete_thing(thingName=thing_name)
         except _Gone as gone:
@@ -561,6 +575,15 @@ def _iot_call(operation: str, *, gone: bool = True) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) == "DeleteConflictException":
+            # A detach made moments ago has not propagated yet (AWS IoT detaches asynchronously): transient,
+            # so the workflow retries it within the 5xx budget (backoff 5 s, 10 s, 20 s...).
+            raise GreengrassError(
+                kind=ErrorKind.SERVER_ERROR,
+                operation=operation,
+                code="DeleteConflictException",
+                message=str(exc.response.get("Error", {}).get("Message", "")),
+            ) from exc
         if not _not_found(exc):
             raise greengrass_error(operation, exc) from exc
         if gone:

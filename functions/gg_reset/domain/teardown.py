@@ -89,6 +89,9 @@ class Resource:
     core_thing: str = ""
     """For the certificate: the name of the core thing it is attached to as the group's core (detached
     before the certificate is deleted; attachments to any other thing keep it)."""
+    core_certificate: str = ""
+    """For the thing: the core certificate this teardown detached from it. AWS IoT detaches asynchronously
+    ("several seconds to propagate"), so it may still be listed as the thing's principal for a while."""
     used_by: tuple[str, ...] = ()
     """When collected: who else used it (other groups' ids, `greengrassv2 core device ...`). Shown by a
     dry run; a real run asks again right before the delete."""

@@ -15,10 +15,16 @@ and the demo check what a teardown left behind.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.x509.oid import NameOID
 
 if TYPE_CHECKING:
     from mypy_boto3_iot import IoTClient
@@ -75,6 +81,30 @@ def _certificate_id(certificate_arn: str) -> str:
     return certificate_arn.rpartition("/")[2]
 
 
+_CERTIFICATE_START: Final = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _certificate_pem(thing_name: str, serial: int) -> str:
+    """A self-signed certificate for a simulated core, registered as a device would register its own
+    (`RegisterCertificateWithoutCA`). Ed25519, its key derived from the name and `serial`: a few
+    milliseconds, where moto's `CreateKeysAndCertificate` makes an RSA-2048 key pair (80 ms, too slow for
+    thousand-group fleets), and the same seed gives the same certificate ids run after run."""
+    seed = hashlib.sha256(f"gg-reset simulated core {thing_name} {serial}".encode()).digest()
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, thing_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(_CERTIFICATE_START)
+        .not_valid_after(_CERTIFICATE_START + timedelta(days=36_500))
+        .sign(key, None)
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
 class MotoCoreIdentities:
     """Provisions Greengrass V1 cores in AWS IoT the way the console does, through an IoT client.
 
@@ -86,6 +116,8 @@ class MotoCoreIdentities:
         if iot_client.meta.service_model.service_name != "iot":
             raise ValueError(f"needs an iot client, not {iot_client.meta.service_model.service_name}")
         self._iot = iot_client
+        self._issued = 0
+        """Certificates made so far: each one's key is derived from its thing's name and this count."""
 
     # --- provisioning ---------------------------------------------------------------------------------
 
@@ -98,7 +130,10 @@ class MotoCoreIdentities:
         created once per thing and attached to every certificate provisioned for it.
         """
         thing_arn = self._ensure_thing(thing_name)
-        certificate = self._iot.create_keys_and_certificate(setAsActive=True)
+        self._issued += 1
+        certificate = self._iot.register_certificate_without_ca(
+            certificatePem=_certificate_pem(thing_name, self._issued), status="ACTIVE"
+        )
         certificate_arn = certificate["certificateArn"]
         self._iot.attach_thing_principal(thingName=thing_name, principal=certificate_arn)
         policy_name = core_policy_name(thing_name)

@@ -79,6 +79,7 @@ def resource_from_plain(data: dict[str, Any]) -> Resource:
         arn=data["arn"],
         resource_id=data["resource_id"],
         core_thing=data.get("core_thing", ""),
+        core_certificate=data.get("core_certificate", ""),
         used_by=tuple(data.get("used_by", ())),
         outcome=ResourceOutcome(data["outcome"]) if data.get("outcome") else None,
         detail=data.get("detail", ""),
