@@ -17,9 +17,9 @@ deployed again at an older version (gg-reset's own roll back redeploys one), and
 definition version it names. The answer comes from a `ReferenceIndex` kept per execution environment:
 group versions never change once created (so each is read once), and a group's set of versions changes only
 when its latest version does, which `ListGroups` shows; the index is read again when it is older than
-`freshness_s`, and always right before a delete once it is that old. A group version created less than
-`freshness_s` before a delete, referencing a definition the deleted group also used, is the window a
-teardown cannot see (docs/teardown.md).
+`freshness_s`; a "still used" answer is confirmed right before the keep by `GetGroup` of a user. A group
+version created less than `freshness_s` before a delete, referencing a definition the deleted group also
+used, is the window a teardown cannot see (docs/teardown.md).
 
 Only Greengrass V1 calls are paced by the request budget (`pace`): AWS IoT and Greengrass V2 are other APIs
 with their own quotas; their throttling is retried by the workflow like any other.
@@ -168,6 +168,14 @@ class ReferenceIndex:
                 raise _malformed("ListGroupVersions", f"repeated NextToken {token!r}")
             seen.add(token)
 
+    def versions_of(self, group_id: str, pace: Pace) -> tuple[str, ...]:
+        """The group's versions: from the index while it is fresh (its last `ListGroups` showed the latest
+        version it holds, and a group only gains versions through a new latest one), else read."""
+        known = self._groups.get(group_id)
+        if known is not None and not self._older_than_freshness():
+            return known.versions
+        return self.version_ids(group_id, pace)
+
     def version_refs(self, group_id: str, version_id: str, pace: Pace) -> tuple[DefinitionVersionRef, ...]:
         """The definition versions one group version references (`GetGroupVersion`, read once: a group
         version never changes)."""
@@ -220,10 +228,30 @@ class ReferenceIndex:
         users = tuple(sorted(g for g in self._users.get(arn, ()) if g != excluding))
         if fresh and users and not refreshed:
             # Keeping a resource on an old answer could keep it forever: in a bulk teardown, the last of
-            # the groups sharing a definition would see the others, deleted since, as its users.
-            self.refresh(pace, cores=cores)
-            users = tuple(sorted(g for g in self._users.get(arn, ()) if g != excluding))
+            # the groups sharing a definition would see the others, deleted since, as its users. A group
+            # that still exists still has the version that uses it (versions are never deleted alone).
+            return self._one_that_exists(arn, users, pace)
         return users
+
+    def _one_that_exists(self, arn: str, users: tuple[str, ...], pace: Pace) -> tuple[str, ...]:
+        """The first of `users` that `GetGroup` still finds (and the rest, unchecked); the ones it does not
+        find are dropped from the index."""
+        for index, group_id in enumerate(users):
+            try:
+                with self._calling(pace, "GetGroup"):
+                    self.client.get_group(GroupId=group_id)
+            except GreengrassError as error:
+                if error.kind is not ErrorKind.NOT_FOUND:
+                    raise
+                self._forget(group_id)
+                continue
+            return users[index:]
+        return ()
+
+    def _forget(self, group_id: str) -> None:
+        self._groups.pop(group_id, None)
+        for groups in self._users.values():
+            groups.discard(group_id)
 
     def _older_than_freshness(self) -> bool:
         if self._refreshed_at is None:
@@ -356,7 +384,7 @@ class Boto3Teardown:
         things = level is Teardown.THINGS
         refs: dict[str, DefinitionVersionRef] = {}
         core_identities: list[tuple[str, str]] = []
-        for version_id in self.index.version_ids(group_id, pace):
+        for version_id in self.index.versions_of(group_id, pace):
             for ref in self.index.version_refs(group_id, version_id, pace):
                 refs.setdefault(ref.definition_arn, ref)
                 if things and ref.kind is ResourceKind.CORE_DEFINITION:

@@ -251,7 +251,7 @@ def request(
     if teardown is not None and action is not Action.delete:
         raise CliError(
             f"--teardown applies to deletions only (the action is {action.value})",
-            hint="use: gg-reset request delete GROUP_ID --teardown definitions",
+            hint="a teardown comes with a deletion: gg-reset request delete GROUP_ID --teardown definitions",
             exit_code=EXIT_USAGE,
         )
     ids = collect_group_ids(group_ids or [], file or [], sys.stdin)
