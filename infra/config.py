@@ -241,6 +241,21 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "partitions where the public layer lives in another account).",
     ),
     ContextOption(
+        "teardown",
+        _POLICY.teardown_default.value,
+        "What a deletion removes when its request does not say (`teardown` in the request): `group` (the "
+        "group and its versions), `definitions` (also every definition its versions reference, unless a "
+        "remaining group still uses it) or `things` (also the core's AWS IoT certificate and thing; needs "
+        "`thingsTeardown`). See docs/teardown.md.",
+    ),
+    ContextOption(
+        "thingsTeardown",
+        _POLICY.things_teardown,
+        "`true`: deletions may remove the core's AWS IoT certificate and thing (`teardown=things`), and the "
+        "worker and sweeper get the AWS IoT and Greengrass V2 permissions that takes. Off: no IoT "
+        "permission at all, and a request for `things` is refused.",
+    ),
+    ContextOption(
         "janitorEnabled",
         False,
         "Deploy the janitor: a scheduled Lambda that selects groups (`janitorSelection`) and requests their "
@@ -282,6 +297,13 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         int(settings.JANITOR_DEFAULT_MAX_PERCENT),
         "Blast-radius cap as a percentage of the fleet (the groups ListGroups returns), rounded down: with "
         "10, a fleet of 30 groups allows 3 per run.",
+    ),
+    ContextOption(
+        "janitorTeardown",
+        None,
+        "What the janitor's deletion requests ask to remove: `group`, `definitions` or `things` (`things` "
+        "needs `thingsTeardown`); only with `janitorAction=delete`. A dry run previews it per group. Empty: "
+        "the requests leave it out, so `teardown` applies.",
     ),
 )
 
@@ -347,6 +369,22 @@ def _as_choice(key: str, raw: Any, choices: Sequence[str], *, upper: bool = Fals
     if value not in choices:
         raise ConfigError(f"{PREFIX}{key}={raw!r}: expected one of {', '.join(choices)}")
     return value
+
+
+def _as_optional_choice(key: str, raw: Any, choices: Sequence[str]) -> str | None:
+    """One of `choices`, or None (unset, empty or `null`)."""
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "null")):
+        return None
+    return _as_choice(key, str(raw).strip(), choices)
+
+
+def _check_teardown(key: str, level: str, things_teardown: bool) -> None:
+    """`things` removes AWS IoT certificates and things: only with the switch that grants those calls."""
+    if level == "things" and not things_teardown:
+        raise ConfigError(
+            f"{PREFIX}{key}=things needs {PREFIX}thingsTeardown=true: without it the stack grants none of "
+            "the AWS IoT calls a things teardown makes (set both, or choose group or definitions)"
+        )
 
 
 def _as_optional_str(key: str, raw: Any, pattern: re.Pattern[str], what: str) -> str | None:
@@ -493,6 +531,12 @@ class GgResetConfig:
     """X-Ray active tracing of the Lambdas."""
     logs_kms_key: str | None = None
     """`create`, the ARN of an existing KMS key, or None (log groups use CloudWatch Logs' own encryption)."""
+    teardown: str = _POLICY.teardown_default.value
+    """What a deletion removes when its request does not say: `group`, `definitions` or `things`."""
+    things_teardown: bool = _POLICY.things_teardown
+    """Deletions may remove the core's AWS IoT certificate and thing (and the stack grants the IoT calls)."""
+    janitor_teardown: str | None = None
+    """What the janitor's deletion requests ask to remove; None: they leave it out."""
 
     @property
     def retain(self) -> bool:
@@ -548,6 +592,21 @@ class GgResetConfig:
                 f"{PREFIX}logRetentionDays={log_retention}: CloudWatch Logs accepts "
                 + ", ".join(str(days) for days in LOG_RETENTION_DAYS)
             )
+        things_teardown = _as_bool("thingsTeardown", get("thingsTeardown"))
+        teardown = _as_choice("teardown", get("teardown"), settings.TEARDOWN_LEVELS)
+        _check_teardown("teardown", teardown, things_teardown)
+        janitor_action = _as_choice("janitorAction", get("janitorAction"), JANITOR_ACTIONS)
+        janitor_teardown = _as_optional_choice(
+            "janitorTeardown", values.get("janitorTeardown"), settings.TEARDOWN_LEVELS
+        )
+        if janitor_teardown is not None:
+            if janitor_action != "delete":
+                raise ConfigError(
+                    f"{PREFIX}janitorTeardown={janitor_teardown}: applies to deletions only, and "
+                    f"{PREFIX}janitorAction is {janitor_action}: set janitorAction=delete or leave "
+                    "janitorTeardown out"
+                )
+            _check_teardown("janitorTeardown", janitor_teardown, things_teardown)
         worker_timeout = num("workerTimeoutSeconds", 10, 900)
         sweep_minutes = num("sweepIntervalMinutes", 1, 60)
         _check_lease(worker_timeout, sweep_minutes)
@@ -601,9 +660,12 @@ class GgResetConfig:
             janitor_enabled=_as_bool("janitorEnabled", get("janitorEnabled")),
             janitor_schedule=_as_schedule("janitorSchedule", get("janitorSchedule")),
             janitor_selection=_as_selection("janitorSelection", get("janitorSelection")),
-            janitor_action=_as_choice("janitorAction", get("janitorAction"), JANITOR_ACTIONS),
+            janitor_action=janitor_action,
             janitor_dry_run=_as_bool("janitorDryRun", get("janitorDryRun")),
             janitor_max_groups=num("janitorMaxGroups", 0, 10_000),
             janitor_max_percent=_as_number("janitorMaxPercent", get("janitorMaxPercent"), 0, 100),
             logs_kms_key=_as_logs_kms_key("logsKmsKey", values.get("logsKmsKey")),
+            teardown=teardown,
+            things_teardown=things_teardown,
+            janitor_teardown=janitor_teardown,
         )

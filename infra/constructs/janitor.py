@@ -4,7 +4,11 @@ records its plan or puts deletion (reset) requests on the service bus, with a le
 What its role may do, and nothing else:
 
 - Greengrass, read only: `ListGroups` (account level: the action has no resource type), `GetGroup` and
-  `ListDeployments` on the groups of the deploying account and region;
+  `ListDeployments` on the groups of the deploying account and region; and, only for a `migrated` selection
+  or a dry run that previews a teardown (`gg-reset:janitorTeardown`), the reads those make
+  (`janitor_teardown_reads`): `GetGroupVersion` (and `ListGroupVersions` for a preview) on the groups and
+  their versions, `GetCoreDefinitionVersion` on the core definitions and Greengrass V2's `GetCoreDevice` on
+  the core devices of the account and region (a `migrated` selection, a `things` preview);
 - `events:PutEvents` on the service bus (its requests go through the same rule and queue as anyone's);
 - `dynamodb:PutItem` on the ledger table, only for items of the `JANITOR` partition
   (`dynamodb:LeadingKeys`), and the KMS key of the table when it has its own;
@@ -14,10 +18,11 @@ What its role may do, and nothing else:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,8 +34,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from gg_reset import ledger_schema, settings
+from gg_reset.cleanup.selection import Selection
 from infra.config import JANITOR_TIMEOUT_SECONDS
-from infra.constructs.reset_functions import make_function
+from infra.constructs.reset_functions import (
+    GREENGRASS_CORE_READ_ACTIONS,
+    GREENGRASS_V2_ACTIONS,
+    acknowledge_core_identity_reads,
+    core_identity_statements,
+    greengrass_arn,
+    make_function,
+)
 from infra.nag import acknowledge
 
 JANITOR_HANDLER: Final = "gg_reset.handlers.janitor.handler"
@@ -38,6 +51,8 @@ JANITOR_HANDLER: Final = "gg_reset.handlers.janitor.handler"
 # Exactly the Greengrass V1 calls `gg_reset.cleanup.selection.select` makes (through `GreengrassPort`).
 JANITOR_GREENGRASS_GROUP_ACTIONS: Final = ("greengrass:GetGroup", "greengrass:ListDeployments")
 JANITOR_GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
+JANITOR_GROUP_VERSION_ACTIONS: Final = ("greengrass:GetGroupVersion",)  # group* and groupVersion*
+JANITOR_VERSION_LIST_ACTIONS: Final = ("greengrass:ListGroupVersions",)  # group*
 JANITOR_LEDGER_ACTIONS: Final = ("dynamodb:PutItem",)
 JANITOR_KMS_TABLE_ACTIONS: Final = (
     "kms:Decrypt",
@@ -64,6 +79,27 @@ class JanitorSettings:
     log_retention_days: int
     retain_logs: bool
     tracing: bool = False
+    teardown: str | None = None
+    """What its deletion requests ask to remove (`gg-reset:janitorTeardown`); None: they leave it out."""
+
+
+def janitor_teardown_reads(selection_json: str, *, dry_run: bool, teardown: str | None) -> tuple[str, ...]:
+    """The Greengrass reads beyond GetGroup, ListDeployments and ListGroups that a janitor so configured
+    makes (`gg_reset.cleanup.janitor.Janitor.run`): a `migrated` selection reads each candidate's core thing
+    (GetGroup, GetGroupVersion, GetCoreDefinitionVersion) and asks Greengrass V2 about it (GetCoreDevice); a
+    dry run previews its teardown (`definitions`: ListGroupVersions, GetGroupVersion, and ListGroups for the
+    remaining groups; `things`: also GetCoreDefinitionVersion and GetCoreDevice). Nothing else: a janitor
+    that sends requests previews nothing, the workers tear down."""
+    migrated = Selection.from_json(json.loads(selection_json)).migrated
+    preview = (teardown or "group") if dry_run else "group"
+    actions: list[str] = []
+    if preview != "group":
+        actions += JANITOR_VERSION_LIST_ACTIONS
+    if migrated or preview != "group":
+        actions += JANITOR_GROUP_VERSION_ACTIONS
+    if migrated or preview == "things":
+        actions += (*GREENGRASS_CORE_READ_ACTIONS, *GREENGRASS_V2_ACTIONS)
+    return tuple(actions)
 
 
 class Janitor(Construct):
@@ -95,6 +131,8 @@ class Janitor(Construct):
                 settings.ENV_JANITOR_MAX_PERCENT: f"{config.max_percent:g}",
             }
         )
+        if config.teardown is not None:
+            environment[settings.ENV_JANITOR_TEARDOWN] = config.teardown
         self.function = make_function(
             self,
             "Function",
@@ -123,7 +161,10 @@ class Janitor(Construct):
         bus.grant_put_events_to(role)
         topic.grant_publish(role)
         self.ledger_policy = self._ledger_access(table, role)
-        self.greengrass_policy = self._greengrass_access(role)
+        self.teardown_reads = janitor_teardown_reads(
+            config.selection_json, dry_run=config.dry_run, teardown=config.teardown
+        )
+        self.greengrass_policy = self._greengrass_access(role, self.teardown_reads)
         # Nothing runs before it may read Greengrass and record its run.
         self.function.node.add_dependency(self.greengrass_policy, self.ledger_policy)
 
@@ -178,31 +219,47 @@ class Janitor(Construct):
             )
         return iam.Policy(self, "LedgerAccess", statements=statements, roles=[role])
 
-    def _greengrass_access(self, role: iam.IRole) -> iam.Policy:
+    def _greengrass_access(self, role: iam.IRole, teardown_reads: tuple[str, ...]) -> iam.Policy:
         stack = Stack.of(self)
-        groups = stack.format_arn(
-            service="greengrass",
-            resource="/greengrass/groups",
-            resource_name="*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        policy = iam.Policy(
-            self,
-            "GreengrassReadAccess",
-            statements=[
+        groups = greengrass_arn(stack, "groups", "*")
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadGroupsOfThisAccountAndRegion",
+                actions=list(JANITOR_GREENGRASS_GROUP_ACTIONS),
+                resources=[groups],
+            ),
+            iam.PolicyStatement(
+                sid="ListGroupsIsAccountLevel",
+                actions=list(JANITOR_GREENGRASS_LIST_ACTIONS),
+                resources=["*"],
+            ),
+        ]
+        version_reads = [
+            a for a in (*JANITOR_VERSION_LIST_ACTIONS, *JANITOR_GROUP_VERSION_ACTIONS) if a in teardown_reads
+        ]
+        if version_reads:
+            statements.append(
                 iam.PolicyStatement(
-                    sid="ReadGroupsOfThisAccountAndRegion",
-                    actions=list(JANITOR_GREENGRASS_GROUP_ACTIONS),
-                    resources=[groups],
-                ),
-                iam.PolicyStatement(
-                    sid="ListGroupsIsAccountLevel",
-                    actions=list(JANITOR_GREENGRASS_LIST_ACTIONS),
-                    resources=["*"],
-                ),
-            ],
-            roles=[role],
-        )
+                    sid="ReadGroupVersionsOfThisAccountAndRegion",
+                    actions=version_reads,
+                    resources=[groups, greengrass_arn(stack, "groups", "*/versions/*")],
+                )
+            )
+        cores = set(GREENGRASS_CORE_READ_ACTIONS) <= set(teardown_reads)
+        if cores:
+            statements += core_identity_statements(stack)
+        policy = iam.Policy(self, "GreengrassReadAccess", statements=statements, roles=[role])
+        if version_reads:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+                "<AWS::AccountId>:/greengrass/groups/*/versions/*]",
+                "GetGroupVersion (read-only) is authorized on the group version too: a migrated selection "
+                "reads each candidate's latest version, a dry run's teardown preview every version, by ids "
+                "only known at run time.",
+            )
+        if cores:
+            acknowledge_core_identity_reads(policy, core_definitions_acknowledged=False)
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"

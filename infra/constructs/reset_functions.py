@@ -55,6 +55,41 @@ GREENGRASS_WRITE_ACTIONS: Final = (
 )
 GREENGRASS_LIST_ACTIONS: Final = ("greengrass:ListGroups",)  # no resource type: account level
 
+# A deletion's teardown (`gg_reset.adapters.teardown`, whose docstring lists every call and why). Granted
+# whether or not `gg-reset:teardown` defaults to more than `group`: a request may ask for `definitions`.
+# ListGroupVersions is authorized on group*, GetGroupVersion on group* and groupVersion* (service
+# authorization reference, "AWS IoT Greengrass"): which definitions the versions of the deleted group, and of
+# the remaining groups, reference.
+GREENGRASS_VERSION_READ_ACTIONS: Final = ("greengrass:ListGroupVersions", "greengrass:GetGroupVersion")
+GREENGRASS_DEFINITION_PATHS: Final = {
+    "greengrass:DeleteCoreDefinition": "cores",
+    "greengrass:DeleteDeviceDefinition": "devices",
+    "greengrass:DeleteFunctionDefinition": "functions",
+    "greengrass:DeleteSubscriptionDefinition": "subscriptions",
+    "greengrass:DeleteLoggerDefinition": "loggers",
+    "greengrass:DeleteResourceDefinition": "resources",
+    "greengrass:DeleteConnectorDefinition": "connectors",
+}
+"""Each Delete<Kind>Definition and the path of its one (required) resource type, <kind>Definition*:
+`/greengrass/definition/<path>/${Id}`. A definition's versions go with it."""
+GREENGRASS_DEFINITION_DELETE_ACTIONS: Final = tuple(GREENGRASS_DEFINITION_PATHS)
+# Only with `gg-reset:thingsTeardown`: the core's thing and certificate, named by its core definition versions
+# (GetCoreDefinitionVersion: coreDefinition* and coreDefinitionVersion*), whether that thing is now a
+# Greengrass V2 core device (GetCoreDevice: coreDevice*, "AWS IoT Greengrass V2"; same `greengrass:` prefix),
+# and their deletion in AWS IoT.
+GREENGRASS_CORE_READ_ACTIONS: Final = ("greengrass:GetCoreDefinitionVersion",)
+GREENGRASS_V2_ACTIONS: Final = ("greengrass:GetCoreDevice",)
+IOT_CERTIFICATE_ACTIONS: Final = (
+    "iot:ListPrincipalThings",  # cert (the things it is attached to: another thing keeps it)
+    "iot:DetachPolicy",  # cert or thinggroup: the target; the policy itself is no resource of the action
+    "iot:DetachThingPrincipal",  # cert
+    "iot:UpdateCertificate",  # cert*: INACTIVE, since AWS IoT deletes no active certificate
+    "iot:DeleteCertificate",  # cert*
+)
+IOT_THING_ACTIONS: Final = ("iot:ListThingPrincipals", "iot:DeleteThing")  # thing*
+IOT_LIST_ACTIONS: Final = ("iot:ListAttachedPolicies",)  # no resource type: '*'
+IOT_ACTIONS: Final = (*IOT_CERTIFICATE_ACTIONS, *IOT_THING_ACTIONS, *IOT_LIST_ACTIONS)
+
 
 def powertools_layer_arn(region: str, version: int) -> str:
     """The public Powertools for AWS Lambda (Python) v3 layer for this runtime and architecture."""
@@ -92,6 +127,8 @@ class FunctionSettings:
     powertools_layer_version: int
     retain_logs: bool
     tracing: bool = False
+    teardown_default: str = "group"
+    things_teardown: bool = False
 
 
 class ResetFunctions(Construct):
@@ -160,6 +197,10 @@ class ResetFunctions(Construct):
             settings.ENV_DENY_LIST: json.dumps(list(config.deny_list)),
             settings.ENV_ALLOWED_ACCOUNTS: json.dumps(list(config.allowed_accounts)),
             settings.ENV_DEPLOYED_ACCOUNT: stack.account,
+            # What a deletion removes when its request does not say, and whether it may go as far as the
+            # core's AWS IoT certificate and thing (the IoT permissions below exist only then).
+            settings.ENV_TEARDOWN_DEFAULT: config.teardown_default,
+            settings.ENV_THINGS_TEARDOWN: "true" if config.things_teardown else "false",
         }
         self.environment = dict(environment)
         """The settings every gg-reset Lambda reads (`gg_reset.settings.Settings.from_env`)."""
@@ -208,10 +249,14 @@ class ResetFunctions(Construct):
             topic.grant_publish(function)
             # Timers: both Lambdas send delayed messages to the work queue (and to no other queue).
             work_queue.grant_send_messages(function)
-        self.greengrass_policy = self._greengrass_policy([self.worker.role, self.sweeper.role])
+        roles = [self.worker.role, self.sweeper.role]
+        self.greengrass_policy = self._greengrass_policy(roles, things=config.things_teardown)
+        self.iot_policy = self._iot_policy(roles) if config.things_teardown else None
         for function in (self.worker, self.sweeper):
             # Nothing runs before it may call Greengrass (CDK only orders the role's default policy).
             function.node.add_dependency(self.greengrass_policy)
+            if self.iot_policy is not None:
+                function.node.add_dependency(self.iot_policy)
 
     def _function(
         self,
@@ -264,20 +309,28 @@ class ResetFunctions(Construct):
         )
         return function
 
-    def _greengrass_policy(self, roles: list[iam.IRole | None]) -> iam.Policy:
+    def _greengrass_policy(self, roles: list[iam.IRole | None], *, things: bool) -> iam.Policy:
         stack = Stack.of(self)
-        groups = stack.format_arn(
-            service="greengrass",
-            resource="/greengrass/groups",
-            resource_name="*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        deployments = stack.format_arn(
-            service="greengrass",
-            resource="/greengrass/groups",
-            resource_name="*/deployments/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        groups = greengrass_arn(stack, "groups", "*")
+        deployments = greengrass_arn(stack, "groups", "*/deployments/*")
+        group_versions = greengrass_arn(stack, "groups", "*/versions/*")
+        teardown_statements = [
+            iam.PolicyStatement(
+                sid="ReadGroupVersionsOfThisAccountAndRegion",
+                actions=list(GREENGRASS_VERSION_READ_ACTIONS),
+                resources=[groups, group_versions],
+            ),
+            *(
+                iam.PolicyStatement(
+                    sid=f"TearDown{action.removeprefix('greengrass:Delete')}sOfThisAccountAndRegion",
+                    actions=[action],
+                    resources=[greengrass_arn(stack, f"definition/{path}", "*")],
+                )
+                for action, path in GREENGRASS_DEFINITION_PATHS.items()
+            ),
+        ]
+        if things:
+            teardown_statements += core_identity_statements(stack)
         policy = iam.Policy(
             self,
             "GreengrassAccess",
@@ -308,6 +361,7 @@ class ResetFunctions(Construct):
                     actions=list(GREENGRASS_LIST_ACTIONS),
                     resources=["*"],
                 ),
+                *teardown_statements,
             ],
             roles=[role for role in roles if role is not None],
         )
@@ -334,7 +388,159 @@ class ResetFunctions(Construct):
             "type in the service authorization reference and must be granted on '*'; it is the only "
             "action in that statement.",
         )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+            "<AWS::AccountId>:/greengrass/groups/*/versions/*]",
+            "GetGroupVersion is authorized on the group version too: a teardown reads every version of the "
+            "deleted group and of the remaining groups (what their versions reference), whose ids are only "
+            "known at run time; read-only.",
+        )
+        for action, path in GREENGRASS_DEFINITION_PATHS.items():
+            also = (
+                " With thingsTeardown, GetCoreDefinitionVersion (read-only) reads the core's thing and "
+                "certificate from the core definitions too."
+                if things and path == "cores"
+                else ""
+            )
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+                f"<AWS::AccountId>:/greengrass/definition/{path}/*]",
+                f"{action} (teardown=definitions or things) deletes the {path.removesuffix('s')} "
+                "definitions a deleted group's versions referenced, whichever they are, and only when no "
+                "remaining group's versions still reference them; the statement holds that one action on "
+                f"that one definition type.{also}",
+            )
+        if things:
+            acknowledge_core_identity_reads(policy, core_definitions_acknowledged=True)
         return policy
+
+    def _iot_policy(self, roles: list[iam.IRole | None]) -> iam.Policy:
+        """`gg-reset:thingsTeardown` only: the AWS IoT calls that remove a deleted group's core certificate
+        and thing (`gg_reset.adapters.teardown.Boto3Teardown`), on this account and region's certificates
+        and things; `ListAttachedPolicies` has no resource type. No IoT policy is ever deleted."""
+        stack = Stack.of(self)
+        policy = iam.Policy(
+            self,
+            "IotTeardownAccess",
+            statements=[
+                iam.PolicyStatement(
+                    sid="TearDownCoreCertificatesOfThisAccountAndRegion",
+                    actions=list(IOT_CERTIFICATE_ACTIONS),
+                    resources=[iot_arn(stack, "cert")],
+                ),
+                iam.PolicyStatement(
+                    sid="TearDownCoreThingsOfThisAccountAndRegion",
+                    actions=list(IOT_THING_ACTIONS),
+                    resources=[iot_arn(stack, "thing")],
+                ),
+                iam.PolicyStatement(
+                    sid="ListAttachedPoliciesHasNoResourceType",
+                    actions=list(IOT_LIST_ACTIONS),
+                    resources=["*"],
+                ),
+            ],
+            roles=[role for role in roles if role is not None],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:cert/*]",
+            "teardown=things (gg-reset:thingsTeardown) detaches, deactivates and deletes the certificate "
+            "named by a deleted group's core definition versions, whichever it is, unless another thing, a "
+            "remaining group or a Greengrass V2 core device still uses it; certificates of this account "
+            "and region only.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:thing/*]",
+            "teardown=things (gg-reset:thingsTeardown) deletes the core thing named by a deleted group's "
+            "core definition versions once no principal is attached to it (ListThingPrincipals first); "
+            "things of this account and region only.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "iot:ListAttachedPolicies (read-only: the policies attached to a certificate about to be "
+            "deleted, to detach them) has no resource type in the service authorization reference and must "
+            "be granted on '*'; it is the only action in that statement.",
+        )
+        return policy
+
+
+def greengrass_arn(stack: Stack, path: str, name: str) -> str:
+    """`arn:<partition>:greengrass:<region>:<account>:/greengrass/<path>/<name>` (Greengrass V1's ARNs)."""
+    return stack.format_arn(
+        service="greengrass",
+        resource=f"/greengrass/{path}",
+        resource_name=name,
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def iot_arn(stack: Stack, resource: str) -> str:
+    """`arn:<partition>:iot:<region>:<account>:<resource>/*`."""
+    return stack.format_arn(
+        service="iot", resource=resource, resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+    )
+
+
+def core_device_arn(stack: Stack) -> str:
+    """Greengrass V2's coreDevice: `arn:<partition>:greengrass:<region>:<account>:coreDevices:<thing>`."""
+    return stack.format_arn(
+        service="greengrass",
+        resource="coreDevices",
+        resource_name="*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+def core_identity_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Read a core's thing and certificate from its core definition versions, and ask Greengrass V2 whether
+    that thing is a core device now (the worker's things teardown; the janitor's migrated selection and
+    things preview)."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadCoreDefinitionVersionsOfThisAccountAndRegion",
+            actions=list(GREENGRASS_CORE_READ_ACTIONS),
+            resources=[
+                greengrass_arn(stack, "definition/cores", "*"),
+                greengrass_arn(stack, "definition/cores", "*/versions/*"),
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ReadGreengrassV2CoreDevicesOfThisAccountAndRegion",
+            actions=list(GREENGRASS_V2_ACTIONS),
+            resources=[core_device_arn(stack)],
+        ),
+    ]
+
+
+def acknowledge_core_identity_reads(policy: iam.Policy, *, core_definitions_acknowledged: bool) -> None:
+    """The findings `core_identity_statements` bring, on the policy that holds them (the core definitions'
+    wildcard is acknowledged already where DeleteCoreDefinition is granted on it too)."""
+    if not core_definitions_acknowledged:
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+            "<AWS::AccountId>:/greengrass/definition/cores/*]",
+            "GetCoreDefinitionVersion (read-only) is authorized on the core definition too: the core "
+            "thing of a group's latest version is read from whichever core definition it names.",
+        )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+        "<AWS::AccountId>:/greengrass/definition/cores/*/versions/*]",
+        "GetCoreDefinitionVersion (read-only) is authorized on the core definition and its version: the "
+        "core thing and certificate of any group's versions are read, by ids only known at run time.",
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:coreDevices:*]",
+        "greengrass:GetCoreDevice (Greengrass V2, read-only) asks whether a V1 core's thing is now a V2 "
+        "core device, so that thing and its certificate are kept; the thing name is only known at run "
+        "time.",
+    )
 
 
 def make_function(

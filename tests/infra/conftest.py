@@ -48,6 +48,17 @@ CUSTOM_CONTEXT: dict[str, Any] = {
 }
 
 
+# Teardowns as far as they go: the things switch (AWS IoT and Greengrass V2 permissions for the worker and
+# sweeper), and a janitor whose selection and dry-run preview make every teardown read it can make.
+THINGS_CONTEXT: dict[str, Any] = {
+    "gg-reset:thingsTeardown": "true",
+    "gg-reset:teardown": "things",
+    "gg-reset:janitorEnabled": "true",
+    "gg-reset:janitorSelection": "migrated",
+    "gg-reset:janitorTeardown": "things",  # the janitor's dry run (the default) previews it
+}
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The app exactly as `python app.py` builds it (cdk.json defaults)."""
@@ -58,3 +69,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def custom_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The app with every optional feature switched on through context."""
     return synthesize(tmp_path_factory.mktemp("cdk-custom"), CUSTOM_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def things_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app with `thingsTeardown` on and a janitor that previews a things teardown of migrated groups."""
+    return synthesize(tmp_path_factory.mktemp("cdk-things"), THINGS_CONTEXT)

@@ -58,6 +58,8 @@ def test_workflow_defaults_match_the_code() -> None:
     assert config.greengrass_requests_per_second == settings.DEFAULT_GREENGRASS_RPS
     assert config.remediation_default == policy.remediation_default.value
     assert config.rollback_fallback == policy.rollback_fallback.value
+    assert config.teardown == policy.teardown_default.value == "group"
+    assert config.things_teardown is policy.things_teardown is False
 
 
 def test_the_configuration_doc_documents_every_option_and_its_default() -> None:
@@ -86,6 +88,28 @@ def test_context_strings_from_the_command_line_are_parsed() -> None:
     assert config.allowed_principals == ("111111111111", "arn:aws:iam::222222222222:role/x")
     assert config.log_level == "WARNING"
     assert config.retain is False
+
+
+@pytest.mark.parametrize(
+    ("values", "teardown", "things"),
+    [
+        ({"teardown": "definitions"}, "definitions", False),
+        ({"teardown": "DEFINITIONS", "thingsTeardown": "false"}, "definitions", False),
+        ({"thingsTeardown": "true"}, "group", True),  # things allowed per request; the default stays group
+        ({"teardown": "things", "thingsTeardown": True}, "things", True),
+    ],
+)
+def test_teardown_options(values: dict[str, Any], teardown: str, things: bool) -> None:
+    config = GgResetConfig.from_mapping(values)
+    assert (config.teardown, config.things_teardown) == (teardown, things)
+
+
+@pytest.mark.parametrize("things", [None, False, "false", "no"])
+def test_a_things_teardown_default_without_the_things_switch_names_both_keys(things: Any) -> None:
+    with pytest.raises(ConfigError) as error:
+        GgResetConfig.from_mapping({"teardown": "things", "thingsTeardown": things})
+    message = str(error.value)
+    assert f"{PREFIX}teardown=things" in message and f"{PREFIX}thingsTeardown=true" in message
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("0.5", 0.5), ("10", 10.0), (250, 250.0), (0.1, 0.1)])
@@ -201,6 +225,8 @@ def test_a_layer_version_other_than_the_tested_one_synthesises_with_a_warning(tm
         ("stackName", "1bad", "stack name"),
         ("powertoolsLayerArn", "arn:aws:lambda:eu-west-1:017000801446:layer:Powertools", "layer version ARN"),
         ("noSuchOption", 1, "unknown gg-reset context option"),
+        ("teardown", "everything", "expected one of group, definitions, things"),
+        ("thingsTeardown", "maybe", "expected true or false"),
     ],
 )
 def test_invalid_values_are_rejected_with_the_key_named(key: str, value: Any, message: str) -> None:

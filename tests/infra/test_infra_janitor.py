@@ -13,11 +13,13 @@ from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 from gg_reset import settings
 from gg_reset.cleanup.janitor import JanitorAction, JanitorConfig
 from gg_reset.cleanup.selection import Selection
+from gg_reset.domain.teardown import Teardown
 from infra.config import JANITOR_TIMEOUT_SECONDS, ConfigError, GgResetConfig
 from infra.constructs.janitor import (
     JANITOR_GREENGRASS_GROUP_ACTIONS,
     JANITOR_GREENGRASS_LIST_ACTIONS,
     JANITOR_HANDLER,
+    janitor_teardown_reads,
 )
 from infra.constructs.reset_functions import GREENGRASS_WRITE_ACTIONS
 from infra.testing import Synth, synthesize
@@ -192,6 +194,118 @@ def test_the_janitor_role_has_exactly_what_it_needs(janitor_synth: Synth) -> Non
     assert not any(a in granted for a in GREENGRASS_WRITE_ACTIONS)
 
 
+def _greengrass_arn(path: str) -> dict[str, Any]:
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":greengrass:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                path,
+            ],
+        ]
+    }
+
+
+def test_the_janitor_reads_no_version_and_no_core_device_unless_its_settings_need_them(
+    janitor_synth: Synth,
+) -> None:
+    """A janitor that sends reset requests for a selection without `migrated` reads groups only."""
+    granted = {
+        a for st in _role_statements(janitor_synth, "Janitor/FunctionRole") for a in _as_list(st["Action"])
+    }
+    assert not granted & {
+        "greengrass:GetGroupVersion",
+        "greengrass:ListGroupVersions",
+        "greengrass:GetCoreDefinitionVersion",
+        "greengrass:GetCoreDevice",
+    }
+    variables = _function(janitor_synth)["Environment"]["Variables"]
+    assert settings.ENV_JANITOR_TEARDOWN not in variables
+
+
+def test_a_migrated_selection_with_a_things_preview_gets_exactly_the_reads_it_makes(
+    things_synth: Synth,
+) -> None:
+    """`migrated` and a dry run previewing `things` (tests/infra/conftest.py THINGS_CONTEXT): the core thing
+    of each group's versions and Greengrass V2's core devices, read only, on this account and region."""
+    granted: dict[str, list[Any]] = {}
+    for statement in _role_statements(things_synth, "Janitor/FunctionRole"):
+        for action in _as_list(statement["Action"]):
+            if action.startswith("greengrass:"):
+                granted.setdefault(action, []).extend(_as_list(statement["Resource"]))
+    groups, versions = (
+        _greengrass_arn(":/greengrass/groups/*"),
+        _greengrass_arn(":/greengrass/groups/*/versions/*"),
+    )
+    cores = _greengrass_arn(":/greengrass/definition/cores/*")
+    core_versions = _greengrass_arn(":/greengrass/definition/cores/*/versions/*")
+    assert granted == {
+        "greengrass:GetGroup": [groups],
+        "greengrass:ListDeployments": [groups],
+        "greengrass:ListGroups": ["*"],
+        "greengrass:GetGroupVersion": [groups, versions],
+        "greengrass:ListGroupVersions": [groups, versions],
+        "greengrass:GetCoreDefinitionVersion": [cores, core_versions],
+        "greengrass:GetCoreDevice": [_greengrass_arn(":coreDevices:*")],
+    }
+    # Reads only: no write of any kind, Greengrass or AWS IoT.
+    actions = {
+        a for st in _role_statements(things_synth, "Janitor/FunctionRole") for a in _as_list(st["Action"])
+    }
+    assert not any(a.startswith("iot:") for a in actions)
+    assert not any(
+        a.startswith(("greengrass:Delete", "greengrass:Reset", "greengrass:Create")) for a in actions
+    )
+
+
+def test_the_janitor_reads_its_teardown_setting_as_the_stack_passes_it(
+    things_synth: Synth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in _function(things_synth)["Environment"]["Variables"].items():
+        monkeypatch.setenv(name, value if isinstance(value, str) else f"resolved-{name}")
+    config = JanitorConfig.from_env()
+    assert config.teardown is Teardown.THINGS
+    assert config.action is JanitorAction.DELETE and config.dry_run is True
+    assert config.selection.migrated
+    loaded = settings.Settings.from_env()  # the janitor reads the deployment's teardown settings too
+    assert loaded.policy.things_teardown is True
+    assert loaded.policy.teardown_default is Teardown.THINGS
+
+
+@pytest.mark.parametrize(
+    ("selection", "dry_run", "teardown", "reads"),
+    [
+        ({"expired": True}, True, None, ()),
+        ({"expired": True}, False, "things", ()),  # requests carry it; the workers tear down
+        ({"expired": True}, True, "group", ()),
+        ({"expired": True}, True, "definitions", ("ListGroupVersions", "GetGroupVersion")),
+        (
+            {"expired": True},
+            True,
+            "things",
+            ("ListGroupVersions", "GetGroupVersion", "GetCoreDefinitionVersion", "GetCoreDevice"),
+        ),
+        ({"migrated": True}, False, None, ("GetGroupVersion", "GetCoreDefinitionVersion", "GetCoreDevice")),
+        (
+            {"migrated": True},
+            True,
+            "definitions",
+            ("ListGroupVersions", "GetGroupVersion", "GetCoreDefinitionVersion", "GetCoreDevice"),
+        ),
+    ],
+)
+def test_the_janitor_teardown_reads_follow_its_selection_and_preview(
+    selection: dict[str, Any], dry_run: bool, teardown: str | None, reads: tuple[str, ...]
+) -> None:
+    got = janitor_teardown_reads(json.dumps(selection), dry_run=dry_run, teardown=teardown)
+    assert got == tuple(f"greengrass:{r}" for r in reads)
+
+
 def test_only_the_janitor_may_put_events(janitor_synth: Synth) -> None:
     for path in ("ResetFunctions/WorkerRole", "ResetFunctions/SweeperRole"):
         actions = {a for st in _role_statements(janitor_synth, path) for a in _as_list(st["Action"])}
@@ -293,12 +407,35 @@ def test_valid_janitor_schedules(schedule: str) -> None:
         ("janitorAction", "purge", "gg-reset:janitorAction='purge': expected one of delete, reset"),
         ("janitorMaxGroups", -1, "gg-reset:janitorMaxGroups=-1: must be between 0 and 10000"),
         ("janitorMaxPercent", 150, "gg-reset:janitorMaxPercent=150: must be between 0 and 100"),
+        (
+            "janitorTeardown",
+            "all",
+            "gg-reset:janitorTeardown='all': expected one of group, definitions, things",
+        ),
+        (
+            "janitorTeardown",
+            "things",
+            "gg-reset:janitorTeardown=things needs gg-reset:thingsTeardown=true",
+        ),
     ],
 )
 def test_invalid_janitor_options_are_rejected_with_the_key_named(key: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         GgResetConfig.from_mapping({key: value})
     assert str(raised.value).startswith(message)
+
+
+def test_janitor_teardown_applies_to_deletions_only() -> None:
+    with pytest.raises(ConfigError) as raised:
+        GgResetConfig.from_mapping({"janitorAction": "reset", "janitorTeardown": "definitions"})
+    message = str(raised.value)
+    assert "gg-reset:janitorTeardown=definitions" in message and "gg-reset:janitorAction is reset" in message
+    config = GgResetConfig.from_mapping({"janitorTeardown": "Definitions"})
+    assert config.janitor_teardown == "definitions"
+    assert GgResetConfig.from_mapping({"janitorTeardown": ""}).janitor_teardown is None
+    assert GgResetConfig.from_mapping({}).janitor_teardown is None
+    both = GgResetConfig.from_mapping({"janitorTeardown": "things", "thingsTeardown": "true"})
+    assert both.janitor_teardown == "things"
 
 
 def test_the_docs_have_the_janitor_page() -> None:

@@ -20,10 +20,17 @@ from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from infra.bundling import REPO_ROOT
 from infra.constructs.reset_functions import (
+    GREENGRASS_CORE_READ_ACTIONS,
+    GREENGRASS_DEFINITION_DELETE_ACTIONS,
+    GREENGRASS_DEFINITION_PATHS,
     GREENGRASS_LIST_ACTIONS,
     GREENGRASS_READ_ACTIONS,
     GREENGRASS_STATUS_ACTIONS,
+    GREENGRASS_V2_ACTIONS,
+    GREENGRASS_VERSION_READ_ACTIONS,
     GREENGRASS_WRITE_ACTIONS,
+    IOT_ACTIONS,
+    IOT_LIST_ACTIONS,
 )
 from infra.nag import MIN_REASON_LENGTH, GgResetAwsSolutionsChecks
 from infra.testing import Synth
@@ -31,7 +38,14 @@ from infra.testing import Synth
 pytestmark = pytest.mark.infra
 
 # Actions that only exist without resource-level permissions; nothing else may be granted on "*".
-STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "greengrass:ListGroups"}
+STAR_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "greengrass:ListGroups",
+    "iot:ListAttachedPolicies",
+}
+# Both synthesised apps whose IAM the tests below check: the defaults, and teardowns as far as they go.
+SYNTHS = ["synth", "things_synth"]
 
 # cfn-lint rules that fire on every CDK template by design, with the reason they are ignored.
 CFN_LINT_IGNORED = {
@@ -60,6 +74,47 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _granted(synthesised: Synth, prefix: str) -> set[str]:
+    """The `prefix:` actions any Allow statement of the template grants, without the prefix."""
+    return {
+        action.split(":", 1)[1]
+        for _, statement in _statements(synthesised)
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+        if action.startswith(f"{prefix}:")
+    }
+
+
+def _runtime_sources() -> str:
+    """The runtime package, less the local runtime (simulators and fakes call AWS on their own behalf)."""
+    package = REPO_ROOT / "functions" / "gg_reset"
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in package.rglob("*.py")
+        if "local" not in path.relative_to(package).parts
+    )
+
+
+def _called(*services: str) -> set[str]:
+    """The operations of these botocore service models the runtime package calls (`.<snake_name>(`)."""
+    sources = _runtime_sources()
+    session = botocore.session.get_session()
+    return {
+        op
+        for service in services
+        for op in session.get_service_model(service).operation_names
+        if re.search(rf"\.{xform_name(op)}\(", sources)
+    }
+
+
+# Methods that share a name with an AWS IoT operation but are no AWS call: click's `Group.get_command`,
+# which the CLI's command group overrides (`super().get_command(ctx, cmd_name)`).
+NOT_IOT_CALLS = {"GetCommand": "super().get_command("}
+
+# The calls made only on a deployment with `thingsTeardown` (the core's thing and certificate, Greengrass V2).
+THINGS_ONLY_GREENGRASS = {a.split(":", 1)[1] for a in (*GREENGRASS_CORE_READ_ACTIONS, *GREENGRASS_V2_ACTIONS)}
+
+
 def test_roles_have_no_managed_policies(synth: Synth) -> None:
     """No AWSLambdaBasicExecutionRole: log permissions are granted on the function's own log group."""
     for role in synth.resources("AWS::IAM::Role").values():
@@ -72,29 +127,24 @@ def test_no_service_wildcard_actions(synth: Synth) -> None:
             assert not action.endswith(":*") and action != "*", (logical_id, action)
 
 
-def test_resource_star_only_for_actions_without_resource_types(synth: Synth) -> None:
-    for logical_id, statement in _statements(synth):
+@pytest.mark.parametrize("which", SYNTHS)
+def test_resource_star_only_for_actions_without_resource_types(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    synthesised: Synth = request.getfixturevalue(which)
+    for logical_id, statement in _statements(synthesised):
         if "*" in _as_list(statement["Resource"]) and statement["Effect"] == "Allow":
             assert set(_as_list(statement["Action"])) <= STAR_RESOURCE_ACTIONS, logical_id
 
 
-def test_greengrass_grants_are_exactly_what_the_code_calls(synth: Synth) -> None:
-    """The IAM actions match the Greengrass V1 operations the runtime package calls, both ways."""
-    operations = botocore.session.get_session().get_service_model("greengrass").operation_names
-    sources = "\n".join(
-        path.read_text(encoding="utf-8")
-        for path in (REPO_ROOT / "functions" / "gg_reset").rglob("*.py")
-        if "local" not in path.relative_to(REPO_ROOT / "functions" / "gg_reset").parts
-    )
-    called = {op for op in operations if re.search(rf"\.{xform_name(op)}\(", sources)}
-    granted = {
-        action.split(":", 1)[1]
-        for _, statement in _statements(synth)
-        if statement["Effect"] == "Allow"
-        for action in _as_list(statement["Action"])
-        if action.startswith("greengrass:")
-    }
-    assert granted == called
+def test_greengrass_grants_are_exactly_what_the_code_calls(synth: Synth, things_synth: Synth) -> None:
+    """The `greengrass:` IAM actions match the operations of both Greengrass models (V1 and V2 share the IAM
+    prefix) the runtime package calls, both ways: all of them with `thingsTeardown`, all but the core's
+    thing and Greengrass V2's core devices without it."""
+    called = _called("greengrass", "greengrassv2")
+    assert {"GetCoreDevice", "GetGroupVersion", "DeleteCoreDefinition"} <= called  # the probe finds them
+    assert _granted(things_synth, "greengrass") == called
+    assert _granted(synth, "greengrass") == called - THINGS_ONLY_GREENGRASS
     declared = {
         a.split(":", 1)[1]
         for a in (
@@ -102,21 +152,58 @@ def test_greengrass_grants_are_exactly_what_the_code_calls(synth: Synth) -> None
             *GREENGRASS_STATUS_ACTIONS,
             *GREENGRASS_WRITE_ACTIONS,
             *GREENGRASS_LIST_ACTIONS,
+            *GREENGRASS_VERSION_READ_ACTIONS,
+            *GREENGRASS_DEFINITION_DELETE_ACTIONS,
+            *GREENGRASS_CORE_READ_ACTIONS,
+            *GREENGRASS_V2_ACTIONS,
         )
     }
-    assert granted == declared
+    assert _granted(things_synth, "greengrass") == declared
 
 
-def test_greengrass_access_is_scoped_to_groups_of_the_deploying_account_and_region(synth: Synth) -> None:
-    group_arn_prefix = [
-        "arn:",
-        {"Ref": "AWS::Partition"},
-        ":greengrass:",
-        {"Ref": "AWS::Region"},
-        ":",
-        {"Ref": "AWS::AccountId"},
-    ]
-    for logical_id, statement in _statements(synth):
+def test_iot_grants_are_exactly_what_the_code_calls_and_only_with_things_teardown(
+    synth: Synth, things_synth: Synth
+) -> None:
+    """The `iot:` IAM actions match the AWS IoT operations the runtime package calls, both ways, and exist
+    only when `thingsTeardown` is on."""
+    sources = _runtime_sources()
+    for operation, only_use in NOT_IOT_CALLS.items():
+        uses = re.findall(rf"\S*\.{xform_name(operation)}\(", sources)
+        assert uses == [only_use], (operation, uses)  # still not an AWS call
+    called = _called("iot") - set(NOT_IOT_CALLS)
+    assert {"DeleteCertificate", "DeleteThing", "ListAttachedPolicies"} <= called  # the probe finds them
+    assert _granted(things_synth, "iot") == called == {a.split(":", 1)[1] for a in IOT_ACTIONS}
+    assert _granted(synth, "iot") == set()
+    assert not synth.config.things_teardown and things_synth.config.things_teardown
+
+
+ARN_PREFIX = [
+    "arn:",
+    {"Ref": "AWS::Partition"},
+    ":{}:",
+    {"Ref": "AWS::Region"},
+    ":",
+    {"Ref": "AWS::AccountId"},
+]
+GREENGRASS_RESOURCE_PATHS = (
+    ":/greengrass/groups/",
+    *(f":/greengrass/definition/{path}/" for path in GREENGRASS_DEFINITION_PATHS.values()),
+    ":coreDevices:",
+)
+
+
+def _arn_prefix(service: str) -> list[Any]:
+    return [part.format(service) if isinstance(part, str) else part for part in ARN_PREFIX]
+
+
+@pytest.mark.parametrize("which", SYNTHS)
+def test_greengrass_access_is_scoped_to_groups_of_the_deploying_account_and_region(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """Every Greengrass grant names groups (and their versions and deployments), definitions (and their
+    versions) or V2 core devices of the deploying account and region; only ListGroups is on '*'."""
+    synthesised: Synth = request.getfixturevalue(which)
+    for logical_id, statement in _statements(synthesised):
         actions = set(_as_list(statement["Action"]))
         if not any(a.startswith("greengrass:") for a in actions):
             continue
@@ -126,8 +213,42 @@ def test_greengrass_access_is_scoped_to_groups_of_the_deploying_account_and_regi
         for resource in _as_list(statement["Resource"]):
             assert resource != "*", (logical_id, actions)
             parts = resource["Fn::Join"][1]
-            assert parts[:-1] == group_arn_prefix
-            assert parts[-1].startswith(":/greengrass/groups/")
+            assert parts[:-1] == _arn_prefix("greengrass")
+            assert parts[-1].startswith(GREENGRASS_RESOURCE_PATHS), (logical_id, parts[-1])
+            if parts[-1].startswith(":/greengrass/definition/"):
+                # A definition's delete only on its own type; the core's reads only on core definitions.
+                kind = parts[-1].split("/")[3]
+                deletes = actions & set(GREENGRASS_DEFINITION_DELETE_ACTIONS)
+                assert deletes <= {a for a, path in GREENGRASS_DEFINITION_PATHS.items() if path == kind}
+                assert actions - deletes <= set(GREENGRASS_CORE_READ_ACTIONS)
+                assert actions - deletes == set() or kind == "cores"
+            if parts[-1].startswith(":coreDevices:"):
+                assert actions == set(GREENGRASS_V2_ACTIONS)
+                assert parts[-1] == ":coreDevices:*"
+
+
+def test_iot_access_is_scoped_to_certificates_and_things_of_the_deploying_account_and_region(
+    things_synth: Synth,
+) -> None:
+    """Certificates and things of the deploying account and region; ListAttachedPolicies alone on '*'; no
+    IoT policy is a resource of any grant (policies are detached from the certificate, never deleted)."""
+    found = set()
+    for logical_id, statement in _statements(things_synth):
+        actions = set(_as_list(statement["Action"]))
+        if not any(a.startswith("iot:") for a in actions):
+            continue
+        assert statement["Effect"] == "Allow" and "Condition" not in statement, logical_id
+        if actions == set(IOT_LIST_ACTIONS):
+            assert statement["Resource"] == "*"
+            found.add("*")
+            continue
+        for resource in _as_list(statement["Resource"]):
+            parts = resource["Fn::Join"][1]
+            assert parts[:-1] == _arn_prefix("iot"), logical_id
+            assert parts[-1] in (":cert/*", ":thing/*"), (logical_id, parts[-1])
+            found.add(parts[-1])
+    assert found == {"*", ":cert/*", ":thing/*"}
+    assert not any(a in {"iot:DeletePolicy", "iot:DeletePolicyVersion"} for a in IOT_ACTIONS)
 
 
 def test_protected_groups_are_denied_in_iam_too(synth: Synth) -> None:
@@ -165,6 +286,31 @@ def test_both_lambda_roles_carry_the_greengrass_policy_and_the_functions_wait_fo
         assert policy_id in synth.template_json["Resources"][synth.logical_id(path)]["DependsOn"]
 
 
+def test_the_iot_policy_exists_only_with_things_teardown_and_the_functions_wait_for_it(
+    synth: Synth, things_synth: Synth
+) -> None:
+    with pytest.raises(KeyError):
+        synth.logical_id("ResetFunctions/IotTeardownAccess")
+    policy_id = things_synth.logical_id("ResetFunctions/IotTeardownAccess")
+    roles = things_synth.template_json["Resources"][policy_id]["Properties"]["Roles"]
+    assert sorted(r["Ref"] for r in roles) == sorted(
+        [
+            things_synth.logical_id("ResetFunctions/WorkerRole"),
+            things_synth.logical_id("ResetFunctions/SweeperRole"),
+        ]
+    )
+    for path in ("ResetFunctions/Worker", "ResetFunctions/Sweeper"):
+        assert (
+            policy_id in things_synth.template_json["Resources"][things_synth.logical_id(path)]["DependsOn"]
+        )
+    # The janitor reads; it tears nothing down itself.
+    janitor_role = {"Ref": things_synth.logical_id("Janitor/FunctionRole")}
+    for logical_id, statement in _statements(things_synth):
+        if any(a.startswith("iot:") for a in _as_list(statement["Action"])):
+            policy = things_synth.template_json["Resources"][logical_id]["Properties"]
+            assert janitor_role not in policy["Roles"], logical_id
+
+
 def test_data_and_messaging_grants_are_scoped_to_this_stack(synth: Synth) -> None:
     for _, statement in _statements(synth):
         actions = _as_list(statement["Action"])
@@ -188,15 +334,17 @@ def _acknowledgments(app: App) -> dict[str, dict[str, str]]:
     return found
 
 
-def test_cdk_nag_reports_nothing_unacknowledged(synth: Synth) -> None:
+@pytest.mark.parametrize("which", SYNTHS)
+def test_cdk_nag_reports_nothing_unacknowledged(which: str, request: pytest.FixtureRequest) -> None:
     """Synthesis succeeded, which cdk-nag 3 only allows with zero open findings; the report agrees."""
-    report = json.loads((synth.outdir / "validation-report.json").read_text(encoding="utf-8"))
+    synthesised: Synth = request.getfixturevalue(which)
+    report = json.loads((synthesised.outdir / "validation-report.json").read_text(encoding="utf-8"))
     violations = [
         violation for plugin in report.get("pluginReports", []) for violation in plugin.get("violations", [])
     ]
     assert violations == []
-    assert Annotations.from_stack(synth.stack).find_error("*", Match.any_value()) == []
-    assert Annotations.from_stack(synth.stack).find_warning("*", Match.any_value()) == []
+    assert Annotations.from_stack(synthesised.stack).find_error("*", Match.any_value()) == []
+    assert Annotations.from_stack(synthesised.stack).find_warning("*", Match.any_value()) == []
 
 
 def test_every_acknowledgment_names_a_rule_and_gives_a_specific_reason(synth: Synth) -> None:
@@ -283,9 +431,11 @@ def test_nist_800_53_r5_findings_are_the_documented_ones(synth: Synth, custom_sy
         assert f"`{rule}`" in doc, rule
 
 
-def test_every_acknowledged_aws_solutions_finding_is_documented(synth: Synth, custom_synth: Synth) -> None:
+def test_every_acknowledged_aws_solutions_finding_is_documented(
+    synth: Synth, custom_synth: Synth, things_synth: Synth
+) -> None:
     doc = (REPO_ROOT / "docs" / "security-findings.md").read_text(encoding="utf-8")
-    for synthesised in (synth, custom_synth):
+    for synthesised in (synth, custom_synth, things_synth):
         for rules in _acknowledgments(synthesised.app).values():
             for rule in rules:
                 finding = rule.split("::", 1)[1]
@@ -296,7 +446,7 @@ def test_every_acknowledged_aws_solutions_finding_is_documented(synth: Synth, cu
 # --- cfn-lint ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["synth", "custom_synth"])
+@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth"])
 def test_cfn_lint_passes(which: str, request: pytest.FixtureRequest) -> None:
     synthesised: Synth = request.getfixturevalue(which)
     template = synthesised.outdir / f"{synthesised.config.stack_name}.template.json"

@@ -198,6 +198,8 @@ def test_lambdas_run_python_313_on_arm64_with_powertools_and_settings(
     assert variables[settings.ENV_GREENGRASS_CALLERS] == "6"  # 5 worker invocations + the sweeper
     assert variables[settings.ENV_WORK_QUEUE_URL] == {"Ref": synth.logical_id("EventIntake/WorkQueue")}
     assert settings.ENV_GREENGRASS_ENDPOINT not in variables  # the real Greengrass endpoint in AWS
+    assert variables[settings.ENV_TEARDOWN_DEFAULT] == "group"
+    assert variables[settings.ENV_THINGS_TEARDOWN] == "false"
     log_group = synth.logical_id(f"{path}Logs")
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group}}
     assert synth.template_json["Resources"][log_group]["Properties"]["RetentionInDays"] == 30
@@ -215,7 +217,7 @@ def test_settings_flow_from_context_to_the_lambdas(custom_synth: Synth) -> None:
     assert worker["Properties"]["Timeout"] == 60
 
 
-@pytest.mark.parametrize("which", ["synth", "custom_synth"])
+@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth"])
 @pytest.mark.parametrize("path", ["ResetFunctions/Worker", "ResetFunctions/Sweeper"])
 def test_the_lambda_code_reads_the_settings_the_stack_passes(
     which: str, path: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -231,11 +233,13 @@ def test_the_lambda_code_reads_the_settings_the_stack_passes(
     assert loaded.policy.reset_timeout_s == config.reset_timeout_seconds
     assert loaded.policy.protection_freshness_s == config.protection_freshness_seconds
     assert loaded.greengrass_rps == config.greengrass_requests_per_second
-    assert loaded.greengrass_callers == config.worker_max_concurrency + 1
+    assert loaded.greengrass_callers == config.greengrass_callers
     assert loaded.invocation_rps == pytest.approx(
-        config.greengrass_requests_per_second / (config.worker_max_concurrency + 1)
+        config.greengrass_requests_per_second / config.greengrass_callers
     )
     assert loaded.work_queue_url == f"resolved-{settings.ENV_WORK_QUEUE_URL}"
+    assert loaded.policy.teardown_default.value == config.teardown
+    assert loaded.policy.things_teardown is config.things_teardown
 
 
 CUSTOM_LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
