@@ -120,7 +120,7 @@ def in_teardown_order(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
 
 
 def summary(resources: tuple[Resource, ...]) -> str:
-    """`2 deleted, 1 kept (FunctionDefinition f-1: used by group g-2)`, for the workflow's reason."""
+    """`2 deleted, 1 kept; kept: FunctionDefinition f-1: used by group g-2`, for the workflow's reason."""
     counts: dict[ResourceOutcome, int] = {}
     for resource in resources:
         if resource.outcome is not None:

@@ -347,6 +347,10 @@ class _Builder:
             if request.kind is RequestKind.REMEDIATION
             else stricter(active.request.force, request.force)
         )
+        teardown_refusal = self.late_smaller_teardown(active, request)
+        if teardown_refusal is not None:
+            self.answer_at_once(request, WorkflowState.REJECTED, teardown_refusal)
+            return
         if force is not active.request.force and active.forced:
             reason = (
                 f"group busy: workflow {active.workflow_id} already used Force=True, which this request's "
@@ -359,6 +363,12 @@ class _Builder:
             request_ids=(*active.request_ids, request.request_id),
             request=replace(active.request, force=force, teardown=self.merged_teardown(active, request)),
         )
+        if self.teardown_decided(merged) and self.teardown_of(merged.request).rank < merged.teardown.rank:
+            # Decided, but nothing deleted yet: the smaller teardown is what both requests accept.
+            lower = self.teardown_of(merged.request)
+            resources = tuple(r for r in merged.resources if self.within(lower, r)) if lower.rank else ()
+            pending = PendingCall.DELETE if merged.pending is PendingCall.COLLECT and not lower.rank else None
+            merged = replace(merged, teardown=lower, resources=resources, pending=pending or merged.pending)
         if force is not active.request.force:
             merged = self.step(
                 merged,
@@ -396,6 +406,30 @@ class _Builder:
         wanted = request.teardown or self.policy.teardown_default
         ceiling = self.policy.teardown_ceiling
         return wanted if wanted.at_most(ceiling) else ceiling
+
+    @staticmethod
+    def teardown_decided(wf: Workflow) -> bool:
+        """Whether a real deletion's teardown level is set (the reset is done: collecting or deleting). A dry
+        run's plan keeps the teardown it started with: it deletes nothing either way."""
+        return wf.kind is RequestKind.DELETION and wf.state in (
+            WorkflowState.DELETING,
+            WorkflowState.TEARING_DOWN,
+        )
+
+    def late_smaller_teardown(self, active: Workflow, request: Request) -> str | None:
+        """A deletion asking to remove less than a teardown already under way (DeleteGroup issued, or
+        resources being deleted) cannot have it: answered busy, with the reason."""
+        if request.kind is not RequestKind.DELETION or not self.teardown_decided(active):
+            return None
+        asked = self.teardown_of(request)
+        if asked.rank >= active.teardown.rank:
+            return None
+        if not (active.delete_issued or active.state is WorkflowState.TEARING_DOWN):
+            return None
+        return (
+            f"group busy: workflow {active.workflow_id} is already deleting the group with "
+            f"teardown={active.teardown}, more than this request's teardown={asked}"
+        )
 
     def merged_teardown(self, active: Workflow, request: Request) -> Teardown | None:
         """Two deletions of one group that ask for different teardowns get the smaller: deleting more than
@@ -711,18 +745,19 @@ class _Builder:
             pending=PendingCall.TEAR_DOWN,
             next_action_at=self.now,
             failures=NO_FAILURES,
+            reason=why,
         )
         self.set_active(self.step(wf, StepKind.TEARDOWN_STARTED, f"{why}; tearing down what it owned"))
 
     def finish_deletion(self, wf: Workflow, why: str) -> None:
-        if not wf.collected:
+        if not wf.collected or wf.teardown is Teardown.GROUP:
             self.finish(wf, WorkflowState.DELETED, why)
             return
         text = summary(wf.resources)
         if any(r.outcome is ResourceOutcome.FAILED for r in wf.resources):
-            self.finish(wf, WorkflowState.FAILED, f"group deleted, but the teardown is incomplete: {text}")
+            self.finish(wf, WorkflowState.FAILED, f"{why}, but the teardown is incomplete: {text}")
             return
-        self.finish(wf, WorkflowState.DELETED, f"group deleted; teardown={wf.teardown}: {text}")
+        self.finish(wf, WorkflowState.DELETED, f"{why}; teardown={wf.teardown}: {text}")
 
     def on_torn_down(self, wf: Workflow, arn: str, outcome: ResourceOutcome, detail: str) -> None:
         current = next_resource(wf.resources)
@@ -733,7 +768,7 @@ class _Builder:
         wf = replace(wf, resources=resources, failures=NO_FAILURES, next_action_at=self.now)
         wf = self.step(wf, StepKind.RESOURCE_TORN_DOWN, f"{current.describe()} {outcome}: {detail} ({arn})")
         if next_resource(resources) is None:
-            self.finish_deletion(wf, "group deleted")
+            self.finish_deletion(wf, wf.reason or "group deleted")
             return
         self.set_active(replace(wf, pending=PendingCall.TEAR_DOWN))
 
@@ -904,7 +939,11 @@ class _Builder:
         error = f"{event.code}: {event.message}"
         match event.error:
             case ErrorKind.NOT_FOUND:
-                if event.call is PendingCall.DELETE:
+                if event.call is PendingCall.DELETE and next_resource(wf.resources) is not None:
+                    # A teardown follows, which leaves this group out of "still used": GetGroup must confirm
+                    # the group is gone before anything it references is deleted.
+                    self.confirm_missing(wf, event, error)
+                elif event.call is PendingCall.DELETE:
                     # This workflow found the group and reset it; its deletion is what was asked. A not-found
                     # here is most often an earlier DeleteGroup whose answer was lost (a retry, a crashed
                     # worker's call re-driven), so the outcome is DELETED either way.

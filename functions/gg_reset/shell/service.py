@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 MAX_CONFLICTS = 8
 MAX_STEPS_PER_EVENT = 16
-"""A handful of calls answer one event (inspect, reset, delete); more means a bug, not work."""
+"""A handful of calls answer one event (inspect, reset, delete); more means a bug, not work. A teardown
+adds one step per resource it deletes or keeps (`_step_limit`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +133,8 @@ class ResetService:
         steps = 0
         while current is not None:
             steps += 1
-            if steps > MAX_STEPS_PER_EVENT:
-                raise RuntimeError(f"group {group_id}: more than {MAX_STEPS_PER_EVENT} steps for one event")
+            if steps > _step_limit(record):
+                raise RuntimeError(f"group {group_id}: more than {_step_limit(record)} steps for one event")
             decision = transition(record, current, self.clock.now(), self.policy)
             if decision.changed:
                 try:
@@ -341,6 +342,11 @@ class _OutOfTime(Exception):
     def __init__(self, ready_at: datetime) -> None:
         super().__init__(ready_at.isoformat())
         self.ready_at = ready_at
+
+
+def _step_limit(record: GroupRecord) -> int:
+    """`MAX_STEPS_PER_EVENT`, plus one for each resource of the active workflow's teardown."""
+    return MAX_STEPS_PER_EVENT + (len(record.active.resources) if record.active is not None else 0)
 
 
 def _due(record: GroupRecord) -> datetime | None:

@@ -17,6 +17,14 @@ holds a remediation waiting for its inspection and the states of a roll back (fi
 back to, redeploying it, waiting for it, re-checking before it), with `WorkflowPolicy`'s default fallback
 (notify).
 
+Deletions may tear down what the group owned (`teardown=definitions`, the most the default policy allows;
+`teardown=things` is REJECTED at once): the matrix holds such a deletion collecting the group's resources
+(COLLECT, before DeleteGroup), about to delete the group once they are collected, re-checking before that
+DeleteGroup after its first attempt failed, tearing down its resources one at a time (the first, after a 5xx,
+the last), a dry run collecting for its plan, and the group after such a deletion. The resources are
+`FUNCTIONS` (first in teardown order of the states, its turn in every TEARING_DOWN state) and `LOGGERS`, or
+`CORE` (answered already) and `FUNCTIONS`.
+
 Rules that need several events or other times (deadline polls, freshness, not-found confirmation,
 merging, queued remediations, retry limits, the remediation cap, dry-run plans, the lease, roll back
 fallbacks) have their own tests after the matrix.
@@ -35,6 +43,7 @@ import pytest
 from gg_reset.contracts import DeploymentStatus, DeploymentType, ForcePolicy
 from gg_reset.domain.actions import (
     Action,
+    CollectTeardown,
     ConfirmFailure,
     DeleteGroup,
     FindRollbackTarget,
@@ -43,6 +52,7 @@ from gg_reset.domain.actions import (
     PollDeployment,
     StartReset,
     StartRollback,
+    TearDownResource,
 )
 from gg_reset.domain.enums import RemediationPolicy
 from gg_reset.domain.errors import ErrorKind
@@ -57,8 +67,10 @@ from gg_reset.domain.events import (
     InvalidRequestReceived,
     RequestReceived,
     ResetAccepted,
+    ResourceTornDown,
     RollbackStarted,
     RollbackTargetFound,
+    TeardownCollected,
     Tick,
 )
 from gg_reset.domain.model import (
@@ -71,6 +83,7 @@ from gg_reset.domain.model import (
     WorkflowState,
 )
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.teardown import Resource, ResourceKind, ResourceOutcome, Teardown
 from gg_reset.domain.workflow import (
     CALL_LEASE,
     NOT_DEPLOYED_REASON,
@@ -129,6 +142,7 @@ def request(
     force: ForcePolicy = F.AUTO,
     dry_run: bool = False,
     at: datetime = T0,
+    teardown: Teardown | None = None,
 ) -> RequestReceived:
     return RequestReceived(
         Request(
@@ -140,8 +154,31 @@ def request(
             reason="ticket-42",
             force=force,
             dry_run=dry_run,
+            teardown=teardown,
         )
     )
+
+
+def owned(kind: ResourceKind, resource_id: str, *used_by: str, core_thing: str = "") -> Resource:
+    """A resource the group's versions reference, as COLLECT reports it."""
+    service = "greengrass" if kind.is_definition else "iot"
+    arn = f"arn:aws:{service}:eu-west-1:111122223333:{kind.value.lower()}/{resource_id}"
+    return Resource(kind, arn, resource_id, core_thing=core_thing, used_by=used_by)
+
+
+CORE = owned(ResourceKind.CORE_DEFINITION, "c-1")
+FUNCTIONS = owned(ResourceKind.FUNCTION_DEFINITION, "f-1", "group g-2")
+"""Used by another group when collected (a dry run plans to keep it; a real run asks again)."""
+LOGGERS = owned(ResourceKind.LOGGER_DEFINITION, "l-1")
+CERTIFICATE = owned(ResourceKind.CERTIFICATE, "cert-1", core_thing="core-1")
+THING = owned(ResourceKind.THING, "core-1")
+COLLECTED = TeardownCollected((FUNCTIONS, THING, CORE, CERTIFICATE, FUNCTIONS))
+"""The matrix's COLLECT answer: out of order, one resource twice, and the core's certificate and thing,
+which `teardown=definitions` leaves alone: what is kept is `(CORE, FUNCTIONS)`."""
+TORN_DOWN = ResourceTornDown(FUNCTIONS.arn, ResourceOutcome.DELETED, "deleted")
+"""The answer about `FUNCTIONS`, whose turn it is in every TEARING_DOWN state."""
+NOT_ITS_TURN = ResourceTornDown(CORE.arn, ResourceOutcome.DELETED, "deleted")
+"""An answer about `CORE`: answered already (a re-driven call's twin), or no resource of the workflow."""
 
 
 def failed(call: PendingCall, kind: ErrorKind) -> CallFailed:
@@ -256,12 +293,22 @@ def call_action(wf: Workflow, call: PendingCall) -> Action:
             return PollDeployment(GROUP, wf.deployment_id)
         case C.DELETE:
             return DeleteGroup(GROUP)
+        case C.COLLECT:
+            return CollectTeardown(GROUP, wf.teardown)
+        case C.TEAR_DOWN:
+            return TearDownResource(GROUP, turn_of(wf))
         case C.FIND_ROLLBACK:
             return FindRollbackTarget(GROUP, FAILED_DEPLOYMENT, POLICY.rollback_max_checked)
         case C.ROLLBACK:
             assert wf.rollback_of is not None
             return StartRollback(GROUP, wf.rollback_of, rollback_token(wf.workflow_id))
     raise AssertionError(call)
+
+
+def turn_of(wf: Workflow) -> Resource:
+    """The resource whose turn it is: the first without an outcome (the resources are kept in teardown
+    order)."""
+    return next(r for r in wf.resources if r.outcome is None)
 
 
 def driven(wf: Workflow, at: datetime) -> tuple[Action, PendingCall, PendingCall | None]:
@@ -281,6 +328,11 @@ _immediately = request(force=F.IMMEDIATELY)
 _immediate_deletion = request(kind=RequestKind.DELETION, force=F.IMMEDIATELY)
 _remediation = fail_deployment(FAILED_DEPLOYMENT)
 _finding = (_remediation, INSPECTED_ROLLBACK, CONFIRMED)
+_definitions = request(kind=RequestKind.DELETION, teardown=Teardown.DEFINITIONS)
+_collecting = (_definitions, *_waiting, status(OWN, DeploymentStatus.SUCCESS))
+_two = TeardownCollected((LOGGERS, FUNCTIONS))
+"""What the teardown states collected: `FUNCTIONS` comes first in teardown order."""
+_tearing_down = (*_collecting, _two, GroupDeleted())
 STATES: dict[str, Callable[[], GroupRecord]] = {
     "no workflow": lambda: EMPTY,
     "REQUESTED": lambda: apply(EMPTY, request()),
@@ -346,6 +398,36 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
         ),
         Tick(),
     ),
+    # teardown=definitions: after the reset, the group's versions are read for what it owns (COLLECT, a
+    # read), then the group is deleted, then each resource in turn.
+    "DELETING collecting": lambda: apply(EMPTY, *_collecting),
+    "DELETING collected": lambda: apply(EMPTY, *_collecting, _two),
+    # DeleteGroup answered a 5xx, and its retry came after the check went stale: re-check first.
+    "DELETING collected issued recheck": lambda: apply(
+        apply(
+            EMPTY,
+            request(kind=RequestKind.DELETION, at=EARLY, teardown=Teardown.DEFINITIONS),
+            *_waiting,
+            status(OWN, DeploymentStatus.SUCCESS),
+            _two,
+            failed(C.DELETE, E.SERVER_ERROR),
+            at=EARLY,
+        ),
+        Tick(),
+    ),
+    "TEARING_DOWN": lambda: apply(EMPTY, *_tearing_down),
+    "TEARING_DOWN transient-retry": lambda: apply(EMPTY, *_tearing_down, failed(C.TEAR_DOWN, E.SERVER_ERROR)),
+    "TEARING_DOWN last resource": lambda: apply(
+        EMPTY,
+        *_collecting,
+        TeardownCollected((FUNCTIONS, CORE)),
+        GroupDeleted(),
+        ResourceTornDown(CORE.arn, ResourceOutcome.DELETED, "deleted"),
+    ),
+    # A dry run reads what the teardown would delete and keep, for its plan.
+    "REQUESTED dry-run deletion collecting": lambda: apply(
+        EMPTY, request(kind=RequestKind.DELETION, dry_run=True, teardown=Teardown.DEFINITIONS), INSPECTED_OK
+    ),
     "REQUESTED remediation": lambda: apply(EMPTY, _remediation),
     # Inspected (tag rollback): GetDeploymentStatus must confirm the failure before anything is written.
     "REQUESTED confirming": lambda: apply(EMPTY, _remediation, INSPECTED_ROLLBACK),
@@ -358,6 +440,12 @@ STATES: dict[str, Callable[[], GroupRecord]] = {
     "after RESET": lambda: apply(EMPTY, request(), *_waiting, status(OWN, DeploymentStatus.SUCCESS)),
     "after DELETED": lambda: apply(
         EMPTY, _deletion, *_waiting, status(OWN, DeploymentStatus.SUCCESS), GroupDeleted()
+    ),
+    "after DELETED with teardown": lambda: apply(
+        EMPTY,
+        *_tearing_down,
+        ResourceTornDown(FUNCTIONS.arn, ResourceOutcome.KEPT, "used by group g-2"),
+        ResourceTornDown(LOGGERS.arn, ResourceOutcome.DELETED, "deleted"),
     ),
     "after GONE": lambda: apply(EMPTY, request(), GroupInspected(exists=False)),
     "after REJECTED": lambda: apply(EMPTY, request(), PROTECTED),
@@ -405,6 +493,11 @@ class Shape:
     workflow_id: str = WF1
     last: WorkflowState | None = None
     rollback_of: str | None = None
+    delete_issued: bool = False
+    teardown: Teardown = Teardown.GROUP
+    collected: bool = False
+    resources: tuple[tuple[str, ResourceOutcome | None], ...] = ()
+    """(resource id, outcome) of each resource, in the order the workflow keeps them."""
 
 
 _lease = T0 + CALL_LEASE
@@ -413,6 +506,8 @@ _force_deadline = T0 + timedelta(seconds=POLICY.force_timeout_s)
 _early_deadline = EARLY + timedelta(seconds=POLICY.reset_timeout_s)
 _rollback_deadline = T0 + timedelta(seconds=POLICY.rollback_timeout_s)
 _rem = RequestKind.REMEDIATION
+_defs = Teardown.DEFINITIONS
+_two_left = (("f-1", None), ("l-1", None))
 SHAPES: dict[str, Shape] = {
     "no workflow": Shape(None),
     "REQUESTED": Shape(S.REQUESTED, C.INSPECT, _lease),
@@ -471,16 +566,40 @@ SHAPES: dict[str, Shape] = {
         S.FORCE_RESETTING, C.RECHECK, _lease, _force_deadline, attempts=1, resume=C.FORCE_RESET,
         checked_at=T0, forced=True, force=F.IMMEDIATELY,
     ),
-    "DELETING": Shape(S.DELETING, C.DELETE, _lease, kind=_del, checked_at=T0),
+    "DELETING": Shape(S.DELETING, C.DELETE, _lease, kind=_del, checked_at=T0, delete_issued=True),
     "DELETING transient-retry": Shape(
-        S.DELETING, C.DELETE, after_backoff(T0, 1), kind=_del, attempts=1, checked_at=T0
+        S.DELETING, C.DELETE, after_backoff(T0, 1), kind=_del, attempts=1, checked_at=T0, delete_issued=True
     ),
     "DELETING recheck": Shape(
         S.DELETING, C.RECHECK, _lease, kind=_del, resume=C.DELETE, checked_at=EARLY, workflow_id=WF_EARLY
     ),
     "DELETING issued recheck": Shape(
         S.DELETING, C.RECHECK, _lease, kind=_del, attempts=1, resume=C.DELETE, checked_at=EARLY,
-        workflow_id=WF_EARLY,
+        workflow_id=WF_EARLY, delete_issued=True,
+    ),
+    "DELETING collecting": Shape(S.DELETING, C.COLLECT, _lease, kind=_del, checked_at=T0, teardown=_defs),
+    "DELETING collected": Shape(
+        S.DELETING, C.DELETE, _lease, kind=_del, checked_at=T0, delete_issued=True, teardown=_defs,
+        collected=True, resources=_two_left,
+    ),
+    "DELETING collected issued recheck": Shape(
+        S.DELETING, C.RECHECK, _lease, kind=_del, attempts=1, resume=C.DELETE, checked_at=EARLY,
+        workflow_id=WF_EARLY, delete_issued=True, teardown=_defs, collected=True, resources=_two_left,
+    ),
+    "TEARING_DOWN": Shape(
+        S.TEARING_DOWN, C.TEAR_DOWN, _lease, kind=_del, checked_at=T0, delete_issued=True, teardown=_defs,
+        collected=True, resources=_two_left,
+    ),
+    "TEARING_DOWN transient-retry": Shape(
+        S.TEARING_DOWN, C.TEAR_DOWN, after_backoff(T0, 1), kind=_del, attempts=1, checked_at=T0,
+        delete_issued=True, teardown=_defs, collected=True, resources=_two_left,
+    ),
+    "TEARING_DOWN last resource": Shape(
+        S.TEARING_DOWN, C.TEAR_DOWN, _lease, kind=_del, checked_at=T0, delete_issued=True, teardown=_defs,
+        collected=True, resources=(("c-1", ResourceOutcome.DELETED), ("f-1", None)),
+    ),
+    "REQUESTED dry-run deletion collecting": Shape(
+        S.REQUESTED, C.COLLECT, _lease, kind=_del, checked_at=T0, teardown=_defs
     ),
     "REQUESTED remediation": Shape(
         S.REQUESTED, C.INSPECT, _lease, kind=_rem, workflow_id=WF_REMEDIATION
@@ -508,6 +627,7 @@ SHAPES: dict[str, Shape] = {
     ),
     "after RESET": Shape(None, last=S.RESET),
     "after DELETED": Shape(None, last=S.DELETED),
+    "after DELETED with teardown": Shape(None, last=S.DELETED),
     "after GONE": Shape(None, last=S.GONE),
     "after REJECTED": Shape(None, last=S.REJECTED),
     "after PLANNED": Shape(None, last=S.PLANNED),
@@ -545,6 +665,10 @@ def test_state_builders_give_the_documented_states(name: str) -> None:
         wf.workflow_id,
         record.last.state if record.last else None,
         wf.rollback_of,
+        delete_issued=wf.delete_issued,
+        teardown=wf.teardown,
+        collected=wf.collected,
+        resources=tuple((r.resource_id, r.outcome) for r in wf.resources),
     )
     assert actual == shape
     queued = tuple(r.request_id for r in record.queued)
@@ -582,6 +706,7 @@ class Asked:
     kind: RequestKind
     force: ForcePolicy = F.AUTO
     dry_run: bool = False
+    teardown: Teardown | None = None
 
 
 REMEDIATION = remediation_request_id("dep-x")
@@ -589,6 +714,9 @@ REQUESTS: dict[str, Asked] = {
     "request new id": Asked("r-new", RequestKind.RESET),
     "request deletion": Asked("r-del", RequestKind.DELETION),
     "request deletion force=never": Asked("r-del-never", RequestKind.DELETION, F.NEVER),
+    "request deletion teardown=definitions": Asked(
+        "r-del-defs", RequestKind.DELETION, teardown=Teardown.DEFINITIONS
+    ),
     "request force=never": Asked("r-never", RequestKind.RESET, F.NEVER),
     "request force=immediately": Asked("r-imm", RequestKind.RESET, F.IMMEDIATELY),
     "request dry-run": Asked("r-dry", RequestKind.RESET, dry_run=True),
@@ -608,11 +736,19 @@ def requests_for(state: str) -> dict[str, Asked]:
 
 EVENTS: dict[str, tuple[Event, datetime]] = {
     **{
-        name: (request(a.request_id, a.kind, force=a.force, dry_run=a.dry_run, at=NOW), NOW)
+        name: (
+            request(a.request_id, a.kind, force=a.force, dry_run=a.dry_run, at=NOW, teardown=a.teardown),
+            NOW,
+        )
         for name, a in REQUESTS.items()
         if a.kind is not RequestKind.REMEDIATION
     },
     "request replayed id": (request("r1", at=NOW), NOW),
+    # More than the default policy allows (things_teardown is off): REJECTED at once, whatever is active.
+    "request deletion teardown=things": (
+        request("r-things", RequestKind.DELETION, at=NOW, teardown=Teardown.THINGS),
+        NOW,
+    ),
     "invalid request": (
         InvalidRequestReceived("r-bad", GROUP, "detail.force: Input should be 'auto'", "bob"),
         NOW,
@@ -656,6 +792,9 @@ EVENTS: dict[str, tuple[Event, datetime]] = {
     "reset accepted": (ResetAccepted("dep-new", forced=False), NOW),
     "force reset accepted": (ResetAccepted("dep-new", forced=True), NOW),
     "group deleted": (GroupDeleted(), NOW),
+    "teardown collected": (COLLECTED, NOW),
+    "resource torn down (current)": (TORN_DOWN, NOW),
+    "resource torn down (other arn)": (NOT_ITS_TURN, NOW),
     **{
         f"{call.value} failed {kind.value}": (failed(call, kind), NOW)
         for call in PendingCall
@@ -721,10 +860,11 @@ def opened(asked: Asked) -> Check:
         assert wf is not None
         assert wf.workflow_id == workflow_id_for(asked.request_id, NOW)
         assert wf.request_ids == (asked.request_id,)
-        assert (wf.kind, wf.request.dry_run, wf.request.force, wf.pending) == (
+        assert (wf.kind, wf.request.dry_run, wf.request.force, wf.request.teardown, wf.pending) == (
             asked.kind,
             asked.dry_run,
             asked.force,
+            asked.teardown,
             C.INSPECT,
         )
         assert wf.checked_at is None
@@ -745,10 +885,12 @@ UNTOUCHED = (
     "token_generation",
     "checked_at",
     "forced",
+    "collected",
+    "delete_issued",
 )
 
 
-def merged(request_id: str, kind: RequestKind, force: ForcePolicy) -> Check:
+def merged(request_id: str, kind: RequestKind, force: ForcePolicy, teardown: Teardown | None = None) -> Check:
     def check(before: GroupRecord, decision: Decision) -> None:
         wf, was = decision.record.active, before.active
         assert wf is not None and was is not None
@@ -756,12 +898,30 @@ def merged(request_id: str, kind: RequestKind, force: ForcePolicy) -> Check:
         assert wf.request_ids == (*was.request_ids, request_id)
         assert wf.kind is kind
         assert wf.request.force is force
+        assert wf.request.teardown is teardown
         # Joining changes neither the calls nor their times.
         assert {name: getattr(wf, name) for name in UNTOUCHED} == {
             name: getattr(was, name) for name in UNTOUCHED
         }
         assert decision.record.queued == before.queued
         assert decision.record.remediations == before.remediations
+
+    return check
+
+
+def merged_lowered(request_id: str, teardown: Teardown) -> Check:
+    """A deletion asking less than the decided teardown, before anything was deleted: the workflow takes the
+    smaller level, keeps only the resources within it, and with `group` deletes the group next."""
+
+    def check(before: GroupRecord, decision: Decision) -> None:
+        wf, was = decision.record.active, before.active
+        assert wf is not None and was is not None
+        assert wf.request_ids == (*was.request_ids, request_id)
+        assert wf.teardown is teardown and wf.request.teardown is teardown
+        if teardown is Teardown.GROUP:
+            assert wf.resources == ()
+            assert wf.pending is (C.DELETE if was.pending is C.COLLECT else was.pending)
+        assert wf.state is was.state and wf.next_action_at == was.next_action_at
 
     return check
 
@@ -840,12 +1000,115 @@ def notify(state: WorkflowState = S.FAILED, workflow_id: str = WF1) -> Notify:
     return Notify(GROUP, workflow_id, state, ANY)
 
 
+def rejected_on_its_own(request_id: str, teardown: Teardown) -> Check:
+    """The request is answered by a workflow of its own, remembered, and nothing else changes."""
+
+    def check(before: GroupRecord, decision: Decision) -> None:
+        (done,) = decision.finished
+        assert done.request_ids == (request_id,) and done.request.teardown is teardown
+        assert done.kind is RequestKind.DELETION and done.resources == ()
+        assert decision.record.recent_request_ids[-1] == request_id
+        assert decision.record.active == before.active and decision.record.queued == before.queued
+
+    return check
+
+
+def resource_ended(arn: str, outcome: ResourceOutcome, detail: str) -> Check:
+    """The resource at `arn` has its outcome, in the active workflow or the one that just finished."""
+
+    def check(before: GroupRecord, decision: Decision) -> None:
+        wf = decision.record.active or decision.finished[0]
+        (resource,) = [r for r in wf.resources if r.arn == arn]
+        assert (resource.outcome, resource.detail) == (outcome, detail)
+
+    return check
+
+
+def finished_with(**fields: object) -> Check:
+    def check(before: GroupRecord, decision: Decision) -> None:
+        (done,) = decision.finished
+        for name, value in fields.items():
+            assert getattr(done, name) == value, name
+
+    return check
+
+
+def every_resource_ended(before: GroupRecord, decision: Decision) -> None:
+    (done,) = decision.finished
+    assert done.resources and all(r.outcome is not None for r in done.resources)
+
+
 _ORDER = [F.NEVER, F.AUTO, F.IMMEDIATELY]
 
 
 def strictest(a: ForcePolicy, b: ForcePolicy) -> ForcePolicy:
     """never < auto < immediately: the policy that allows less Force (written out, not imported)."""
     return min(a, b, key=_ORDER.index)
+
+
+_LEVELS = [Teardown.GROUP, Teardown.DEFINITIONS, Teardown.THINGS]
+
+
+def joined_teardown(wf: Workflow, asked: Asked) -> Teardown | None:
+    """The teardown of the request once `asked` joins `wf` (written out, not imported): two deletions get
+    the smaller (a request without one has the policy's default); a deletion joining a reset or a
+    remediation brings its own; any other request leaves it as it was."""
+    if asked.kind is not RequestKind.DELETION:
+        return wf.request.teardown
+    if wf.kind is not RequestKind.DELETION:
+        return asked.teardown
+    mine = wf.request.teardown or POLICY.teardown_default
+    theirs = asked.teardown or POLICY.teardown_default
+    return min(mine, theirs, key=_LEVELS.index)
+
+
+def group_deleted_by_us(wf: Workflow, why: str) -> Expect:
+    """DeleteGroup went through (answered, or proven by a "not found" once issued): DELETED, or, with
+    resources collected, the teardown begins with the first of them, asked for at once."""
+    if not wf.resources:
+        return Expect(finished=S.DELETED, reason=why, steps=(K.FINISHED,))
+    return Expect(
+        active=S.TEARING_DOWN,
+        steps=(K.TEARDOWN_STARTED,),
+        actions=(TearDownResource(GROUP, turn_of(wf)),),
+        checks=(
+            active_is(pending=C.TEAR_DOWN, resume=None, attempts=0, resources=wf.resources, deadline_at=None),
+            step_detail(f"{why}; tearing down what it owned"),
+            leased(NOW),
+        ),
+    )
+
+
+def resource_answered(
+    wf: Workflow,
+    outcome: ResourceOutcome,
+    detail: str,
+    ending: tuple[WorkflowState, str] | None = None,
+) -> Expect:
+    """The resource whose turn it is ends with `outcome`: the next one is asked for at once, or, after the
+    last, the workflow ends as `ending` says (a state and its reason)."""
+    current, *rest = [r for r in wf.resources if r.outcome is None]
+    checks = (
+        step_detail(f"{current.kind} {current.resource_id} {outcome}: {detail} ({current.arn})", 0),
+        resource_ended(current.arn, outcome, detail),
+    )
+    if rest:
+        assert ending is None
+        return Expect(
+            active=S.TEARING_DOWN,
+            steps=(K.RESOURCE_TORN_DOWN,),
+            actions=(TearDownResource(GROUP, rest[0]),),
+            checks=(*checks, active_is(pending=C.TEAR_DOWN, attempts=0), leased(NOW)),
+        )
+    assert ending is not None
+    state, reason = ending
+    return Expect(
+        finished=state,
+        reason=reason,
+        steps=(K.RESOURCE_TORN_DOWN, K.FINISHED),
+        actions=(notify(workflow_id=wf.workflow_id),) if state is S.FAILED else (),
+        checks=(*checks, every_resource_ended),
+    )
 
 
 def write_name(call: PendingCall) -> str:
@@ -981,9 +1244,50 @@ def build_table() -> dict[tuple[str, str], Expect]:
             else:
                 steps = (*steps, K.MERGED)
                 checks.append(step_detail(f"{asked.kind} request {asked.request_id} joined the active"))
-            table[s, event] = Expect(
-                active=wf.state, steps=steps, checks=(merged(asked.request_id, kind, force), *checks)
+            teardown = joined_teardown(wf, asked)
+            decided = wf.kind is RequestKind.DELETION and wf.state in (S.DELETING, S.TEARING_DOWN)
+            lowered = (
+                decided
+                and asked.kind is RequestKind.DELETION
+                and _LEVELS.index(teardown or POLICY.teardown_default) < _LEVELS.index(wf.teardown)
             )
+            if lowered and (wf.delete_issued or wf.state is S.TEARING_DOWN):
+                # Too late to remove less: the teardown is under way. Answered on its own.
+                table[s, event] = Expect(
+                    active=wf.state,
+                    finished=S.REJECTED,
+                    reason=f"group busy: workflow {wf.workflow_id} is already deleting the group with "
+                    f"teardown={wf.teardown}",
+                    steps=(K.REQUESTED, K.FINISHED),
+                    checks=(kept_active,),
+                )
+                continue
+            if lowered:
+                # Decided but nothing deleted yet: the smaller teardown is what both requests accept.
+                table[s, event] = Expect(
+                    active=wf.state,
+                    steps=steps,
+                    checks=(merged_lowered(asked.request_id, teardown or POLICY.teardown_default), *checks),
+                )
+                continue
+            table[s, event] = Expect(
+                active=wf.state,
+                steps=steps,
+                checks=(merged(asked.request_id, kind, force, teardown), *checks),
+            )
+
+    # -- a teardown beyond what this deployment allows (things_teardown is off): REJECTED at once, on its
+    #    own, whatever is active (a roll back, a dry run, a teardown under way)
+    for s in STATES:
+        wf_or_none = active_wf.get(s)
+        table[s, "request deletion teardown=things"] = Expect(
+            active=wf_or_none.state if wf_or_none else None,
+            finished=S.REJECTED,
+            reason="teardown=things is not enabled on this deployment (at most definitions): the stack "
+            "grants the AWS IoT calls only with gg-reset:thingsTeardown=true; ask for teardown=definitions",
+            steps=(K.REQUESTED, K.FINISHED),
+            checks=(rejected_on_its_own("r-things", Teardown.THINGS),),
+        )
 
     # -- the status of our own reset deployment (whatever call is pending: the news is the news)
     for s in ACTIVE:
@@ -1194,12 +1498,11 @@ def build_table() -> dict[tuple[str, str], Expect]:
         assert wf.resume is not None
         write = write_name(wf.resume)
         table[s, "inspected missing"] = (
-            # Our DeleteGroup was called: its answer was lost, and the group is missing because of it.
-            Expect(
-                finished=S.DELETED,
-                reason="group deleted (DeleteGroup was issued; GetGroup, before DeleteGroup, finds it "
-                "missing)",
-                steps=(K.FINISHED,),
+            # Our DeleteGroup was called: its answer was lost, and the group is missing because of it (what
+            # it owned is torn down next).
+            group_deleted_by_us(
+                wf,
+                "group deleted (DeleteGroup was issued; GetGroup, before DeleteGroup, finds it missing)",
             )
             if wf.delete_issued
             else Expect(
@@ -1290,12 +1593,85 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 ),
             )
 
-    # -- answer to DeleteGroup
+    # -- answer to DeleteGroup: DELETED, or the teardown of what the group owned begins
     for s in ACTIVE:
         if active_wf[s].pending is C.DELETE:
-            table[s, "group deleted"] = Expect(
-                finished=S.DELETED, reason="group deleted", steps=(K.FINISHED,)
+            table[s, "group deleted"] = group_deleted_by_us(active_wf[s], "group deleted")
+
+    # -- answer to COLLECT (reads only): what a teardown=definitions keeps of it, in teardown order, without
+    #    the core's certificate and thing; then DeleteGroup (the inspection at T0 is still fresh at NOW), or
+    #    a dry run's plan
+    kept = (CORE, FUNCTIONS)
+    for s in ACTIVE:
+        wf = active_wf[s]
+        if wf.pending is not C.COLLECT:
+            continue
+        assert wf.teardown is Teardown.DEFINITIONS
+        collected = step_detail(
+            "teardown=definitions: the group's versions reference CoreDefinition c-1, FunctionDefinition f-1",
+            0,
+        )
+        if wf.request.dry_run:
+            table[s, "teardown collected"] = Expect(
+                finished=S.PLANNED,
+                reason="dry run: no Greengrass write made",
+                steps=(K.TEARDOWN_COLLECTED, K.FINISHED),
+                checks=(
+                    collected,
+                    finished_with(resources=kept, collected=True, delete_issued=False),
+                    planned(
+                        "ResetDeployments(Force=False) and wait for its Success",
+                        "if it fails or the core is silent for 600s: "
+                        "re-check the protection tag if the last check is older than 60s, then "
+                        "ResetDeployments(Force=True)",
+                        "re-check the protection tag if the last check is older than 60s, then DeleteGroup",
+                        f"delete CoreDefinition c-1 ({CORE.arn})",
+                        "keep FunctionDefinition f-1: used by group g-2",
+                    ),
+                ),
             )
+            continue
+        table[s, "teardown collected"] = Expect(
+            active=S.DELETING,
+            steps=(K.TEARDOWN_COLLECTED,),
+            actions=(DeleteGroup(GROUP),),
+            checks=(
+                collected,
+                active_is(
+                    pending=C.DELETE,
+                    resources=kept,
+                    collected=True,
+                    teardown=Teardown.DEFINITIONS,
+                    delete_issued=True,
+                    attempts=0,
+                ),
+                leased(NOW),
+            ),
+        )
+
+    # -- answers to TEAR_DOWN: the resource whose turn it is ends; then the next, or the end. An answer about
+    #    another resource (its turn has passed, or has not come) changes nothing.
+    last_resource = {
+        ResourceOutcome.DELETED: (S.DELETED, "group deleted; teardown=definitions: 2 deleted"),
+        ResourceOutcome.ALREADY_GONE: (
+            S.DELETED,
+            "group deleted; teardown=definitions: 1 deleted, 1 already-gone",
+        ),
+        ResourceOutcome.FAILED: (
+            S.FAILED,
+            "group deleted, but the teardown is incomplete: 1 deleted, 1 failed; not deleted: "
+            "FunctionDefinition f-1: refused: bad-request-code: went wrong",
+        ),
+    }
+    for s in ACTIVE:
+        wf = active_wf[s]
+        if wf.pending is not C.TEAR_DOWN:
+            continue
+        assert turn_of(wf) == FUNCTIONS and NOT_ITS_TURN.arn != FUNCTIONS.arn
+        last = len([r for r in wf.resources if r.outcome is None]) == 1
+        table[s, "resource torn down (current)"] = resource_answered(
+            wf, ResourceOutcome.DELETED, "deleted", last_resource[ResourceOutcome.DELETED] if last else None
+        )
 
     # -- failed calls: only the answer to the call the workflow waits for counts
     for s in ACTIVE:
@@ -1328,12 +1704,22 @@ def build_table() -> dict[tuple[str, str], Expect]:
 
         for kind in ErrorKind:
             event = f"{call.value} failed {kind.value}"
+            last = call is C.TEAR_DOWN and len([r for r in wf.resources if r.outcome is None]) == 1
+            # With a teardown to follow, the group's absence must be proven: GetGroup is asked first.
+            teardown_next = call is C.DELETE and any(r.outcome is None for r in wf.resources)
             if kind is E.NOT_FOUND:
-                if call is C.DELETE:
-                    table[s, event] = Expect(
-                        finished=S.DELETED,
-                        reason="group deleted (DeleteGroup then answered",
-                        steps=(K.FINISHED,),
+                if call is C.DELETE and not teardown_next:
+                    table[s, event] = group_deleted_by_us(
+                        wf, "group deleted (DeleteGroup then answered not-found-code: went wrong)"
+                    )
+                elif call is C.TEAR_DOWN:
+                    # Nothing of the group is left either way: the resource is already gone.
+                    outcome = ResourceOutcome.ALREADY_GONE
+                    table[s, event] = resource_answered(
+                        wf,
+                        outcome,
+                        "not found (not-found-code: went wrong)",
+                        last_resource[outcome] if last else None,
                     )
                 elif call in (C.INSPECT, C.RECHECK):
                     # GetGroup says "missing" with GroupInspected(exists=False); this proves nothing.
@@ -1395,6 +1781,15 @@ def build_table() -> dict[tuple[str, str], Expect]:
                 )
             elif kind.transient:
                 table[s, event] = retry(RETRY_LIMIT[kind], kind)
+            elif kind is E.BAD_REQUEST and call is C.TEAR_DOWN:
+                # The group is deleted already: the resource FAILED, and the next one still gets its turn.
+                outcome = ResourceOutcome.FAILED
+                table[s, event] = resource_answered(
+                    wf,
+                    outcome,
+                    "refused: bad-request-code: went wrong",
+                    last_resource[outcome] if last else None,
+                )
             elif kind is E.BAD_REQUEST:
                 table[s, event] = Expect(
                     finished=S.FAILED,
@@ -2610,3 +3005,336 @@ def test_every_event_replayed_at_once_is_a_no_op(state: str) -> None:
         again = transition(first.record, event, now, POLICY)
         assert not again.changed, name
         assert again.actions == () and again.steps == (), name
+
+
+# --- teardown: what a deleted group owned, one resource at a time ------------------------------------------
+
+THINGS_POLICY = WorkflowPolicy(things_teardown=True)
+"""A deployment whose stack grants the AWS IoT calls: `teardown=things` is allowed."""
+
+
+def apply_under(
+    policy: WorkflowPolicy, record: GroupRecord, *events: Event, at: datetime = T0
+) -> GroupRecord:
+    for event in events:
+        record = transition(record, event, at, policy).record
+    return record
+
+
+def test_a_teardown_deletion_collects_before_delete_group_then_tears_down_each_resource_in_order() -> None:
+    record = apply(EMPTY, _definitions, *_waiting)
+    decisions = []
+    answers: list[Event] = [
+        status(OWN, DeploymentStatus.SUCCESS),
+        TeardownCollected((LOGGERS, CERTIFICATE, FUNCTIONS, CORE)),
+        GroupDeleted(),
+        ResourceTornDown(CORE.arn, ResourceOutcome.DELETED, "deleted"),
+        ResourceTornDown(FUNCTIONS.arn, ResourceOutcome.KEPT, "used by group g-2"),
+        ResourceTornDown(LOGGERS.arn, ResourceOutcome.ALREADY_GONE, "not found"),
+    ]
+    for answer in answers:
+        decision = transition(record, answer, NOW, POLICY)
+        decisions.append(decision)
+        record = decision.record
+    assert [d.actions for d in decisions] == [
+        (CollectTeardown(GROUP, Teardown.DEFINITIONS),),  # reads only: no re-check needed
+        (DeleteGroup(GROUP),),
+        (TearDownResource(GROUP, CORE),),
+        (TearDownResource(GROUP, FUNCTIONS),),
+        (TearDownResource(GROUP, LOGGERS),),
+        (),
+    ]
+    last = record.last
+    assert record.active is None and last is not None and last.state is S.DELETED
+    assert last.reason == (
+        "group deleted; teardown=definitions: 1 deleted, 1 already-gone, 1 kept; "
+        "kept: FunctionDefinition f-1: used by group g-2"
+    )
+    assert [(r.resource_id, r.outcome) for r in last.resources] == [
+        ("c-1", ResourceOutcome.DELETED),
+        ("f-1", ResourceOutcome.KEPT),
+        ("l-1", ResourceOutcome.ALREADY_GONE),
+    ]
+    assert [s.kind for d in decisions for _, s in d.steps] == [
+        K.DEPLOYMENT_SUCCEEDED,
+        K.DELETE_STARTED,
+        K.TEARDOWN_COLLECTED,
+        K.TEARDOWN_STARTED,
+        K.RESOURCE_TORN_DOWN,
+        K.RESOURCE_TORN_DOWN,
+        K.RESOURCE_TORN_DOWN,
+        K.FINISHED,
+    ]
+    torn = [s for d in decisions for _, s in d.steps if s.kind is K.RESOURCE_TORN_DOWN]
+    assert all(s.state is S.TEARING_DOWN for s in torn)
+    assert torn[1].detail == f"FunctionDefinition f-1 kept: used by group g-2 ({FUNCTIONS.arn})"
+
+
+def test_a_slow_collection_is_followed_by_a_re_check_before_delete_group() -> None:
+    record = STATES["DELETING collecting"]()
+    later = T0 + FRESH_FOR + timedelta(seconds=1)
+    decision = transition(record, _two, later, POLICY)
+    assert decision.actions == (InspectGroup(GROUP, recheck=True),)
+    wf = decision.record.active
+    assert wf is not None and (wf.pending, wf.resume, wf.delete_issued) == (C.RECHECK, C.DELETE, False)
+    # A protection tag added while the resources were read still stops the deletion: nothing is torn down.
+    stopped = transition(decision.record, PROTECTED, later, POLICY)
+    last = stopped.record.last
+    assert last is not None and last.state is S.REJECTED and "stopped before DeleteGroup" in last.reason
+    assert stopped.actions == ()
+
+
+def test_a_collection_that_finds_nothing_ends_deleted_with_delete_group() -> None:
+    record = apply(STATES["DELETING collecting"](), TeardownCollected(()), at=NOW)
+    wf = record.active
+    assert wf is not None and wf.collected and wf.resources == () and wf.pending is C.DELETE
+    decision = transition(record, GroupDeleted(), NOW, POLICY)
+    last = decision.record.last
+    assert last is not None and last.state is S.DELETED
+    assert last.reason == "group deleted; teardown=definitions: nothing else to delete"
+    assert decision.actions == ()
+
+
+@pytest.mark.parametrize("kind", list(RETRY_LIMIT))
+def test_a_resource_that_keeps_failing_fails_alone_and_the_next_still_gets_its_turn(kind: ErrorKind) -> None:
+    record = STATES["TEARING_DOWN"]()
+    now = NOW
+    asked = 0
+    for _ in range(RETRY_LIMIT[kind] - 1):
+        record = apply(record, failed(C.TEAR_DOWN, kind), at=now)
+        assert record.active is not None and record.active.next_action_at is not None
+        now = record.active.next_action_at
+        redrive = transition(record, Tick(), now, POLICY)
+        assert redrive.actions == (TearDownResource(GROUP, FUNCTIONS),)
+        asked += 1
+        record = redrive.record
+    decision = transition(record, failed(C.TEAR_DOWN, kind), now, POLICY)
+    assert decision.actions == (TearDownResource(GROUP, LOGGERS),)  # the group is deleted: go on
+    wf = decision.record.active
+    assert wf is not None and wf.state is S.TEARING_DOWN and wf.attempts == 0
+    failed_one = wf.resources[0]
+    assert failed_one.outcome is ResourceOutcome.FAILED
+    assert f"tear-down failed {RETRY_LIMIT[kind]} times; last error {kind.value}-code" in failed_one.detail
+    assert asked == RETRY_LIMIT[kind] - 1
+
+    done = transition(
+        decision.record, ResourceTornDown(LOGGERS.arn, ResourceOutcome.DELETED, "deleted"), now, POLICY
+    )
+    last = done.record.last
+    assert last is not None and last.state is S.FAILED
+    assert last.reason.startswith(
+        "group deleted, but the teardown is incomplete: 1 deleted, 1 failed; not deleted: "
+    )
+    assert done.actions == (Notify(GROUP, WF1, S.FAILED, last.reason),)
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind))
+def test_a_teardown_whose_every_call_fails_still_ends_with_every_resource_answered(kind: ErrorKind) -> None:
+    """COLLECT and DeleteGroup work; every TEAR_DOWN fails with the same error, time moving on."""
+    record = STATES["TEARING_DOWN"]()
+    now = NOW
+    calls: list[Resource] = []
+    while record.active is not None:
+        assert len(calls) < 100, "the teardown does not terminate"
+        decision = transition(record, failed(C.TEAR_DOWN, kind), now, POLICY)
+        record = decision.record
+        if record.active is not None and not decision.actions:
+            assert record.active.next_action_at is not None
+            now = record.active.next_action_at
+            decision = transition(record, Tick(), now, POLICY)
+            record = decision.record
+        calls.extend(a.resource for a in decision.actions if isinstance(a, TearDownResource))
+    last = record.last
+    assert last is not None and all(r.outcome is not None for r in last.resources)
+    if kind is E.NOT_FOUND:
+        assert last.state is S.DELETED
+        assert {r.outcome for r in last.resources} == {ResourceOutcome.ALREADY_GONE}
+    else:
+        assert last.state is S.FAILED and "the teardown is incomplete: 2 failed" in last.reason
+    assert set(calls) <= {FUNCTIONS, LOGGERS}
+
+
+def test_an_answer_about_a_resource_whose_turn_has_not_come_changes_nothing() -> None:
+    record = STATES["TEARING_DOWN"]()
+    early = ResourceTornDown(LOGGERS.arn, ResourceOutcome.DELETED, "deleted")
+    decision = transition(record, early, NOW, POLICY)
+    assert not decision.changed and decision.actions == () and decision.steps == ()
+    # The same answer for the resource whose turn has passed (a re-driven call's twin), after it moved on.
+    moved = apply(record, TORN_DOWN, at=NOW)
+    again = transition(moved, TORN_DOWN, NOW, POLICY)
+    assert not again.changed and again.actions == ()
+
+
+@pytest.mark.parametrize(
+    ("policy", "teardown", "level", "kept"),
+    [
+        (POLICY, Teardown.DEFINITIONS, Teardown.DEFINITIONS, (CORE, FUNCTIONS)),
+        (THINGS_POLICY, Teardown.DEFINITIONS, Teardown.DEFINITIONS, (CORE, FUNCTIONS)),
+        (THINGS_POLICY, Teardown.THINGS, Teardown.THINGS, (CORE, FUNCTIONS, CERTIFICATE, THING)),
+        # No teardown in the request: the policy's default.
+        (
+            WorkflowPolicy(teardown_default=Teardown.DEFINITIONS),
+            None,
+            Teardown.DEFINITIONS,
+            (CORE, FUNCTIONS),
+        ),
+        (
+            WorkflowPolicy(teardown_default=Teardown.THINGS, things_teardown=True),
+            None,
+            Teardown.THINGS,
+            (CORE, FUNCTIONS, CERTIFICATE, THING),
+        ),
+    ],
+)
+def test_the_teardown_level_decides_what_is_collected_and_torn_down(
+    policy: WorkflowPolicy, teardown: Teardown | None, level: Teardown, kept: tuple[Resource, ...]
+) -> None:
+    """Definitions first, then the core's certificate (detached from the thing), then the thing; the
+    certificate and thing only with teardown=things."""
+    deletion = request(kind=RequestKind.DELETION, teardown=teardown)
+    record = apply_under(policy, EMPTY, deletion, *_waiting)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), T0, policy)
+    assert decision.actions == (CollectTeardown(GROUP, level),)
+    record = apply_under(policy, decision.record, COLLECTED, GroupDeleted())
+    asked: list[Resource] = []
+    while record.active is not None:
+        wf = record.active
+        assert wf.teardown is level
+        (action,) = transition(record, Tick(), DUE + timedelta(days=len(asked)), policy).actions
+        assert isinstance(action, TearDownResource)
+        asked.append(action.resource)
+        record = apply_under(
+            policy, record, ResourceTornDown(action.resource.arn, ResourceOutcome.DELETED, "ok")
+        )
+    assert tuple(asked) == kept
+    assert record.last is not None and record.last.state is S.DELETED
+    assert record.last.reason == f"group deleted; teardown={level}: {len(kept)} deleted"
+
+
+@pytest.mark.parametrize("policy", [POLICY, WorkflowPolicy(teardown_default=Teardown.DEFINITIONS)])
+def test_teardown_group_deletes_the_group_only(policy: WorkflowPolicy) -> None:
+    record = apply_under(
+        policy, EMPTY, request(kind=RequestKind.DELETION, teardown=Teardown.GROUP), *_waiting
+    )
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), T0, policy)
+    assert decision.actions == (DeleteGroup(GROUP),)
+    done = transition(decision.record, GroupDeleted(), T0, policy)
+    assert done.record.last is not None and done.record.last.reason == "group deleted"
+    assert not done.record.last.collected
+
+
+def test_teardown_things_is_accepted_where_it_is_enabled() -> None:
+    decision = transition(EMPTY, EVENTS["request deletion teardown=things"][0], NOW, THINGS_POLICY)
+    wf = decision.record.active
+    assert wf is not None and wf.request.teardown is Teardown.THINGS
+    assert decision.actions == (InspectGroup(GROUP),)
+
+
+def test_a_teardown_accepted_before_the_stack_disabled_it_goes_no_further_than_allowed_now() -> None:
+    """teardown=things accepted while the stack granted the IoT calls; the stack changed since: the
+    deletion removes what it may now (the definitions), not more."""
+    things = request(kind=RequestKind.DELETION, teardown=Teardown.THINGS)
+    record = apply_under(THINGS_POLICY, EMPTY, things, *_waiting)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), T0, POLICY)
+    assert decision.actions == (CollectTeardown(GROUP, Teardown.DEFINITIONS),)
+    collected = apply(decision.record, COLLECTED)
+    assert collected.active is not None and collected.active.resources == (CORE, FUNCTIONS)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "collects"),
+    [
+        (Teardown.DEFINITIONS, None, None),  # None: the default, group
+        (Teardown.DEFINITIONS, Teardown.GROUP, None),
+        (None, Teardown.DEFINITIONS, None),
+        (Teardown.DEFINITIONS, Teardown.DEFINITIONS, Teardown.DEFINITIONS),
+    ],
+)
+def test_two_deletions_merged_before_the_reset_completes_get_the_smaller_teardown(
+    first: Teardown | None, second: Teardown | None, collects: Teardown | None
+) -> None:
+    record = apply(EMPTY, request(kind=RequestKind.DELETION, teardown=first), *_waiting)
+    record = apply(record, request("r-2", RequestKind.DELETION, teardown=second, at=NOW), at=NOW)
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
+    expected = CollectTeardown(GROUP, collects) if collects else DeleteGroup(GROUP)
+    assert decision.actions == (expected,)
+
+
+def test_a_deletion_joining_a_reset_brings_its_own_teardown() -> None:
+    record = apply(
+        STATES["RESETTING waiting"](),
+        request("r-del", RequestKind.DELETION, teardown=Teardown.DEFINITIONS, at=NOW),
+        at=NOW,
+    )
+    decision = transition(record, status(OWN, DeploymentStatus.SUCCESS), NOW, POLICY)
+    assert decision.actions == (CollectTeardown(GROUP, Teardown.DEFINITIONS),)
+
+
+@pytest.mark.parametrize("state", ["DELETING collecting"])
+def test_a_group_only_deletion_merged_once_the_teardown_is_decided_deletes_the_group_only(state: str) -> None:
+    """Two deletions merging get the smaller teardown (deleting more than someone asked for cannot be
+    undone), also once the deletion has decided its teardown (COLLECT under way, or resources collected,
+    DeleteGroup not yet issued): the workflow's level and resources follow the request's."""
+    record = apply(STATES[state](), request("r-2", RequestKind.DELETION, at=NOW), at=NOW)
+    wf = record.active
+    assert wf is not None and wf.request.teardown is Teardown.GROUP  # the merge itself is recorded
+    if state == "DELETING collecting":
+        record = apply(record, _two, at=NOW)
+    decision = transition(record, GroupDeleted(), NOW, POLICY)
+    assert not any(isinstance(a, TearDownResource) for a in decision.actions), decision.actions
+    last = decision.record.last
+    assert last is not None and last.state is S.DELETED and "teardown=definitions" not in last.reason
+
+
+def test_a_group_only_deletion_after_delete_group_was_issued_is_answered_busy() -> None:
+    """DeleteGroup issued with a teardown to follow: too late to remove less; the request says so."""
+    record = STATES["DELETING collected"]()
+    assert record.active is not None and record.active.delete_issued
+    decision = transition(record, request("r-2", RequestKind.DELETION, at=NOW), NOW, POLICY)
+    (answered,) = decision.finished
+    assert (
+        answered.state is S.REJECTED
+        and "already deleting the group with teardown=definitions" in answered.reason
+    )
+    assert decision.record.active == record.active
+
+
+def test_a_dry_run_deletion_plans_its_teardown_from_what_it_collected() -> None:
+    record = STATES["REQUESTED dry-run deletion collecting"]()
+    wf = record.active
+    assert wf is not None and wf.request.dry_run
+    nothing = transition(record, TeardownCollected(()), NOW, POLICY)
+    last = nothing.record.last
+    assert last is not None and last.state is S.PLANNED
+    assert last.plan[-2:] == (
+        "re-check the protection tag if the last check is older than 60s, then DeleteGroup",
+        "teardown=definitions: nothing else to delete",
+    )
+    assert nothing.actions == ()
+    # teardown=group (the default): planned at the inspection, nothing collected.
+    plain = apply(EMPTY, request(kind=RequestKind.DELETION, dry_run=True), INSPECTED_OK)
+    assert plain.last is not None and plain.last.state is S.PLANNED and not plain.last.collected
+    assert plain.last.plan[-1].endswith("DeleteGroup")
+
+
+def test_a_dry_run_with_teardown_things_under_the_things_policy_plans_the_certificate_and_thing() -> None:
+    dry = request(kind=RequestKind.DELETION, dry_run=True, teardown=Teardown.THINGS)
+    record = apply_under(THINGS_POLICY, EMPTY, dry, INSPECTED_OK, COLLECTED)
+    last = record.last
+    assert last is not None and last.state is S.PLANNED
+    assert last.plan[-4:] == (
+        f"delete CoreDefinition c-1 ({CORE.arn})",
+        "keep FunctionDefinition f-1: used by group g-2",
+        f"delete Certificate cert-1 ({CERTIFICATE.arn})",
+        f"delete Thing core-1 ({THING.arn})",
+    )
+
+
+def test_the_teardown_after_a_lost_delete_answer_starts_from_the_re_check() -> None:
+    """DeleteGroup's answer was lost, and the retry's re-check finds the group missing: the group was
+    deleted by this workflow, so what it owned is torn down (never GONE, never skipped)."""
+    record = STATES["DELETING collected issued recheck"]()
+    decision = transition(record, GroupInspected(exists=False), NOW, POLICY)
+    assert decision.actions == (TearDownResource(GROUP, FUNCTIONS),)
+    wf = decision.record.active
+    assert wf is not None and wf.state is S.TEARING_DOWN and wf.resume is None
