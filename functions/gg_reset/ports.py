@@ -38,6 +38,8 @@ class GroupFacts:
     arn: str | None = None
     name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    latest_version: str | None = None
+    """`LatestVersion`: where the group's core thing is named (None: no version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +143,7 @@ class TeardownPort(Protocol):
         `level` would delete, each with `used_by` filled in as things stand now."""
         ...
 
-    def tear_down(
-        self, resource: Resource, *, deleted_group: str, pace: Pace
-    ) -> tuple[ResourceOutcome, str]:
+    def tear_down(self, resource: Resource, *, deleted_group: str, pace: Pace) -> tuple[ResourceOutcome, str]:
         """Delete `resource` unless something other than `deleted_group` still uses it, asked right
         before the delete: (DELETED | ALREADY_GONE | KEPT, a detail for the history)."""
         ...
@@ -164,6 +164,27 @@ class CoreDevices(Protocol):
 
     def core_device(self, thing_name: str) -> CoreDeviceView | None:
         """The V2 core device registered for this thing, or None."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConnectivity:
+    """What the connectivity source says of a group's core thing."""
+
+    thing_name: str | None
+    """None: the group's latest version names no core."""
+    connected: bool | None
+    """None: the source does not know the thing."""
+    since: datetime | None = None
+
+
+class ConnectivityPort(Protocol):
+    """Whether a group's core is connected, and since when (AWS IoT fleet indexing). Raises
+    `GreengrassError` on failure."""
+
+    def core_connectivity(self, group_id: str, latest_version: str | None, *, pace: Pace) -> CoreConnectivity:
+        """`pace` is called before each Greengrass call (finding the core thing); the source's own calls
+        are paced on its own budget."""
         ...
 
 

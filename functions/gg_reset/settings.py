@@ -58,6 +58,12 @@ ENV_DEPLOYED_ACCOUNT: Final = "DEPLOYED_ACCOUNT"
 """The account the stack was deployed in (CloudFormation's AWS::AccountId)."""
 """Where the workflow's timers go: delayed messages on the work queue."""
 
+ENV_FORCE_WHEN_DISCONNECTED_FOR: Final = "FORCE_WHEN_DISCONNECTED_FOR_SECONDS"
+"""Set: AWS IoT fleet indexing is the connectivity source, and a normal reset whose core has been
+disconnected for longer than this many seconds is escalated to Force at once (`gg-reset:connectivitySource`,
+`gg-reset:forceWhenDisconnectedFor`). Unset: no connectivity source."""
+SEARCH_INDEX_RPS: Final = 5.0
+"""`iot:SearchIndex` calls per second per invocation: a conservative share of its own quota."""
 ENV_TEARDOWN_DEFAULT: Final = "TEARDOWN_DEFAULT"
 """What a deletion removes when its request does not say: `group`, `definitions` or `things`
 (`gg-reset:teardown`)."""
@@ -233,6 +239,11 @@ class Settings:
             safety=safety_from_env(),
             teardown_default=teardown,
             things_teardown=things,
+            force_when_disconnected_for_s=(
+                _int_env(ENV_FORCE_WHEN_DISCONNECTED_FOR, 0, allow_zero=True)
+                if os.environ.get(ENV_FORCE_WHEN_DISCONNECTED_FOR)
+                else None
+            ),
         )
         return cls(
             table_name=table,

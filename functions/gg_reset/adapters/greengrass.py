@@ -174,7 +174,14 @@ class Boto3Greengrass:
         tags = group.get("tags") or {}
         if not isinstance(tags, dict):
             raise _malformed("GetGroup", f"group {group_id} has tags that are not a map: {tags!r}")
-        return GroupFacts(group_id=group_id, exists=True, arn=arn, name=group.get("Name"), tags=dict(tags))
+        return GroupFacts(
+            group_id=group_id,
+            exists=True,
+            arn=arn,
+            name=group.get("Name"),
+            tags=dict(tags),
+            latest_version=group.get("LatestVersion") or None,
+        )
 
     def reset_deployments(
         self, group_id: str, *, force: bool, client_token: str, adopt_since: datetime | None = None

@@ -52,6 +52,18 @@ class StartReset:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckConnectivity:
+    """Ask the connectivity source about the group's core thing (found from `latest_version`)."""
+
+    group_id: str
+    latest_version: str | None
+
+    @property
+    def call(self) -> PendingCall:
+        return PendingCall.CHECK_CONNECTIVITY
+
+
+@dataclass(frozen=True, slots=True)
 class PollDeployment:
     group_id: str
     deployment_id: str
@@ -137,6 +149,7 @@ GreengrassAction = (
     InspectGroup
     | ConfirmFailure
     | StartReset
+    | CheckConnectivity
     | PollDeployment
     | DeleteGroup
     | CollectTeardown

@@ -50,6 +50,19 @@ class GroupInspected:
     exists: bool
     tags: Mapping[str, str] = field(default_factory=dict)
     name: str | None = None
+    latest_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectivityChecked:
+    """The answer to `CheckConnectivity`: the core thing's connectivity, as the fleet index has it."""
+
+    thing_name: str | None
+    """None: the group's latest version names no core."""
+    connected: bool | None
+    """None: the index does not know the thing."""
+    since: datetime | None = None
+    """When it last connected or disconnected (the index's `connectivity.timestamp`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +147,7 @@ Event = (
     | InvalidRequestReceived
     | DeploymentStatusReported
     | GroupInspected
+    | ConnectivityChecked
     | FailureChecked
     | ResetAccepted
     | GroupDeleted

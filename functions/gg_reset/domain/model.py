@@ -85,6 +85,9 @@ class PendingCall(StrEnum):
     `WorkflowPolicy.protection_freshness_s`), or to confirm that a group some call called missing is
     really gone. The write to make afterwards is `Workflow.resume`."""
     RESET = "reset"
+    CHECK_CONNECTIVITY = "check-connectivity"
+    """While a normal reset waits: ask the connectivity source (AWS IoT fleet indexing) whether the core has
+    been disconnected for longer than `WorkflowPolicy.force_when_disconnected_for_s`; then Force at once."""
     FORCE_RESET = "force-reset"
     POLL = "poll"
     DELETE = "delete"
@@ -114,6 +117,8 @@ class StepKind(StrEnum):
     RESET_STARTED = "reset-started"
     RETRY_SCHEDULED = "retry-scheduled"
     ESCALATED = "escalated"
+    CONNECTIVITY_CHECKED = "connectivity-checked"
+    """What the connectivity source said of the core, when it did not lead to Force at once."""
     DEPLOYMENT_SUCCEEDED = "deployment-succeeded"
     DEPLOYMENT_FAILED = "deployment-failed"
     DELETE_STARTED = "delete-started"
@@ -239,6 +244,8 @@ class Workflow:
     once its turn has come."""
     collected: bool = False
     """COLLECT has answered (`resources` may still be empty: nothing beyond the group to delete)."""
+    latest_version: str | None = None
+    """The group's latest version when it was last read (GetGroup): where its core thing is found."""
     unconfirmed_reset_since: datetime | None = None
     """A reset call of this workflow failed in a way that leaves open whether AWS started it (a 5xx, a
     lost response): the next attempt first looks for a reset created since then and adopts it, so a

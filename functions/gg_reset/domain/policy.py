@@ -46,6 +46,12 @@ class WorkflowPolicy:
     """How long a redeployment may take before it counts as failed (and the fallback takes over)."""
     rollback_max_checked: int = 20
     """At most this many earlier deployments' statuses are read to find the last one that worked."""
+    force_when_disconnected_for_s: int | None = None
+    """With a connectivity source (AWS IoT fleet indexing): a normal reset whose core has been disconnected
+    for longer than this is escalated to Force at once, instead of at `reset_timeout_s`. None: no source."""
+    connectivity_check_after_s: int = 30
+    """How long a normal reset waits for its Success before the connectivity source is asked: an answering
+    core succeeds well within it (the simulated ones in 6 s), so only silent cores cost the lookup."""
     teardown_default: Teardown = Teardown.GROUP
     """What a deletion removes when its request does not say (`gg-reset:teardown`)."""
     things_teardown: bool = False

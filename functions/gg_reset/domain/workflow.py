@@ -57,6 +57,7 @@ from datetime import datetime, timedelta
 
 from gg_reset.domain.actions import (
     Action,
+    CheckConnectivity,
     CollectTeardown,
     ConfirmFailure,
     DeleteGroup,
@@ -73,6 +74,7 @@ from gg_reset.domain.errors import ErrorKind
 from gg_reset.domain.events import (
     CallDeferred,
     CallFailed,
+    ConnectivityChecked,
     DeploymentStatusReported,
     Event,
     FailureChecked,
@@ -183,6 +185,7 @@ def transition(record: GroupRecord, event: Event, now: datetime, policy: Workflo
             builder.on_tick()
         case (
             GroupInspected()
+            | ConnectivityChecked()
             | FailureChecked()
             | ResetAccepted()
             | GroupDeleted()
@@ -589,6 +592,7 @@ class _Builder:
     def on_call_result(
         self,
         event: GroupInspected
+        | ConnectivityChecked
         | FailureChecked
         | ResetAccepted
         | GroupDeleted
@@ -607,6 +611,8 @@ class _Builder:
                 self.on_inspected(wf, event)
             case GroupInspected() if wf.pending is PendingCall.RECHECK:
                 self.on_rechecked(wf, event)
+            case ConnectivityChecked() if wf.pending is PendingCall.CHECK_CONNECTIVITY:
+                self.on_connectivity(wf, event)
             case FailureChecked() if wf.pending is PendingCall.CONFIRM_FAILURE:
                 self.on_failure_checked(wf, event)
             case ResetAccepted() if wf.pending is (
@@ -618,14 +624,19 @@ class _Builder:
                 # or a running deployment delayed it. The status event normally ends the wait; the one
                 # poll at the deadline covers a lost event (and is what escalates a silent core).
                 deadline = self.now + timedelta(seconds=timeout)
+                pending, next_at = PendingCall.POLL, deadline
+                if self.asks_connectivity(wf, forced=event.forced):
+                    # A silent core is told apart early: ask the connectivity source if no Success comes soon.
+                    check_at = self.now + timedelta(seconds=self.policy.connectivity_check_after_s)
+                    pending, next_at = PendingCall.CHECK_CONNECTIVITY, min(check_at, deadline)
                 wf = replace(
                     wf,
                     deployment_id=event.deployment_id,
                     forced=wf.forced or event.forced,
-                    pending=PendingCall.POLL,
+                    pending=pending,
                     failures=NO_FAILURES,
                     deadline_at=deadline,
-                    next_action_at=deadline,
+                    next_action_at=next_at,
                     unconfirmed_reset_since=None,
                 )
                 wf = self.step(
@@ -681,6 +692,7 @@ class _Builder:
         if refusal is not None:
             self.finish(wf, WorkflowState.REJECTED, refusal)
             return
+        wf = replace(wf, latest_version=event.latest_version or wf.latest_version)
         if wf.kind is RequestKind.REMEDIATION and not wf.request.dry_run:
             policy, how = chosen_remediation(event.tags, self.policy.remediation_default)
             wf = self.step(
@@ -846,7 +858,14 @@ class _Builder:
             reason = f"{refusal}, found while the workflow ran; stopped before {write}"
             self.finish(wf, WorkflowState.REJECTED, reason)
             return
-        wf = replace(wf, pending=call, resume=None, checked_at=self.now, next_action_at=self.now)
+        wf = replace(
+            wf,
+            pending=call,
+            resume=None,
+            checked_at=self.now,
+            next_action_at=self.now,
+            latest_version=event.latest_version or wf.latest_version,
+        )
         self.set_active(self.step(wf, StepKind.INSPECTED, f"still exists and is not protected: {write}"))
 
     def plan(self, wf: Workflow) -> tuple[str, ...]:
@@ -937,6 +956,10 @@ class _Builder:
 
     def on_call_failed(self, wf: Workflow, event: CallFailed) -> None:
         error = f"{event.code}: {event.message}"
+        if event.call is PendingCall.CHECK_CONNECTIVITY:
+            # Evidence only: without it, the reset is awaited as it would be without a source.
+            self.wait_for_the_reset(wf, f"connectivity unknown ({event.error}, {error})")
+            return
         match event.error:
             case ErrorKind.NOT_FOUND:
                 if event.call is PendingCall.DELETE and next_resource(wf.resources) is not None:
@@ -1005,6 +1028,47 @@ class _Builder:
         current = next_resource(wf.resources)
         if current is not None:
             self.on_torn_down(wf, current.arn, outcome, detail)
+
+    def asks_connectivity(self, wf: Workflow, *, forced: bool) -> bool:
+        """A normal reset that Force may follow (force=auto), with a connectivity source configured."""
+        return (
+            self.policy.force_when_disconnected_for_s is not None
+            and not forced
+            and wf.request.force is ForcePolicy.AUTO
+        )
+
+    def on_connectivity(self, wf: Workflow, event: ConnectivityChecked) -> None:
+        """Evidence, not proof: a core disconnected for longer than the threshold is reset with Force now
+        (the protection check before it is made as for any forced reset); anything else waits for the
+        reset's own answer until the deadline, as without a source."""
+        threshold = self.policy.force_when_disconnected_for_s
+        thing = event.thing_name or "(no core in the latest version)"
+        if event.connected is False and event.since is not None and threshold is not None:
+            away = self.now - event.since
+            if away >= timedelta(seconds=threshold):
+                why = (
+                    f"core thing {thing} disconnected since {event.since:%Y-%m-%dT%H:%M:%SZ} (fleet index), "
+                    f"longer than {threshold}s"
+                )
+                wf = self.step(
+                    replace(wf, pending=None, failures=NO_FAILURES),
+                    StepKind.ESCALATED,
+                    f"{why}: escalating to ResetDeployments(Force=True) without waiting for the deadline",
+                )
+                self.start_reset(wf, forced=True)
+                return
+            said = f"disconnected only since {event.since:%Y-%m-%dT%H:%M:%SZ}"
+        elif event.connected is None:
+            said = "not in the fleet index"
+        else:
+            said = "connected" if event.connected else "disconnected, since when unknown"
+        self.wait_for_the_reset(wf, f"core thing {thing} {said} (fleet index)")
+
+    def wait_for_the_reset(self, wf: Workflow, why: str) -> None:
+        wf = replace(wf, pending=PendingCall.POLL, next_action_at=wf.deadline_at, failures=NO_FAILURES)
+        self.set_active(
+            self.step(wf, StepKind.CONNECTIVITY_CHECKED, f"{why}: waiting for the reset until the deadline")
+        )
 
     def maybe_started(self, wf: Workflow, event: CallFailed) -> Workflow:
         """A reset call whose answer says nothing about its effect may have started a reset: remember
@@ -1110,6 +1174,8 @@ class _Builder:
                 if wf.deployment_id is None:
                     return
                 action = PollDeployment(wf.group_id, wf.deployment_id)
+            case PendingCall.CHECK_CONNECTIVITY:
+                action = CheckConnectivity(wf.group_id, wf.latest_version)
             case PendingCall.DELETE:
                 action = DeleteGroup(wf.group_id)
                 # Saved with the lease, before the call: whatever becomes of its answer, the ledger knows.

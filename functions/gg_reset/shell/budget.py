@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from gg_reset.ports import Clock
+from gg_reset.ports import Clock, Pace
 
 BACKOFF_FACTOR: Final = 0.7
 """A 429 multiplies the rate by this (botocore's CUBIC uses the same beta)."""
@@ -26,6 +26,15 @@ MIN_FRACTION: Final = 0.1
 """The rate never drops below this fraction of the budget."""
 RECOVERY_PER_SUCCESS: Final = 0.02
 """Each successful call gives back this fraction of the budget, up to the budget."""
+
+
+def pacing(budget: RequestBudget, clock: Clock) -> Pace:
+    """A `Pace` that waits for `budget`'s next slot (for an API outside the Greengrass budget)."""
+
+    def pace() -> None:
+        clock.sleep(budget.reserve())
+
+    return pace
 
 
 class RequestBudget:

@@ -120,6 +120,7 @@ def workflow_from_plain(data: dict[str, Any]) -> Workflow:
         resources=tuple(resource_from_plain(r) for r in data.get("resources", ())),
         collected=bool(data.get("collected", False)),
         unconfirmed_reset_since=_dt(data.get("unconfirmed_reset_since")),
+        latest_version=data.get("latest_version"),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from gg_reset.domain.actions import (
     Action,
+    CheckConnectivity,
     CollectTeardown,
     ConfirmFailure,
     DeleteGroup,
@@ -30,6 +31,7 @@ from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.events import (
     CallDeferred,
     CallFailed,
+    ConnectivityChecked,
     DeploymentStatusReported,
     Event,
     FailureChecked,
@@ -47,6 +49,7 @@ from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.workflow import transition
 from gg_reset.ports import (
     Clock,
+    ConnectivityPort,
     GreengrassPort,
     LedgerPort,
     Notifier,
@@ -98,6 +101,7 @@ class ResetService:
         budget: RequestBudget | None = None,
         timers: TimerPort | None = None,
         teardown: TeardownPort | None = None,
+        connectivity: ConnectivityPort | None = None,
     ) -> None:
         self.ledger = ledger
         self.greengrass = greengrass
@@ -111,6 +115,8 @@ class ResetService:
         self.teardown = teardown
         """Definitions, things and certificates of deleted groups; None: deletions remove the group only
         (a teardown asked of such a service fails its step with a clear error)."""
+        self.connectivity = connectivity
+        """AWS IoT fleet indexing, when the deployment has one (`force_when_disconnected_for_s`)."""
 
     def handle(
         self,
@@ -222,7 +228,7 @@ class ResetService:
         """
         if self.budget is None:
             return self._call(action, unpaced)
-        per_call = isinstance(action, (CollectTeardown, TearDownResource))
+        per_call = isinstance(action, (CollectTeardown, TearDownResource, CheckConnectivity))
         pace = self._pacer(until)
         throttles = 0
         while True:
@@ -260,7 +266,12 @@ class ResetService:
             match action:
                 case InspectGroup(group_id=gid):
                     facts = self.greengrass.inspect_group(gid)
-                    return GroupInspected(exists=facts.exists, tags=dict(facts.tags), name=facts.name)
+                    return GroupInspected(
+                        exists=facts.exists,
+                        tags=dict(facts.tags),
+                        name=facts.name,
+                        latest_version=facts.latest_version,
+                    )
                 case ConfirmFailure(group_id=gid, deployment_id=did):
                     view = self.greengrass.get_deployment_status(gid, did)
                     return FailureChecked(
@@ -300,6 +311,18 @@ class ResetService:
                 ):
                     started = self.greengrass.redeploy(gid, did, client_token=token, group_version_id=version)
                     return RollbackStarted(deployment_id=started)
+                case CheckConnectivity(group_id=gid, latest_version=version):
+                    if self.connectivity is None:
+                        raise GreengrassError(
+                            kind=ErrorKind.BAD_REQUEST,
+                            operation="SearchIndex",
+                            code="ConnectivityNotConfigured",
+                            message="this service has no connectivity source",
+                        )
+                    seen = self.connectivity.core_connectivity(gid, version, pace=pace)
+                    return ConnectivityChecked(
+                        thing_name=seen.thing_name, connected=seen.connected, since=seen.since
+                    )
                 case CollectTeardown(group_id=gid, level=level):
                     resources = self._teardown(action).collect(gid, level, pace=pace)
                     return TeardownCollected(resources=resources)

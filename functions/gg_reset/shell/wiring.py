@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from gg_reset.adapters.connectivity import FleetIndexConnectivity
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass, make_greengrass_client
 from gg_reset.adapters.notifier import LogNotifier, SnsNotifier
@@ -19,8 +20,8 @@ from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.adapters.timers import SqsTimers
 from gg_reset.ports import Notifier, SystemClock
-from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
-from gg_reset.shell.budget import RequestBudget
+from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, SEARCH_INDEX_RPS, Settings
+from gg_reset.shell.budget import RequestBudget, pacing
 from gg_reset.shell.observability import metrics
 from gg_reset.shell.service import ResetService
 
@@ -39,6 +40,21 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
     clock = SystemClock()
     things = settings.policy.things_teardown
     greengrass = make_greengrass_client(session)
+    teardown = Boto3Teardown(
+        greengrass,
+        clock=clock,
+        iot=(lambda: session.client("iot")) if things else None,
+        core_devices=(lambda: Boto3CoreDevices(session.client("greengrassv2"))) if things else None,
+    )
+    connectivity = (
+        FleetIndexConnectivity(
+            teardown,
+            lambda: session.client("iot"),
+            search_pace=pacing(RequestBudget(SEARCH_INDEX_RPS, clock), clock),
+        )
+        if settings.policy.force_when_disconnected_for_s is not None
+        else None
+    )
     return ResetService(
         ledger=DynamoDBLedger(
             session.client("dynamodb"),
@@ -54,12 +70,8 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
         timers=SqsTimers(session.client("sqs"), settings.work_queue_url, clock)
         if settings.work_queue_url
         else None,
-        teardown=Boto3Teardown(
-            greengrass,
-            clock=clock,
-            iot=(lambda: session.client("iot")) if things else None,
-            core_devices=(lambda: Boto3CoreDevices(session.client("greengrassv2"))) if things else None,
-        ),
+        teardown=teardown,
+        connectivity=connectivity,
     )
 
 
