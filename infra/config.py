@@ -55,6 +55,11 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 REMOVAL_POLICIES: Final = ("retain", "destroy")
 LEDGER_ENCRYPTIONS: Final = ("aws-managed", "customer-managed")
 LOGS_KMS_KEY_CREATE: Final = "create"
+CONNECTIVITY_NONE: Final = "none"
+CONNECTIVITY_FLEET_INDEX: Final = "fleet-index"
+CONNECTIVITY_SOURCES: Final = (CONNECTIVITY_NONE, CONNECTIVITY_FLEET_INDEX)
+FORCE_WHEN_DISCONNECTED_FOR_BOUNDS: Final = (300, 604_800)
+"""Seconds a core must have been disconnected before its reset is forced at once: 5 minutes to 7 days."""
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 
@@ -254,6 +259,23 @@ CONTEXT_OPTIONS: Final[tuple[ContextOption, ...]] = (
         "`true`: deletions may remove the core's AWS IoT certificate and thing (`teardown=things`), and the "
         "worker and sweeper get the AWS IoT and Greengrass V2 permissions that takes. Off: no IoT "
         "permission at all, and a request for `things` is refused.",
+    ),
+    ContextOption(
+        "connectivitySource",
+        CONNECTIVITY_NONE,
+        "`fleet-index`: a normal reset that may fall back to Force and has no Success after "
+        f"{_POLICY.connectivity_check_after_s} s asks AWS IoT fleet indexing whether the group's core thing "
+        "is connected (the worker and sweeper get `iot:SearchIndex` on the `AWS_Things` "
+        "index and `greengrass:GetCoreDefinitionVersion`); a core disconnected for longer than "
+        "`forceWhenDisconnectedFor` is reset with Force at once. Needs thing connectivity indexing in the "
+        "account (docs/configuration.md). `none`: no such calls, no such permissions.",
+    ),
+    ContextOption(
+        "forceWhenDisconnectedFor",
+        3600,
+        f"With `connectivitySource=fleet-index`: seconds ({FORCE_WHEN_DISCONNECTED_FOR_BOUNDS[0]}-"
+        f"{FORCE_WHEN_DISCONNECTED_FOR_BOUNDS[1]}) a core must have been disconnected for its reset to "
+        "go to Force without waiting for `resetTimeoutSeconds`. Ignored with `none`.",
     ),
     ContextOption(
         "janitorEnabled",
@@ -537,6 +559,10 @@ class GgResetConfig:
     """Deletions may remove the core's AWS IoT certificate and thing (and the stack grants the IoT calls)."""
     janitor_teardown: str | None = None
     """What the janitor's deletion requests ask to remove; None: they leave it out."""
+    connectivity_source: str = CONNECTIVITY_NONE
+    """`fleet-index` (AWS IoT fleet indexing tells a silent core's connectivity) or `none`."""
+    force_when_disconnected_for_seconds: int = 3600
+    """With `fleet-index`: a core disconnected for longer than this is reset with Force at once."""
 
     @property
     def retain(self) -> bool:
@@ -545,6 +571,14 @@ class GgResetConfig:
     @property
     def sweeper_timeout_seconds(self) -> int:
         return sweeper_timeout_seconds(self.sweep_interval_minutes)
+
+    @property
+    def force_when_disconnected_for(self) -> int | None:
+        """What the worker and sweeper get as `FORCE_WHEN_DISCONNECTED_FOR_SECONDS`: the threshold with the
+        fleet-index connectivity source, None (the variable is not set) without one."""
+        if self.connectivity_source != CONNECTIVITY_FLEET_INDEX:
+            return None
+        return self.force_when_disconnected_for_seconds
 
     @property
     def greengrass_callers(self) -> int:
@@ -668,4 +702,10 @@ class GgResetConfig:
             teardown=teardown,
             things_teardown=things_teardown,
             janitor_teardown=janitor_teardown,
+            connectivity_source=_as_choice(
+                "connectivitySource", get("connectivitySource"), CONNECTIVITY_SOURCES
+            ),
+            force_when_disconnected_for_seconds=num(
+                "forceWhenDisconnectedFor", *FORCE_WHEN_DISCONNECTED_FOR_BOUNDS
+            ),
         )

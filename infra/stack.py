@@ -83,6 +83,7 @@ class GgResetStack(Stack):
                 tracing=config.tracing,
                 teardown_default=config.teardown,
                 things_teardown=config.things_teardown,
+                force_when_disconnected_for=config.force_when_disconnected_for,
             ),
             table=self.ledger.table,
             bus=self.intake.bus,

@@ -76,7 +76,8 @@ GREENGRASS_DEFINITION_DELETE_ACTIONS: Final = tuple(GREENGRASS_DEFINITION_PATHS)
 # Only with `gg-reset:thingsTeardown`: the core's thing and certificate, named by its core definition versions
 # (GetCoreDefinitionVersion: coreDefinition* and coreDefinitionVersion*), whether that thing is now a
 # Greengrass V2 core device (GetCoreDevice: coreDevice*, "AWS IoT Greengrass V2"; same `greengrass:` prefix),
-# and their deletion in AWS IoT.
+# and their deletion in AWS IoT. GetCoreDefinitionVersion also with `gg-reset:connectivitySource=fleet-index`
+# (the core thing whose connectivity is asked): one statement whichever of the two (or both) needs it.
 GREENGRASS_CORE_READ_ACTIONS: Final = ("greengrass:GetCoreDefinitionVersion",)
 GREENGRASS_V2_ACTIONS: Final = ("greengrass:GetCoreDevice",)
 IOT_CERTIFICATE_ACTIONS: Final = (
@@ -89,6 +90,14 @@ IOT_CERTIFICATE_ACTIONS: Final = (
 IOT_THING_ACTIONS: Final = ("iot:ListThingPrincipals", "iot:DeleteThing")  # thing*
 IOT_LIST_ACTIONS: Final = ("iot:ListAttachedPolicies",)  # no resource type: '*'
 IOT_ACTIONS: Final = (*IOT_CERTIFICATE_ACTIONS, *IOT_THING_ACTIONS, *IOT_LIST_ACTIONS)
+"""The AWS IoT calls of a things teardown (`gg-reset:thingsTeardown`)."""
+
+# Only with `gg-reset:connectivitySource=fleet-index` (`gg_reset.adapters.connectivity`): one query of the
+# things index per silent core. SearchIndex is authorized on index* (service authorization reference, "AWS
+# IoT": `arn:${Partition}:iot:${Region}:${Account}:index/${IndexName}`), so the grant names that one index.
+IOT_CONNECTIVITY_ACTIONS: Final = ("iot:SearchIndex",)
+IOT_THINGS_INDEX: Final = "AWS_Things"
+"""The fleet index of things (with their connectivity) the adapter queries (its `THINGS_INDEX`)."""
 
 
 def powertools_layer_arn(region: str, version: int) -> str:
@@ -129,6 +138,8 @@ class FunctionSettings:
     tracing: bool = False
     teardown_default: str = "group"
     things_teardown: bool = False
+    force_when_disconnected_for: int | None = None
+    """Seconds; set: AWS IoT fleet indexing is the connectivity source (`gg-reset:connectivitySource`)."""
 
 
 class ResetFunctions(Construct):
@@ -204,6 +215,11 @@ class ResetFunctions(Construct):
         }
         self.environment = dict(environment)
         """The settings every gg-reset Lambda reads (`gg_reset.settings.Settings.from_env`)."""
+        connectivity = config.force_when_disconnected_for is not None
+        if connectivity:
+            # The worker and sweeper only: they run the resets, and only they may query the fleet index
+            # (the janitor requests resets through the bus and gets neither the variable nor the grant).
+            environment[settings.ENV_FORCE_WHEN_DISCONNECTED_FOR] = str(config.force_when_disconnected_for)
 
         self.worker = self._function(
             "Worker",
@@ -250,13 +266,17 @@ class ResetFunctions(Construct):
             # Timers: both Lambdas send delayed messages to the work queue (and to no other queue).
             work_queue.grant_send_messages(function)
         roles = [self.worker.role, self.sweeper.role]
-        self.greengrass_policy = self._greengrass_policy(roles, things=config.things_teardown)
+        self.greengrass_policy = self._greengrass_policy(
+            roles, things=config.things_teardown, connectivity=connectivity
+        )
         self.iot_policy = self._iot_policy(roles) if config.things_teardown else None
+        self.connectivity_policy = self._connectivity_policy(roles) if connectivity else None
         for function in (self.worker, self.sweeper):
             # Nothing runs before it may call Greengrass (CDK only orders the role's default policy).
             function.node.add_dependency(self.greengrass_policy)
-            if self.iot_policy is not None:
-                function.node.add_dependency(self.iot_policy)
+            for policy in (self.iot_policy, self.connectivity_policy):
+                if policy is not None:
+                    function.node.add_dependency(policy)
 
     def _function(
         self,
@@ -309,7 +329,9 @@ class ResetFunctions(Construct):
         )
         return function
 
-    def _greengrass_policy(self, roles: list[iam.IRole | None], *, things: bool) -> iam.Policy:
+    def _greengrass_policy(
+        self, roles: list[iam.IRole | None], *, things: bool, connectivity: bool
+    ) -> iam.Policy:
         stack = Stack.of(self)
         groups = greengrass_arn(stack, "groups", "*")
         deployments = greengrass_arn(stack, "groups", "*/deployments/*")
@@ -329,8 +351,10 @@ class ResetFunctions(Construct):
                 for action, path in GREENGRASS_DEFINITION_PATHS.items()
             ),
         ]
+        if things or connectivity:
+            teardown_statements.append(core_definition_read_statement(stack))
         if things:
-            teardown_statements += core_identity_statements(stack)
+            teardown_statements.append(core_device_read_statement(stack))
         policy = iam.Policy(
             self,
             "GreengrassAccess",
@@ -396,11 +420,11 @@ class ResetFunctions(Construct):
             "deleted group and of the remaining groups (what their versions reference), whose ids are only "
             "known at run time; read-only.",
         )
+        core_reads = _core_definition_read_purposes(things=things, connectivity=connectivity)
         for action, path in GREENGRASS_DEFINITION_PATHS.items():
             also = (
-                " With thingsTeardown, GetCoreDefinitionVersion (read-only) reads the core's thing and "
-                "certificate from the core definitions too."
-                if things and path == "cores"
+                f" GetCoreDefinitionVersion (read-only) is granted on core definitions too, for {core_reads}."
+                if core_reads and path == "cores"
                 else ""
             )
             acknowledge(
@@ -412,9 +436,29 @@ class ResetFunctions(Construct):
                 "remaining group's versions still reference them; the statement holds that one action on "
                 f"that one definition type.{also}",
             )
+        if core_reads:
+            acknowledge_core_definition_version_reads(policy, core_reads)
         if things:
-            acknowledge_core_identity_reads(policy, core_definitions_acknowledged=True)
+            acknowledge_core_device_reads(policy)
         return policy
+
+    def _connectivity_policy(self, roles: list[iam.IRole | None]) -> iam.Policy:
+        """`gg-reset:connectivitySource=fleet-index` only: `iot:SearchIndex` on the things index of this
+        account and region, nothing else of AWS IoT (`gg_reset.adapters.connectivity`). Read-only; no
+        wildcard, so no finding to acknowledge."""
+        stack = Stack.of(self)
+        return iam.Policy(
+            self,
+            "IotConnectivityAccess",
+            statements=[
+                iam.PolicyStatement(
+                    sid="SearchTheThingsIndexOfThisAccountAndRegion",
+                    actions=list(IOT_CONNECTIVITY_ACTIONS),
+                    resources=[things_index_arn(stack)],
+                ),
+            ],
+            roles=[role for role in roles if role is not None],
+        )
 
     def _iot_policy(self, roles: list[iam.IRole | None]) -> iam.Policy:
         """`gg-reset:thingsTeardown` only: the AWS IoT calls that remove a deleted group's core certificate
@@ -485,6 +529,16 @@ def iot_arn(stack: Stack, resource: str) -> str:
     )
 
 
+def things_index_arn(stack: Stack) -> str:
+    """`arn:<partition>:iot:<region>:<account>:index/AWS_Things`: the fleet index `SearchIndex` queries."""
+    return stack.format_arn(
+        service="iot",
+        resource="index",
+        resource_name=IOT_THINGS_INDEX,
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
 def core_device_arn(stack: Stack) -> str:
     """Greengrass V2's coreDevice: `arn:<partition>:greengrass:<region>:<account>:coreDevices:<thing>`."""
     return stack.format_arn(
@@ -495,25 +549,65 @@ def core_device_arn(stack: Stack) -> str:
     )
 
 
+def core_definition_read_statement(stack: Stack) -> iam.PolicyStatement:
+    """Read a core's thing (and certificate) from its core definition versions: GetCoreDefinitionVersion is
+    authorized on coreDefinition* and coreDefinitionVersion*."""
+    return iam.PolicyStatement(
+        sid="ReadCoreDefinitionVersionsOfThisAccountAndRegion",
+        actions=list(GREENGRASS_CORE_READ_ACTIONS),
+        resources=[
+            greengrass_arn(stack, "definition/cores", "*"),
+            greengrass_arn(stack, "definition/cores", "*/versions/*"),
+        ],
+    )
+
+
+def core_device_read_statement(stack: Stack) -> iam.PolicyStatement:
+    """Ask Greengrass V2 whether a V1 core's thing is a core device now."""
+    return iam.PolicyStatement(
+        sid="ReadGreengrassV2CoreDevicesOfThisAccountAndRegion",
+        actions=list(GREENGRASS_V2_ACTIONS),
+        resources=[core_device_arn(stack)],
+    )
+
+
 def core_identity_statements(stack: Stack) -> list[iam.PolicyStatement]:
     """Read a core's thing and certificate from its core definition versions, and ask Greengrass V2 whether
     that thing is a core device now (the worker's things teardown; the janitor's migrated selection and
     things preview)."""
-    return [
-        iam.PolicyStatement(
-            sid="ReadCoreDefinitionVersionsOfThisAccountAndRegion",
-            actions=list(GREENGRASS_CORE_READ_ACTIONS),
-            resources=[
-                greengrass_arn(stack, "definition/cores", "*"),
-                greengrass_arn(stack, "definition/cores", "*/versions/*"),
-            ],
-        ),
-        iam.PolicyStatement(
-            sid="ReadGreengrassV2CoreDevicesOfThisAccountAndRegion",
-            actions=list(GREENGRASS_V2_ACTIONS),
-            resources=[core_device_arn(stack)],
-        ),
+    return [core_definition_read_statement(stack), core_device_read_statement(stack)]
+
+
+def _core_definition_read_purposes(*, things: bool, connectivity: bool) -> str:
+    """What the worker and sweeper read from core definition versions, in the acknowledgments' words."""
+    purposes = [
+        *(["the core thing and certificate a things teardown removes"] if things else []),
+        *(["the core thing whose connectivity fleet indexing is asked about"] if connectivity else []),
     ]
+    return ", and ".join(purposes)
+
+
+def acknowledge_core_definition_version_reads(policy: iam.Policy, purposes: str) -> None:
+    """The core definition versions' wildcard that `core_definition_read_statement` brings, with what the
+    policy's roles read there."""
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
+        "<AWS::AccountId>:/greengrass/definition/cores/*/versions/*]",
+        "GetCoreDefinitionVersion (read-only) is authorized on the core definition and its version: it "
+        f"reads, from whichever versions a group names, {purposes}; their ids are only known at run time.",
+    )
+
+
+def acknowledge_core_device_reads(policy: iam.Policy) -> None:
+    """The Greengrass V2 core devices' wildcard that `core_device_read_statement` brings."""
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:coreDevices:*]",
+        "greengrass:GetCoreDevice (Greengrass V2, read-only) asks whether a V1 core's thing is now a V2 "
+        "core device, so that thing and its certificate are kept; the thing name is only known at run "
+        "time.",
+    )
 
 
 def acknowledge_core_identity_reads(policy: iam.Policy, *, core_definitions_acknowledged: bool) -> None:
@@ -527,20 +621,8 @@ def acknowledge_core_identity_reads(policy: iam.Policy, *, core_definitions_ackn
             "GetCoreDefinitionVersion (read-only) is authorized on the core definition too: the core "
             "thing of a group's latest version is read from whichever core definition it names.",
         )
-    acknowledge(
-        policy,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:"
-        "<AWS::AccountId>:/greengrass/definition/cores/*/versions/*]",
-        "GetCoreDefinitionVersion (read-only) is authorized on the core definition and its version: the "
-        "core thing and certificate of any group's versions are read, by ids only known at run time.",
-    )
-    acknowledge(
-        policy,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:greengrass:<AWS::Region>:<AWS::AccountId>:coreDevices:*]",
-        "greengrass:GetCoreDevice (Greengrass V2, read-only) asks whether a V1 core's thing is now a V2 "
-        "core device, so that thing and its certificate are kept; the thing name is only known at run "
-        "time.",
-    )
+    acknowledge_core_definition_version_reads(policy, "the core thing and certificate")
+    acknowledge_core_device_reads(policy)
 
 
 def make_function(

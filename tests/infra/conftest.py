@@ -59,6 +59,16 @@ THINGS_CONTEXT: dict[str, Any] = {
 }
 
 
+# The connectivity source alone (no things teardown): AWS IoT fleet indexing tells a silent core's
+# connectivity. The threshold as `cdk -c` passes it; a janitor, which must get neither its grant nor its
+# setting (it resets nothing itself).
+CONNECTIVITY_CONTEXT: dict[str, Any] = {
+    "gg-reset:connectivitySource": "fleet-index",
+    "gg-reset:forceWhenDisconnectedFor": "900",
+    "gg-reset:janitorEnabled": "true",
+}
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The app exactly as `python app.py` builds it (cdk.json defaults)."""
@@ -75,3 +85,9 @@ def custom_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def things_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The app with `thingsTeardown` on and a janitor that previews a things teardown of migrated groups."""
     return synthesize(tmp_path_factory.mktemp("cdk-things"), THINGS_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def connectivity_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app with `connectivitySource=fleet-index` (and `thingsTeardown` off) and a janitor."""
+    return synthesize(tmp_path_factory.mktemp("cdk-connectivity"), CONNECTIVITY_CONTEXT)

@@ -60,6 +60,25 @@ def test_workflow_defaults_match_the_code() -> None:
     assert config.rollback_fallback == policy.rollback_fallback.value
     assert config.teardown == policy.teardown_default.value == "group"
     assert config.things_teardown is policy.things_teardown is False
+    assert config.connectivity_source == "none"
+    assert config.force_when_disconnected_for is policy.force_when_disconnected_for_s is None
+
+
+@pytest.mark.parametrize(
+    ("values", "source", "threshold"),
+    [
+        ({}, "none", None),
+        ({"forceWhenDisconnectedFor": 600}, "none", None),  # only meaningful with the fleet index
+        ({"connectivitySource": "fleet-index"}, "fleet-index", 3600),
+        ({"connectivitySource": "FLEET-INDEX", "forceWhenDisconnectedFor": "300"}, "fleet-index", 300),
+        ({"connectivitySource": "fleet-index", "forceWhenDisconnectedFor": 604_800}, "fleet-index", 604_800),
+        ({"connectivitySource": "none", "forceWhenDisconnectedFor": "7200"}, "none", None),
+    ],
+)
+def test_connectivity_options(values: dict[str, Any], source: str, threshold: int | None) -> None:
+    config = GgResetConfig.from_mapping(values)
+    assert config.connectivity_source == source
+    assert config.force_when_disconnected_for == threshold
 
 
 def test_the_configuration_doc_documents_every_option_and_its_default() -> None:
@@ -227,6 +246,10 @@ def test_a_layer_version_other_than_the_tested_one_synthesises_with_a_warning(tm
         ("noSuchOption", 1, "unknown gg-reset context option"),
         ("teardown", "everything", "expected one of group, definitions, things"),
         ("thingsTeardown", "maybe", "expected true or false"),
+        ("connectivitySource", "shadow", "expected one of none, fleet-index"),
+        ("forceWhenDisconnectedFor", 299, "between 300 and 604800"),
+        ("forceWhenDisconnectedFor", 604_801, "between 300 and 604800"),
+        ("forceWhenDisconnectedFor", "1h", "whole number"),
     ],
 )
 def test_invalid_values_are_rejected_with_the_key_named(key: str, value: Any, message: str) -> None:

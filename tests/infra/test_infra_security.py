@@ -30,10 +30,12 @@ from infra.constructs.reset_functions import (
     GREENGRASS_VERSION_READ_ACTIONS,
     GREENGRASS_WRITE_ACTIONS,
     IOT_ACTIONS,
+    IOT_CONNECTIVITY_ACTIONS,
     IOT_LIST_ACTIONS,
+    IOT_THINGS_INDEX,
 )
 from infra.nag import MIN_REASON_LENGTH, GgResetAwsSolutionsChecks
-from infra.testing import Synth
+from infra.testing import Synth, synthesize
 
 pytestmark = pytest.mark.infra
 
@@ -44,8 +46,9 @@ STAR_RESOURCE_ACTIONS = {
     "greengrass:ListGroups",
     "iot:ListAttachedPolicies",
 }
-# Both synthesised apps whose IAM the tests below check: the defaults, and teardowns as far as they go.
-SYNTHS = ["synth", "things_synth"]
+# The synthesised apps whose IAM the tests below check: the defaults, teardowns as far as they go, and the
+# connectivity source (fleet indexing) without the things teardown.
+SYNTHS = ["synth", "things_synth", "connectivity_synth"]
 
 # cfn-lint rules that fire on every CDK template by design, with the reason they are ignored.
 CFN_LINT_IGNORED = {
@@ -111,8 +114,15 @@ def _called(*services: str) -> set[str]:
 # which the CLI's command group overrides (`super().get_command(ctx, cmd_name)`).
 NOT_IOT_CALLS = {"GetCommand": "super().get_command("}
 
-# The calls made only on a deployment with `thingsTeardown` (the core's thing and certificate, Greengrass V2).
-THINGS_ONLY_GREENGRASS = {a.split(":", 1)[1] for a in (*GREENGRASS_CORE_READ_ACTIONS, *GREENGRASS_V2_ACTIONS)}
+
+def _names(actions: tuple[str, ...]) -> set[str]:
+    return {a.split(":", 1)[1] for a in actions}
+
+
+# The Greengrass calls made only with `thingsTeardown` (Greengrass V2's core devices), and only with
+# `thingsTeardown` or the connectivity source (the core thing, read from the core definition versions).
+THINGS_ONLY_GREENGRASS = _names(GREENGRASS_V2_ACTIONS)
+CORE_THING_GREENGRASS = _names(GREENGRASS_CORE_READ_ACTIONS)
 
 
 def test_roles_have_no_managed_policies(synth: Synth) -> None:
@@ -137,14 +147,17 @@ def test_resource_star_only_for_actions_without_resource_types(
             assert set(_as_list(statement["Action"])) <= STAR_RESOURCE_ACTIONS, logical_id
 
 
-def test_greengrass_grants_are_exactly_what_the_code_calls(synth: Synth, things_synth: Synth) -> None:
+def test_greengrass_grants_are_exactly_what_the_code_calls(
+    synth: Synth, things_synth: Synth, connectivity_synth: Synth
+) -> None:
     """The `greengrass:` IAM actions match the operations of both Greengrass models (V1 and V2 share the IAM
-    prefix) the runtime package calls, both ways: all of them with `thingsTeardown`, all but the core's
-    thing and Greengrass V2's core devices without it."""
+    prefix) the runtime package calls, both ways: all of them with `thingsTeardown`; with the connectivity
+    source alone all but Greengrass V2's core devices; with neither, also not the core's thing."""
     called = _called("greengrass", "greengrassv2")
     assert {"GetCoreDevice", "GetGroupVersion", "DeleteCoreDefinition"} <= called  # the probe finds them
     assert _granted(things_synth, "greengrass") == called
-    assert _granted(synth, "greengrass") == called - THINGS_ONLY_GREENGRASS
+    assert _granted(connectivity_synth, "greengrass") == called - THINGS_ONLY_GREENGRASS
+    assert _granted(synth, "greengrass") == called - THINGS_ONLY_GREENGRASS - CORE_THING_GREENGRASS
     declared = {
         a.split(":", 1)[1]
         for a in (
@@ -161,20 +174,67 @@ def test_greengrass_grants_are_exactly_what_the_code_calls(synth: Synth, things_
     assert _granted(things_synth, "greengrass") == declared
 
 
-def test_iot_grants_are_exactly_what_the_code_calls_and_only_with_things_teardown(
-    synth: Synth, things_synth: Synth
+def test_iot_grants_are_exactly_what_the_code_calls_and_only_with_things_teardown_or_connectivity(
+    synth: Synth, things_synth: Synth, connectivity_synth: Synth
 ) -> None:
-    """The `iot:` IAM actions match the AWS IoT operations the runtime package calls, both ways, and exist
-    only when `thingsTeardown` is on."""
+    """The `iot:` IAM actions match the AWS IoT operations the runtime package calls, both ways: the things
+    teardown's with `thingsTeardown`, exactly `SearchIndex` with the connectivity source alone, none with
+    neither."""
     sources = _runtime_sources()
     for operation, only_use in NOT_IOT_CALLS.items():
         uses = re.findall(rf"\S*\.{xform_name(operation)}\(", sources)
         assert uses == [only_use], (operation, uses)  # still not an AWS call
     called = _called("iot") - set(NOT_IOT_CALLS)
-    assert {"DeleteCertificate", "DeleteThing", "ListAttachedPolicies"} <= called  # the probe finds them
-    assert _granted(things_synth, "iot") == called == {a.split(":", 1)[1] for a in IOT_ACTIONS}
+    assert {"DeleteCertificate", "DeleteThing", "ListAttachedPolicies", "SearchIndex"} <= called  # found
+    assert _granted(things_synth, "iot") == _names(IOT_ACTIONS)
+    assert _granted(connectivity_synth, "iot") == _names(IOT_CONNECTIVITY_ACTIONS) == {"SearchIndex"}
+    assert _names(IOT_ACTIONS) | _names(IOT_CONNECTIVITY_ACTIONS) == called
     assert _granted(synth, "iot") == set()
     assert not synth.config.things_teardown and things_synth.config.things_teardown
+    assert not connectivity_synth.config.things_teardown
+    assert synth.config.force_when_disconnected_for is None
+    assert things_synth.config.force_when_disconnected_for is None
+    assert connectivity_synth.config.force_when_disconnected_for == 900
+
+
+def test_the_adapter_queries_the_index_the_stack_grants() -> None:
+    from gg_reset.adapters.connectivity import THINGS_INDEX
+
+    assert THINGS_INDEX == IOT_THINGS_INDEX == "AWS_Things"
+
+
+def test_the_connectivity_source_searches_only_the_things_index_of_the_deploying_account_and_region(
+    connectivity_synth: Synth,
+) -> None:
+    """One statement: `iot:SearchIndex` on `arn:<partition>:iot:<region>:<account>:index/AWS_Things`, no
+    wildcard, no other AWS IoT action; the core thing is read from core definition versions of the
+    deploying account and region, in one statement of the worker and sweeper's Greengrass policy."""
+    iot = [
+        (logical_id, statement)
+        for logical_id, statement in _statements(connectivity_synth)
+        if any(a.startswith("iot:") for a in _as_list(statement["Action"]))
+    ]
+    assert len(iot) == 1, iot
+    ((logical_id, statement),) = iot
+    assert logical_id == connectivity_synth.logical_id("ResetFunctions/IotConnectivityAccess")
+    assert statement == {
+        "Sid": "SearchTheThingsIndexOfThisAccountAndRegion",
+        "Effect": "Allow",
+        "Action": "iot:SearchIndex",
+        "Resource": {"Fn::Join": ["", [*_arn_prefix("iot"), f":index/{IOT_THINGS_INDEX}"]]},
+    }
+    greengrass_policy = connectivity_synth.logical_id("ResetFunctions/GreengrassAccess")
+    core_reads = [
+        statement
+        for logical_id, statement in _statements(connectivity_synth)
+        if logical_id == greengrass_policy
+        and set(_as_list(statement["Action"])) & set(GREENGRASS_CORE_READ_ACTIONS)
+    ]
+    assert len(core_reads) == 1
+    assert [r["Fn::Join"][1][-1] for r in core_reads[0]["Resource"]] == [
+        ":/greengrass/definition/cores/*",
+        ":/greengrass/definition/cores/*/versions/*",
+    ]
 
 
 ARN_PREFIX = [
@@ -251,7 +311,9 @@ def test_iot_access_is_scoped_to_certificates_and_things_of_the_deploying_accoun
     assert not any(a in {"iot:DeletePolicy", "iot:DeletePolicyVersion"} for a in IOT_ACTIONS)
 
 
-def test_protected_groups_are_denied_in_iam_too(synth: Synth) -> None:
+@pytest.mark.parametrize("which", SYNTHS)
+def test_protected_groups_are_denied_in_iam_too(which: str, request: pytest.FixtureRequest) -> None:
+    synth: Synth = request.getfixturevalue(which)
     denies = [s for _, s in _statements(synth) if s["Effect"] == "Deny"]
     assert len(denies) == 1
     (deny,) = denies
@@ -309,6 +371,68 @@ def test_the_iot_policy_exists_only_with_things_teardown_and_the_functions_wait_
         if any(a.startswith("iot:") for a in _as_list(statement["Action"])):
             policy = things_synth.template_json["Resources"][logical_id]["Properties"]
             assert janitor_role not in policy["Roles"], logical_id
+
+
+def test_the_connectivity_policy_exists_only_with_the_fleet_index_and_the_functions_wait_for_it(
+    synth: Synth, things_synth: Synth, connectivity_synth: Synth
+) -> None:
+    for without in (synth, things_synth):
+        with pytest.raises(KeyError):
+            without.logical_id("ResetFunctions/IotConnectivityAccess")
+    with pytest.raises(KeyError):
+        connectivity_synth.logical_id("ResetFunctions/IotTeardownAccess")
+    policy_id = connectivity_synth.logical_id("ResetFunctions/IotConnectivityAccess")
+    resources = connectivity_synth.template_json["Resources"]
+    roles = resources[policy_id]["Properties"]["Roles"]
+    assert sorted(r["Ref"] for r in roles) == sorted(
+        [
+            connectivity_synth.logical_id("ResetFunctions/WorkerRole"),
+            connectivity_synth.logical_id("ResetFunctions/SweeperRole"),
+        ]
+    )
+    for path in ("ResetFunctions/Worker", "ResetFunctions/Sweeper"):
+        assert policy_id in resources[connectivity_synth.logical_id(path)]["DependsOn"]
+    # The janitor requests resets through the bus; it queries no fleet index, nor reads core definitions.
+    janitor_role = {"Ref": connectivity_synth.logical_id("Janitor/FunctionRole")}
+    for logical_id, statement in _statements(connectivity_synth):
+        actions = set(_as_list(statement["Action"]))
+        if any(a.startswith("iot:") for a in actions) or actions & set(GREENGRASS_CORE_READ_ACTIONS):
+            assert janitor_role not in resources[logical_id]["Properties"]["Roles"], logical_id
+
+
+def test_both_switches_grant_the_core_definition_reads_once_and_both_iot_policies(tmp_path: Path) -> None:
+    """`thingsTeardown` and the connectivity source together: every call the code makes, one statement for
+    GetCoreDefinitionVersion (which both need), each IoT policy with its own actions (cdk-nag passes:
+    synthesis would fail otherwise)."""
+    both = synthesize(
+        tmp_path,
+        {
+            "gg-reset:thingsTeardown": "true",
+            "gg-reset:connectivitySource": "fleet-index",
+        },
+    )
+    assert _granted(both, "greengrass") == _called("greengrass", "greengrassv2")
+    assert _granted(both, "iot") == _called("iot") - set(NOT_IOT_CALLS)
+    greengrass_policy = both.logical_id("ResetFunctions/GreengrassAccess")
+    core_reads = [
+        statement
+        for logical_id, statement in _statements(both)
+        if logical_id == greengrass_policy
+        and set(_as_list(statement["Action"])) & set(GREENGRASS_CORE_READ_ACTIONS)
+    ]
+    assert len(core_reads) == 1
+    for path, actions in (
+        ("ResetFunctions/IotTeardownAccess", IOT_ACTIONS),
+        ("ResetFunctions/IotConnectivityAccess", IOT_CONNECTIVITY_ACTIONS),
+    ):
+        policy_id = both.logical_id(path)
+        assert {
+            action
+            for logical_id, statement in _statements(both)
+            if logical_id == policy_id
+            for action in _as_list(statement["Action"])
+        } == set(actions)
+    assert _nist_findings(both) == NIST_ACKNOWLEDGED | NIST_OPTIONAL
 
 
 def test_data_and_messaging_grants_are_scoped_to_this_stack(synth: Synth) -> None:
@@ -432,10 +556,10 @@ def test_nist_800_53_r5_findings_are_the_documented_ones(synth: Synth, custom_sy
 
 
 def test_every_acknowledged_aws_solutions_finding_is_documented(
-    synth: Synth, custom_synth: Synth, things_synth: Synth
+    synth: Synth, custom_synth: Synth, things_synth: Synth, connectivity_synth: Synth
 ) -> None:
     doc = (REPO_ROOT / "docs" / "security-findings.md").read_text(encoding="utf-8")
-    for synthesised in (synth, custom_synth, things_synth):
+    for synthesised in (synth, custom_synth, things_synth, connectivity_synth):
         for rules in _acknowledgments(synthesised.app).values():
             for rule in rules:
                 finding = rule.split("::", 1)[1]
@@ -446,7 +570,7 @@ def test_every_acknowledged_aws_solutions_finding_is_documented(
 # --- cfn-lint ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth"])
+@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth", "connectivity_synth"])
 def test_cfn_lint_passes(which: str, request: pytest.FixtureRequest) -> None:
     synthesised: Synth = request.getfixturevalue(which)
     template = synthesised.outdir / f"{synthesised.config.stack_name}.template.json"

@@ -200,6 +200,7 @@ def test_lambdas_run_python_313_on_arm64_with_powertools_and_settings(
     assert settings.ENV_GREENGRASS_ENDPOINT not in variables  # the real Greengrass endpoint in AWS
     assert variables[settings.ENV_TEARDOWN_DEFAULT] == "group"
     assert variables[settings.ENV_THINGS_TEARDOWN] == "false"
+    assert settings.ENV_FORCE_WHEN_DISCONNECTED_FOR not in variables  # no connectivity source
     log_group = synth.logical_id(f"{path}Logs")
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": log_group}}
     assert synth.template_json["Resources"][log_group]["Properties"]["RetentionInDays"] == 30
@@ -217,7 +218,7 @@ def test_settings_flow_from_context_to_the_lambdas(custom_synth: Synth) -> None:
     assert worker["Properties"]["Timeout"] == 60
 
 
-@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth"])
+@pytest.mark.parametrize("which", ["synth", "custom_synth", "things_synth", "connectivity_synth"])
 @pytest.mark.parametrize("path", ["ResetFunctions/Worker", "ResetFunctions/Sweeper"])
 def test_the_lambda_code_reads_the_settings_the_stack_passes(
     which: str, path: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -240,6 +241,18 @@ def test_the_lambda_code_reads_the_settings_the_stack_passes(
     assert loaded.work_queue_url == f"resolved-{settings.ENV_WORK_QUEUE_URL}"
     assert loaded.policy.teardown_default.value == config.teardown
     assert loaded.policy.things_teardown is config.things_teardown
+    assert loaded.policy.force_when_disconnected_for_s == config.force_when_disconnected_for
+
+
+def test_the_connectivity_threshold_goes_to_the_worker_and_sweeper_only(connectivity_synth: Synth) -> None:
+    """`connectivitySource=fleet-index`: the threshold as `FORCE_WHEN_DISCONNECTED_FOR_SECONDS` on the two
+    Lambdas that run resets; the janitor (which requests them through the bus) does without."""
+    resources = connectivity_synth.template_json["Resources"]
+    for path in ("ResetFunctions/Worker", "ResetFunctions/Sweeper"):
+        variables = resources[connectivity_synth.logical_id(path)]["Properties"]["Environment"]["Variables"]
+        assert variables[settings.ENV_FORCE_WHEN_DISCONNECTED_FOR] == "900"
+    janitor = resources[connectivity_synth.logical_id("Janitor/Function")]["Properties"]
+    assert settings.ENV_FORCE_WHEN_DISCONNECTED_FOR not in janitor["Environment"]["Variables"]
 
 
 CUSTOM_LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:31"
