@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import typer
 from rich.console import Console
@@ -191,6 +191,14 @@ def demo(
     for run in (result.janitor.dry_run, result.janitor.run):
         _say(console, run.message)
     console.print()
+    console.print(_teardown_table(summary["teardown"]))
+    teardown = summary["teardown"]
+    _say(
+        console,
+        f"teardown: {teardown['orphans']} orphaned, {teardown['deleted_in_use']} deleted while in use, "
+        f"{teardown['protected_touched']} protected touched",
+    )
+    console.print()
     console.print(_summary_table(summary))
     console.print()
     if report is not None:
@@ -270,6 +278,18 @@ def _janitor_table(janitor: dict[str, dict[str, object]]) -> Table:
     for label, key in (("dry run", "dry_run"), ("run", "run")):
         counts = janitor[key]
         table.add_row(label, str(counts["outcome"]), *(str(counts.get(name, 0)) for name in counted))
+    return table
+
+
+def _teardown_table(teardown: dict[str, Any]) -> Table:
+    """What the deletions' teardowns did with each type of resource the groups owned."""
+    table = styled_table("Teardown (teardown=things)")
+    table.add_column("resource", no_wrap=True)
+    outcomes = ["deleted", "already-gone", "kept", "failed"]
+    for name in outcomes:
+        table.add_column(name, justify="right", no_wrap=True)
+    for kind, counts in teardown["by_type"].items():
+        table.add_row(kind, *(str(counts.get(name, 0)) if counts.get(name) else "." for name in outcomes))
     return table
 
 

@@ -1,5 +1,10 @@
 """The demo scenario: a mixed simulated fleet, its requests, the janitor, and an outcome report.
 
+Deletions tear down what the groups owned (`teardown=things`): some groups share definitions (with each
+other, and with protected groups), some cores have moved to Greengrass V2. The Teardown table counts what
+was deleted and kept by resource type, and the run fails if a torn-down group left anything behind that
+nothing uses (orphans), or if anything a remaining group uses was deleted.
+
 Most group kinds get a request of their own when the fleet is set up. The janitor kinds get none: they
 carry the expiry tag, and the janitor (its default selection, `expired`) plans them in a dry run, then
 cleans them in a real run, while the workflows of the other requests are still queued. Every group kind
@@ -26,9 +31,11 @@ from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.remediation import ON_FAILURE_TAG
 from gg_reset.domain.safety import PROTECT_TAG, SafetyRules
+from gg_reset.domain.teardown import ResourceKind, Teardown
 from gg_reset.domain.workflow import remediation_request_id
 from gg_reset.local import fleet_mix
 from gg_reset.local.faults import FaultProfile
+from gg_reset.local.greengrass_sim import DefinitionRef
 from gg_reset.local.runtime import LocalService, RunStats, WorkflowView
 from gg_reset.local.timeline import Timeline, TimelineRecorder
 from gg_reset.shell.codec import to_plain
@@ -47,6 +54,7 @@ DEFAULT_MIX: dict[str, int] = {
     "on-failure-rollback": 6,
     "on-failure-notify": 3,
     "force-never": 3,
+    "migrated": 5,
     "expired": 6,
     "expired-protected": 2,
     "expired-denied": 2,
@@ -88,6 +96,22 @@ REMEDIATION_KINDS: Final = {
 default, reset), `rollback` and `notify`. A rollback group that was never deployed before has nothing to go
 back to: the default fallback notifies."""
 NOTHING_TO_ROLL_BACK: Final = "remediation, nothing to roll back to"
+TEARDOWN: Final = Teardown.THINGS
+"""What the demo's deletions (and the janitor's) remove: definitions, and the core's certificate and thing."""
+SHARED_FUNCTIONS: Final = 4
+"""Function definitions shared among the fleet's groups (about a third of them use one)."""
+FUNCTION: Final = {
+    "Id": "sensor",
+    "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:sensor:1",
+    "FunctionConfiguration": {"MemorySize": 16384, "Timeout": 3},
+}
+LOGGER: Final = {
+    "Id": "log",
+    "Component": "GreengrassSystem",
+    "Level": "INFO",
+    "Type": "FileSystem",
+    "Space": 128,
+}
 
 S = WorkflowState
 EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
@@ -127,6 +151,7 @@ EXPECTED: dict[str, dict[str, frozenset[WorkflowState]]] = {
     },
     "on-failure-notify": {"remediation": frozenset({S.NOTIFIED})},
     "force-never": {"deletion": frozenset({S.FAILED}), "reset": frozenset({S.FAILED})},
+    "migrated": {"deletion": frozenset({S.DELETED})},
     "expired": {JANITOR_REQUEST: frozenset({S.DELETED})},
 }
 FORCE_EXPECTED = {"offline", "failing"}
@@ -142,6 +167,65 @@ class PlannedRequest:
     group_kind: str
     request_kind: str
     request_id: str
+
+
+@dataclass(frozen=True)
+class SharedDefinitions:
+    """Definitions several demo groups reference: a teardown must keep them while any group still does."""
+
+    functions: tuple[DefinitionRef, ...]
+    protected_logger: DefinitionRef
+    """Shared by every protected group and a few deletable ones: never deleted."""
+
+    @classmethod
+    def make(cls, svc: LocalService) -> SharedDefinitions:
+        sim = svc.simulator
+        return cls(
+            functions=tuple(
+                sim.add_definition("Function", items=[FUNCTION]) for _ in range(SHARED_FUNCTIONS)
+            ),
+            protected_logger=sim.add_definition("Logger", items=[LOGGER]),
+        )
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What a group's version references (read from the simulator and moto, before any request runs)."""
+
+    definitions: frozenset[tuple[str, str]]
+    """(kind, definition id)."""
+    thing: str
+    certificate_arn: str
+
+
+@dataclass
+class TeardownReport:
+    """What the deletions tore down, by resource type, and the checks on it."""
+
+    counts: dict[str, dict[str, int]]
+    """Resource type -> outcome (deleted, already-gone, kept, failed) -> how many."""
+    orphans: list[str]
+    """Resources a deleted group owned that still exist although nothing uses them: must be none."""
+    deleted_in_use: list[str]
+    """Definitions a remaining group's version references that no longer exist: must be none."""
+    protected_touched: list[str]
+    """Resources of a protected group that were deleted or changed: must be none."""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "by_type": self.counts,
+            "orphans": len(self.orphans),
+            "deleted_in_use": len(self.deleted_in_use),
+            "protected_touched": len(self.protected_touched),
+        }
+
+    @property
+    def problems(self) -> list[str]:
+        return (
+            [f"teardown left {o} behind (nothing uses it)" for o in self.orphans]
+            + [f"teardown deleted {d}, which a remaining group uses" for d in self.deleted_in_use]
+            + [f"teardown touched {p} of a protected group" for p in self.protected_touched]
+        )
 
 
 @dataclass(frozen=True)
@@ -191,6 +275,7 @@ class DemoResult:
     simulated_seconds: float
     wall_seconds: float
     janitor: JanitorRuns
+    teardown: TeardownReport
     timeline: Timeline
     """Greengrass calls and finished workflows over simulated time (`gg-reset demo --plot`)."""
     problems: list[str] = field(default_factory=list)
@@ -214,6 +299,7 @@ class DemoResult:
             "simulated_seconds": round(self.simulated_seconds, 1),
             "wall_seconds": round(self.wall_seconds, 2),
             "janitor": self.janitor.summary(),
+            "teardown": self.teardown.summary(),
             "problems": self.problems,
         }
 
@@ -243,16 +329,18 @@ def run_demo(
     # The janitor's blast-radius cap is min(max_groups, max_percent of the fleet). max_groups is the whole
     # fleet here, so only the default percentage applies, whatever --groups is (with the default of 50
     # groups, a demo of 20,000 groups would be capped).
-    janitor_config = replace(JanitorConfig.default(), max_groups=groups)
+    janitor_config = replace(JanitorConfig.default(), max_groups=groups, teardown=TEARDOWN)
     kinds = _within_janitor_cap(fleet_mix.fleet_kinds(groups, mix or DEFAULT_MIX, rng), janitor_config)
-    policy = WorkflowPolicy(safety=SafetyRules(deny=(DENIED_PATTERN,)))
+    policy = WorkflowPolicy(safety=SafetyRules(deny=(DENIED_PATTERN,)), things_teardown=True)
     started = time.perf_counter()
     with LocalService(
         seed=seed, policy=policy, faults=faults, log_level="ERROR", greengrass_rps=greengrass_rps
     ) as svc:
         epoch = svc.clock.now()
         recorder = TimelineRecorder(svc.simulator, start=epoch)
-        fleet = [_setup_group(svc, kind, index, rng) for index, kind in enumerate(kinds)]
+        shared = SharedDefinitions.make(svc)
+        fleet = [_setup_group(svc, kind, index, rng, shared) for index, kind in enumerate(kinds)]
+        owned = {g: _owned(svc, g) for g in svc.simulator.group_ids()}
         janitor = _run_janitor(svc, janitor_config)
         planned = [g.request for g in fleet if g.request is not None]
         requests = len(planned) + len(janitor.run.request_ids)
@@ -269,6 +357,8 @@ def run_demo(
             svc, entries, [g.group_id for g in fleet if g.kind == "protected"], throttled=throttled
         )
         problems += _check_janitor(fleet, entries, janitor)
+        teardown = _teardown_report(svc, everything, owned, [g for g in fleet if g.kind == "protected"])
+        problems += teardown.problems
         if on_progress is not None:
             on_progress(requests, requests)
         quota = faults.requests_per_second if faults is not None else None
@@ -287,6 +377,7 @@ def run_demo(
             simulated_seconds=(svc.clock.now() - epoch).total_seconds(),
             wall_seconds=time.perf_counter() - started,
             janitor=janitor,
+            teardown=teardown,
             timeline=timeline,
             problems=problems,
         )
@@ -307,36 +398,126 @@ def _within_janitor_cap(kinds: list[str], config: JanitorConfig) -> list[str]:
     return adjusted
 
 
-def _setup_group(svc: LocalService, kind: str, index: int, rng: random.Random) -> DemoGroup:
+def _setup_group(
+    svc: LocalService, kind: str, index: int, rng: random.Random, shared: SharedDefinitions
+) -> DemoGroup:
     name = f"demo-{kind}-{index:04d}"
     if kind in JANITOR_VERDICTS:
         # No request of its own: the janitor finds it by its expiry tag (or must leave it alone).
         return DemoGroup(_add_janitor_group(svc, kind, name, rng), kind, None)
     if kind in REMEDIATION_KINDS:
         return DemoGroup(*_add_failed_deployment(svc, kind, name, rng))
+    sim = svc.simulator
+    # A third of the groups share a function definition; protected groups and one group in ten of the
+    # others share a logger definition: a teardown must keep both while any group still uses them.
+    definitions = [rng.choice(shared.functions)] if rng.random() < 0.33 else []
+    if kind == "protected" or rng.random() < 0.1:
+        definitions.append(shared.protected_logger)
     if kind == "protected":
-        gid = svc.fleet.add_group(name=name, core="online", tags={"gg-reset:protect": "true"})
+        gid = sim.add_group(
+            name=name, core="online", tags={"gg-reset:protect": "true"}, definitions=definitions
+        )
     elif kind == "never-deployed":
-        gid = svc.fleet.add_group(name=name, core="online", deployed=False)
+        gid = sim.add_group(name=name, core="online", deployed=False, definitions=definitions)
     elif kind == "already-deleted":
-        gid = svc.fleet.add_group(name=name, core="online", deployed=False)
-        svc.simulator.remove_group(gid)
+        gid = sim.add_group(name=name, core="online", deployed=False)
+        sim.remove_group(gid)
     elif kind == "force-never":
-        gid = svc.fleet.add_group(name=name, core="offline")
-        request_id = svc.request_deletion(gid, force=ForcePolicy.NEVER, reason="demo: never force")
+        gid = sim.add_group(name=name, core="offline", definitions=definitions)
+        request_id = svc.request_deletion(
+            gid, force=ForcePolicy.NEVER, reason="demo: never force", teardown=TEARDOWN
+        )
+        return DemoGroup(gid, kind, PlannedRequest(gid, kind, "deletion", request_id))
+    elif kind == "migrated":
+        # The device now runs Greengrass V2 under its V1 core thing: the V1 core never answers again.
+        gid = sim.add_group(name=name, core="offline", definitions=definitions)
+        svc.greengrass_v2.register_core_device(
+            sim.core_thing(gid).thing_name, last_status_update=svc.clock.now()
+        )
+        request_id = svc.request_deletion(gid, reason="demo: migrated to V2", teardown=TEARDOWN)
         return DemoGroup(gid, kind, PlannedRequest(gid, kind, "deletion", request_id))
     else:
-        gid = svc.fleet.add_group(name=name, core=kind)
+        gid = sim.add_group(name=name, core=kind, definitions=definitions)
     roll = rng.random()
     if kind in ("online", "offline") and roll < 0.1:
-        request = PlannedRequest(
-            gid, kind, "dry-run", svc.request_deletion(gid, dry_run=True, reason="demo plan")
-        )
+        request_id = svc.request_deletion(gid, dry_run=True, reason="demo plan", teardown=TEARDOWN)
+        request = PlannedRequest(gid, kind, "dry-run", request_id)
     elif roll < 0.35:
         request = PlannedRequest(gid, kind, "reset", svc.request_reset(gid, reason="demo reset"))
     else:
-        request = PlannedRequest(gid, kind, "deletion", svc.request_deletion(gid, reason="demo cleanup"))
+        request_id = svc.request_deletion(gid, reason="demo cleanup", teardown=TEARDOWN)
+        request = PlannedRequest(gid, kind, "deletion", request_id)
     return DemoGroup(gid, kind, request)
+
+
+def _owned(svc: LocalService, group_id: str) -> Owned:
+    sim = svc.simulator
+    core = sim.core_thing(group_id)
+    return Owned(
+        definitions=frozenset(
+            (kind, ref.definition_id) for kind, ref in sim.group_definitions(group_id).items()
+        ),
+        thing=core.thing_name,
+        certificate_arn=core.certificate_arn,
+    )
+
+
+def _teardown_report(
+    svc: LocalService,
+    everything: Mapping[str, list[WorkflowView]],
+    owned: Mapping[str, Owned],
+    protected: list[DemoGroup],
+) -> TeardownReport:
+    """Counts what the workflows say they did; checks it against what the simulator and moto hold now."""
+    counts: dict[str, dict[str, int]] = {kind.value: {} for kind in ResourceKind}
+    for views in everything.values():
+        for view in views:
+            for resource in view.workflow.resources:
+                if resource.outcome is not None and view.workflow.teardown is not Teardown.GROUP:
+                    row = counts[resource.kind.value]
+                    row[resource.outcome.value] = row.get(resource.outcome.value, 0) + 1
+    sim, identities, v2 = svc.simulator, svc.identities, svc.greengrass_v2
+    assert identities is not None
+    live = [owned[g] for g in sim.group_ids() if g in owned]
+    in_use = {d for o in live for d in o.definitions}
+    live_things = {o.thing for o in live} | set(v2.core_device_names())
+    live_certificates = {o.certificate_arn for o in live}
+    orphans: list[str] = []
+    for gid, was in owned.items():
+        if sim.group_exists(gid):
+            continue
+        torn = [v for v in everything.get(gid, []) if v.workflow.teardown is TEARDOWN]
+        if not any(v.state is WorkflowState.DELETED for v in torn):
+            continue  # deleted by someone else (already-deleted), or without a teardown
+        orphans += [
+            f"{k}Definition {d}"
+            for k, d in was.definitions
+            if (k, d) not in in_use and sim.definition_exists(k, d)
+        ]
+        if was.thing not in live_things and identities.thing_exists(was.thing):
+            orphans.append(f"thing {was.thing}")
+        moved = was.thing in v2.core_device_names()
+        if (
+            not moved
+            and was.certificate_arn not in live_certificates
+            and identities.certificate_exists(was.certificate_arn)
+        ):
+            orphans.append(f"certificate {was.certificate_arn}")
+    deleted_in_use = sorted(f"{k}Definition {d}" for k, d in in_use if not sim.definition_exists(k, d))
+    touched: list[str] = []
+    for group in protected:
+        was = owned[group.group_id]
+        touched += [f"{k}Definition {d}" for k, d in was.definitions if not sim.definition_exists(k, d)]
+        if identities.certificate_status(was.certificate_arn) != "ACTIVE":
+            touched.append(f"certificate {was.certificate_arn}")
+        if not identities.thing_exists(was.thing):
+            touched.append(f"thing {was.thing}")
+    return TeardownReport(
+        counts={k: v for k, v in counts.items() if v},
+        orphans=sorted(orphans),
+        deleted_in_use=deleted_in_use,
+        protected_touched=touched,
+    )
 
 
 def _add_failed_deployment(
@@ -384,6 +565,7 @@ def _run_janitor(svc: LocalService, config: JanitorConfig) -> JanitorRuns:
         return svc.run_janitor(
             dry_run=dry_run,
             action=config.action,
+            teardown=config.teardown,
             max_groups=config.max_groups,
             max_percent=config.max_percent,
         )

@@ -5,11 +5,20 @@ The rules and patterns are the stack's (`gg_reset.contracts`), the table is the 
 (`gg_reset.ledger_schema`), the handlers are the Lambda handlers. What differs from AWS is the clock: a
 `SimulatedClock` that `run_until_idle` jumps from one interesting instant to the next (a status change,
 a due retry, the sweeper's schedule), so ten simulated minutes of a silent core pass in milliseconds.
+
+Worker invocations run one at a time by default. With `worker_concurrency` above 1 they overlap in
+simulated time as the stack's `workerMaxConcurrency` lets them in AWS: each runs as a task of a
+`TaskScheduler` on the same clock, in its own execution environment (its share of the request budget, its
+own batch processor, stdout and Powertools state), and whichever invocation or event is due first goes
+next. A request in flight or a budget wait of one invocation lets the others run, so their latencies
+overlap instead of adding up, and the same seed still gives the same run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import hashlib
 import io
 import json
@@ -24,16 +33,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
 
+from gg_reset.adapters.connectivity import FleetIndexConnectivity
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
 from gg_reset.adapters.requests import EventBridgeRequests
+from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.cleanup.janitor import Janitor, JanitorAction, JanitorRun
 from gg_reset.cleanup.selection import Selection
@@ -47,6 +58,7 @@ from gg_reset.contracts import (
 from gg_reset.domain.actions import Notify
 from gg_reset.domain.model import GroupRecord, Step, Workflow, WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
+from gg_reset.domain.teardown import Teardown
 from gg_reset.ledger_schema import (
     DUE_INDEX_SORT_KEY,
     HEAD_SORT_KEY,
@@ -55,13 +67,16 @@ from gg_reset.ledger_schema import (
     create_table_kwargs,
     group_id_of,
 )
-from gg_reset.local.clock import SimulatedClock
+from gg_reset.local.clock import SimulatedClock, Task, TaskScheduler
 from gg_reset.local.cores import CoreProfile
 from gg_reset.local.faults import FaultProfile
+from gg_reset.local.fleet_index_sim import FleetIndexSimulator
 from gg_reset.local.greengrass_sim import ContestedBehaviour, GreengrassSimulator
+from gg_reset.local.greengrass_v2_sim import GreengrassV2Simulator
+from gg_reset.local.iot_fleet import MotoCoreIdentities
 from gg_reset.local.work_queue import LocalWorkQueue, QueuedMessage
 from gg_reset.metric_names import FORCE_FALLBACKS, outcome_metric
-from gg_reset.ports import Clock, RunNotice
+from gg_reset.ports import Clock, GreengrassPort, RunNotice
 from gg_reset.settings import (
     DEFAULT_BUS_NAME,
     ENV_JANITOR_ACTION,
@@ -69,12 +84,14 @@ from gg_reset.settings import (
     ENV_JANITOR_MAX_GROUPS,
     ENV_JANITOR_MAX_PERCENT,
     ENV_JANITOR_SELECTION,
+    ENV_JANITOR_TEARDOWN,
     JANITOR_CALLS_PER_REQUEST,
     JANITOR_DEFAULT_MAX_GROUPS,
     JANITOR_DEFAULT_MAX_PERCENT,
+    SEARCH_INDEX_RPS,
 )
 from gg_reset.shell import wiring
-from gg_reset.shell.budget import RequestBudget
+from gg_reset.shell.budget import RequestBudget, pacing
 from gg_reset.shell.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.shell.service import ResetService
 
@@ -96,6 +113,9 @@ JANITOR_TIMEOUT_S = 900
 """The stack's janitor timeout."""
 PUMP_EVERY = 10
 """Events put between two moves from moto's queue to the local one (see `LocalService._pump`)."""
+WORKER_MAX_CONCURRENCY = 5
+"""The stack's default `gg-reset:workerMaxConcurrency`: worker invocations its SQS event source may run at
+once (`LocalService(worker_concurrency=...)` to run them so; the local default is 1)."""
 VISIBILITY_TIMEOUT_S = 720
 """Simulated seconds before a failed message is delivered again: the stack's work queue default (six times
 the default worker timeout of 120 s)."""
@@ -163,6 +183,13 @@ class SequentialWriteLedger(DynamoDBLedger):
         return len(self._due)
 
 
+class InvocationCrashed(BaseException):
+    """Raise it from a hook (a botocore event handler, a fault) to kill the running Lambda invocation on the
+    spot, as a timeout, an out-of-memory kill or a lost sandbox would: nothing after it runs, no answer is
+    saved, and the worker's whole batch comes back after the visibility timeout (the sweeper's run just
+    ends). A `BaseException`, so no `except Exception` of the code under test can swallow it."""
+
+
 class IdleTimeout(RuntimeError):
     """`run_until_idle` hit its simulated-time or iteration budget with work still pending."""
 
@@ -207,6 +234,8 @@ class RunStats:
     messages: int = 0
     redeliveries: int = 0
     sweeps: int = 0
+    crashes: int = 0
+    """Invocations killed by `InvocationCrashed`."""
     metrics: Counter[str] = field(default_factory=Counter)
     """Sums of the CloudWatch metrics the handlers emitted (read back from their EMF output)."""
     notifications: list[Notify] = field(default_factory=list)
@@ -369,11 +398,19 @@ class LocalService:
         log_level: str = "WARNING",
         greengrass_rps: float | None = None,
         contested: ContestedBehaviour | None = None,
+        worker_concurrency: int = 1,
     ) -> None:
         """`greengrass_rps`: the service's own request budget (`gg-reset:greengrassRequestsPerSecond`);
-        None leaves calls unpaced. The local runtime runs one invocation at a time, so that invocation
-        gets the whole budget. `faults.requests_per_second` is the simulated API's quota. `contested`: the
-        simulator's answers where AWS documents nothing (see `ContestedBehaviour`)."""
+        None leaves calls unpaced. `faults.requests_per_second` is the simulated API's quota. `contested`:
+        the simulator's answers where AWS documents nothing (see `ContestedBehaviour`).
+
+        `worker_concurrency`: worker invocations that may overlap in simulated time (the stack's
+        `workerMaxConcurrency`, `WORKER_MAX_CONCURRENCY` by default there). 1, the default, is the local
+        runtime as it always was: one invocation at a time, the sweeper between two, and that one invocation
+        gets the whole budget. Above 1 they overlap as in AWS, the sweeper runs alongside them, and each
+        invocation paces itself at an equal share of the budget as the stack computes it:
+        `greengrass_rps / (worker_concurrency + 1)`, the sweeper counted (`GREENGRASS_CONCURRENT_CALLERS`).
+        """
         self.contested = contested or ContestedBehaviour()
         self.seed = seed
         self.policy = policy or WorkflowPolicy()
@@ -395,6 +432,16 @@ class LocalService:
         self._requests_sent = 0
         self._unpumped = 0
         self._janitor_runs = 0
+        if worker_concurrency < 1:
+            raise ValueError(f"worker_concurrency must be at least 1, got {worker_concurrency}")
+        self.worker_concurrency = worker_concurrency
+        self._tasks: TaskScheduler | None = None
+        """Runs the overlapping invocations (`worker_concurrency` above 1), made by the first run."""
+        self._workers: list[_Environment] = []
+        self._sweeper_environment: _Environment | None = None
+        self._in_flight: dict[Task, _Environment] = {}
+        self._sweeping = False
+        """The sweeper is running as a task (overlapping runs only: otherwise it runs to its end at once)."""
 
     @property
     def dead_letters(self) -> list[str]:
@@ -442,6 +489,10 @@ class LocalService:
                 Targets=[{"Id": "work-queue", "Arn": queue_arn, "InputTransformer": _WHOLE_EVENT}],
             )
 
+        self.iot = session.client("iot")
+        # Real AWS IoT things and certificates (moto's) for the cores only when a teardown may delete them:
+        # making a certificate costs moto a key pair, too slow for the thousand-group benchmarks otherwise.
+        self.identities = MotoCoreIdentities(self.iot) if self.policy.things_teardown else None
         self.simulator = GreengrassSimulator(
             self.clock,
             self._publish,
@@ -450,7 +501,12 @@ class LocalService:
             account=ACCOUNT,
             region=REGION,
             contested=self.contested,
+            identities=self.identities,
         )
+        self.greengrass_v2 = GreengrassV2Simulator(self.clock, account=ACCOUNT, region=REGION)
+        # AWS IoT fleet indexing (SearchIndex) answered from the cores' profiles; moto answers the rest.
+        self.fleet_index = FleetIndexSimulator(self.clock, self.simulator, account=ACCOUNT, region=REGION)
+        self.fleet_index.attach(self.iot)
         self.fleet = Fleet(self.simulator)
         self.ledger_adapter = SequentialWriteLedger(
             dynamodb, TABLE_NAME, retention=timedelta(seconds=self.policy.retention_s)
@@ -465,6 +521,8 @@ class LocalService:
             telemetry=PowertoolsTelemetry(metrics),
             budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
             timers=_LocalTimers(self.work_queue),
+            teardown=self.teardown_adapter(),
+            connectivity=self.connectivity_adapter(),
         )
         wiring.install(self.service)
         self._stack.callback(wiring.install, None)
@@ -473,6 +531,27 @@ class LocalService:
         self._worker = worker.handler
         self._sweeper = sweeper.handler
         return self
+
+    def connectivity_adapter(self) -> FleetIndexConnectivity | None:
+        """The connectivity source, as the stack wires it: only with `force_when_disconnected_for_s`."""
+        if self.policy.force_when_disconnected_for_s is None:
+            return None
+        return FleetIndexConnectivity(
+            self.teardown_adapter(),
+            lambda: self.iot,
+            search_pace=pacing(RequestBudget(SEARCH_INDEX_RPS, self.clock), self.clock),
+        )
+
+    def teardown_adapter(self) -> Boto3Teardown:
+        """The teardown's adapter on this service: the simulator for Greengrass V1 and V2, moto for AWS IoT
+        (as the stack wires it: IoT only when things teardown is enabled)."""
+        things = self.policy.things_teardown
+        return Boto3Teardown(
+            self.simulator.client(),
+            clock=self.clock,
+            iot=(lambda: self.iot) if things else None,
+            core_devices=lambda: Boto3CoreDevices(self.greengrass_v2.client()),
+        )
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -499,6 +578,7 @@ class LocalService:
         reason: str = "",
         requested_by: str = "local",
         request_id: str | None = None,
+        teardown: Teardown | str | None = None,
     ) -> str:
         self._requests_sent += 1
         request_id = request_id or f"local-{self.seed}-{self._requests_sent:06d}"
@@ -511,6 +591,7 @@ class LocalService:
             force=ForcePolicy(force),
             dry_run=dry_run,
             request_id=request_id,
+            teardown=Teardown(teardown) if teardown is not None else None,
         )
         self.put_event(entry)
         return request_id
@@ -526,9 +607,13 @@ class LocalService:
         if self._unpumped >= PUMP_EVERY:
             self._pump()
 
-    def _pump(self) -> None:
+    def _pump(self, *, only_new: bool = False) -> None:
         """Move what EventBridge delivered to moto's SQS work queue onto the local work queue (see
-        `gg_reset.local.work_queue`), so moto's queue never holds more than a few messages."""
+        `gg_reset.local.work_queue`), so moto's queue never holds more than a few messages. `only_new`:
+        only if `put_event` put something since the last move (during a run every event goes through it,
+        so moto's queue is otherwise empty: this spares a receive per step of an overlapping run)."""
+        if only_new and not self._unpumped:
+            return
         self._unpumped = 0
         while True:
             received = self.sqs.receive_message(
@@ -571,29 +656,37 @@ class LocalService:
         return self._run(self.clock.now() + timedelta(seconds=seconds), on_progress)
 
     def _run(self, until: datetime, on_progress: Callable[[RunStats], None] | None) -> bool:
+        overlapping = self.worker_concurrency > 1
+        deliver = self._step_invocations if overlapping else self._drain_queue
+        if overlapping:
+            self._pump()  # what reached moto's queue since the last run (the janitor's requests, say)
         while True:
-            self._pump()
+            self._pump(only_new=overlapping)
             self.work_queue.release_due()
-            if self._drain_queue(on_progress):
+            if deliver(on_progress):
                 continue
             self.simulator.run_due()
-            self._pump()
-            if len(self.work_queue):
+            self._pump(only_new=overlapping)
+            if len(self.work_queue) and self._can_start_invocation():
                 continue
             active = self._has_active_workflows()
-            if self._next_sweep is None and active:
-                self._next_sweep = self.clock.now() + self.sweep_interval
-            elif not active:
-                # The sweeper only drives active workflows: with none left, waiting for its next run
-                # would only move the clock (and make a finished run look up to a sweep interval longer).
-                self._next_sweep = None
-            if self._next_sweep is not None and self.clock.now() >= self._next_sweep:
-                self._sweep()
-                self._next_sweep = (
-                    self.clock.now() + self.sweep_interval if self._has_active_workflows() else None
-                )
-                continue
-            upcoming = [t for t in (self.simulator.next_due(), self._next_sweep) if t is not None]
+            if not self._sweeping:
+                if self._next_sweep is None and active:
+                    self._next_sweep = self.clock.now() + self.sweep_interval
+                elif not active:
+                    # The sweeper only drives active workflows: with none left, waiting for its next run
+                    # would only move the clock (and make a finished run look up to a sweep interval longer).
+                    self._next_sweep = None
+                if self._next_sweep is not None and self.clock.now() >= self._next_sweep:
+                    self._sweep()
+                    if not self._sweeping:
+                        self._next_sweep = (
+                            self.clock.now() + self.sweep_interval if self._has_active_workflows() else None
+                        )
+                    continue
+            upcoming = [
+                t for t in (self.simulator.next_due(), self._next_sweep, self._next_wake()) if t is not None
+            ]
             next_message = self.work_queue.next_visible_at()
             # Timers of workflows that have all finished cannot start anything: a run with nothing else
             # left is idle even if some are still waiting (they fire, harmlessly, if the run goes on).
@@ -618,7 +711,26 @@ class LocalService:
         if not received:
             return False
         event = {"Records": [_lambda_sqs_record(m, self.queue_url) for m in received]}
-        response = self._invoke(self._worker, event, "gg-reset-worker", WORKER_TIMEOUT_S)
+        try:
+            response = self._invoke(self._worker, event, "gg-reset-worker", WORKER_TIMEOUT_S)
+        except InvocationCrashed:
+            response = self._crashed(received)
+        self._settle_batch(received, response, on_progress)
+        return True
+
+    def _crashed(self, received: Sequence[QueuedMessage]) -> dict[str, Any]:
+        """A crashed worker invocation answers nothing: every message of its batch is delivered again."""
+        self.stats.crashes += 1
+        return {"batchItemFailures": [{"itemIdentifier": m.message_id} for m in received]}
+
+    def _settle_batch(
+        self,
+        received: Sequence[QueuedMessage],
+        response: Mapping[str, Any],
+        on_progress: Callable[[RunStats], None] | None,
+    ) -> None:
+        """What the event source mapping does with a worker's answer: delete what succeeded, let what
+        failed come back after the visibility timeout (or go to the dead-letter queue)."""
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         self.stats.worker_invocations += 1
         self.stats.messages += len(received)
@@ -627,16 +739,126 @@ class LocalService:
         self.stats.redeliveries = self.work_queue.redeliveries
         if on_progress is not None:
             on_progress(self.stats)
-        return True
 
     def _sweep(self) -> None:
         self.stats.sweeps += 1
-        self._invoke(
-            self._sweeper,
-            {"source": "aws.events", "detail-type": "Scheduled Event"},
-            "gg-reset-sweeper",
-            SWEEPER_TIMEOUT_S,
+        event: dict[str, Any] = {"source": "aws.events", "detail-type": "Scheduled Event"}
+        if self.worker_concurrency > 1:
+            # Alongside the worker invocations, as the scheduled sweeper runs in AWS; the next sweep is
+            # planned when this one ends (`_end_invocation`).
+            assert self._sweeper_environment is not None  # made with the scheduler, before any invocation
+            self._start_invocation(self._sweeper_environment, self._sweeper, event, "gg-reset-sweeper")
+            self._sweeping = True
+            self._next_sweep = None
+            return
+        try:
+            self._invoke(self._sweeper, event, "gg-reset-sweeper", SWEEPER_TIMEOUT_S)
+        except InvocationCrashed:
+            self.stats.crashes += 1
+
+    # --- overlapping invocations (worker_concurrency > 1) ---------------------------------------------
+
+    def _scheduler(self) -> TaskScheduler:
+        """The scheduler of the overlapping invocations, with one execution environment per worker
+        invocation that may run at once and one for the sweeper, made on first use from the service as it
+        is then (as a Lambda execution environment builds its wiring once)."""
+        if self._tasks is None:
+            self._tasks = TaskScheduler(self.clock)
+            self._stack.callback(self._tasks.close)  # cancels invocations still under way at the end
+            self._workers = [
+                self._environment(f"worker-{n + 1}", self._tasks) for n in range(self.worker_concurrency)
+            ]
+            self._sweeper_environment = self._environment("sweeper", self._tasks)
+        return self._tasks
+
+    def _environment(self, name: str, tasks: TaskScheduler) -> _Environment:
+        """An execution environment as the stack's wiring builds one: the service's adapters, and a request
+        budget of its own at an equal share, `greengrass_rps / GREENGRASS_CONCURRENT_CALLERS` (every worker
+        invocation that may run at once, and the sweeper). Its Greengrass calls are requests in flight."""
+        from gg_reset.handlers import worker  # imported late, like the handlers
+
+        service = copy.copy(self.service)
+        callers = self.worker_concurrency + 1
+        service.budget = (
+            RequestBudget(self.greengrass_rps / callers, self.clock) if self.greengrass_rps else None
         )
+        service.greengrass = cast(
+            "GreengrassPort", _InFlightGreengrass(self.service.greengrass, tasks, self._request_latency)
+        )
+        template = worker.processor
+        processor = type(template)(
+            event_type=template.event_type,
+            model=template.model,
+            raise_on_entire_batch_failure=template.raise_on_entire_batch_failure,
+        )
+        return _Environment(name, service, home=self.service, processor=processor, worker_module=worker)
+
+    def _request_latency(self) -> float:
+        return self.simulator.faults.latency_s
+
+    def _next_wake(self) -> datetime | None:
+        return self._tasks.next_wake() if self._tasks is not None else None
+
+    def _can_start_invocation(self) -> bool:
+        return self.worker_concurrency == 1 or self._idle_worker() is not None
+
+    def _idle_worker(self) -> _Environment | None:
+        self._scheduler()
+        return next((env for env in self._workers if env.task is None), None)
+
+    def _step_invocations(self, on_progress: Callable[[RunStats], None] | None) -> bool:
+        """Resume the invocations due now (each until it waits again or ends), settle the ended ones, and
+        start one in every idle worker environment while messages are visible, as the SQS event source
+        does up to its maximum concurrency; False when none of that happened."""
+        ended = self._scheduler().run_due()
+        for task in ended:
+            self._end_invocation(task, on_progress)
+        started = False
+        while len(self.work_queue) and (env := self._idle_worker()) is not None:
+            env.messages = self.work_queue.receive(self.batch_size)
+            event = {"Records": [_lambda_sqs_record(m, self.queue_url) for m in env.messages]}
+            self._start_invocation(env, self._worker, event, "gg-reset-worker")
+            started = True
+        return started or bool(ended)
+
+    def _start_invocation(
+        self,
+        env: _Environment,
+        handler: Callable[[Any, Any], Any],
+        event: dict[str, Any],
+        function_name: str,
+    ) -> None:
+        timeout_s = SWEEPER_TIMEOUT_S if env is self._sweeper_environment else WORKER_TIMEOUT_S
+        context = LambdaContext(function_name, self.clock, timeout_s, self.clock.now())
+        env.output = io.StringIO()
+        env.task = self._scheduler().spawn(
+            f"{function_name} in {env.name}",
+            functools.partial(handler, event, context),
+            enter=env.enter,
+            leave=env.leave,
+        )
+        self._in_flight[env.task] = env
+
+    def _end_invocation(self, task: Task, on_progress: Callable[[RunStats], None] | None) -> None:
+        env = self._in_flight.pop(task)
+        env.task = None
+        self._read_output(env.output.getvalue())
+        crashed = isinstance(task.error, InvocationCrashed)
+        if crashed:
+            # The batch comes back after its visibility timeout; a crashed sweep simply ended.
+            task.error = None
+            task.result = self._crashed(env.messages) if env is not self._sweeper_environment else None
+            if env is self._sweeper_environment:
+                self.stats.crashes += 1
+        if task.error is not None:
+            raise task.error  # as `_invoke` lets a handler's exception through
+        if env is self._sweeper_environment:
+            self._sweeping = False
+            active = self._has_active_workflows()
+            self._next_sweep = self.clock.now() + self.sweep_interval if active else None
+            return
+        self._settle_batch(env.messages, cast("Mapping[str, Any]", task.result), on_progress)
+        env.messages = []
 
     # --- the janitor ----------------------------------------------------------------------------------
 
@@ -646,6 +868,7 @@ class LocalService:
         selection: Selection | str | Sequence[str] | Mapping[str, Any] | None = None,
         dry_run: bool = True,
         action: JanitorAction | str = JanitorAction.DELETE,
+        teardown: Teardown | str | None = None,
         max_groups: int = JANITOR_DEFAULT_MAX_GROUPS,
         max_percent: float = JANITOR_DEFAULT_MAX_PERCENT,
         run_id: str | None = None,
@@ -680,6 +903,7 @@ class LocalService:
             bus_name=self.bus_name,
             read_budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
             send_rps=self.greengrass_rps / JANITOR_CALLS_PER_REQUEST if self.greengrass_rps else None,
+            migration=self.teardown_adapter(),
         )
         environment = {
             ENV_JANITOR_ACTION: JanitorAction(action).value,
@@ -687,6 +911,7 @@ class LocalService:
             ENV_JANITOR_MAX_GROUPS: str(max_groups),
             ENV_JANITOR_MAX_PERCENT: str(max_percent),
             ENV_JANITOR_SELECTION: json.dumps(chosen.to_json()) if chosen is not None else "",
+            ENV_JANITOR_TEARDOWN: Teardown(teardown).value if teardown is not None else "",
         }
         event = {
             "version": "0",
@@ -717,12 +942,16 @@ class LocalService:
         context = LambdaContext(function_name, self.clock, timeout_s, self.clock.now())
         with contextlib.redirect_stdout(captured):
             response = handler(event, context)
-        for line in captured.getvalue().splitlines():
+        self._read_output(captured.getvalue())
+        return response
+
+    def _read_output(self, output: str) -> None:
+        """A handler's stdout as CloudWatch reads it: EMF documents become metrics, the rest is printed."""
+        for line in output.splitlines():
             if line.startswith('{"_aws"'):
                 self._collect_metrics(json.loads(line))
             elif line.strip():
                 print(line, file=sys.stdout)
-        return response
 
     def _collect_metrics(self, document: dict[str, Any]) -> None:
         for directive in document["_aws"]["CloudWatchMetrics"]:
@@ -730,6 +959,101 @@ class LocalService:
                 values = document.get(metric["Name"], [])
                 total = sum(values) if isinstance(values, list) else values
                 self.stats.metrics[metric["Name"]] += total
+
+
+_METRIC_SETS = ("metric_set", "dimension_set", "metadata_set")
+"""Where Powertools' `Metrics` keeps what it has not flushed yet (process-wide, shared by every instance)."""
+
+
+class _Environment:
+    """One Lambda execution environment of an overlapping run: what a sandbox, a process of its own, keeps
+    to itself across its invocations. The handlers find it in process-wide places (the service `wiring`
+    holds, the worker module's batch processor, stdout, Powertools' unflushed metrics and log keys), so it
+    is swapped in there while one of its invocations runs (`enter`) and back out when that invocation waits
+    or ends (`leave`). Only one thread runs at a time (see `TaskScheduler`), so swapping is enough."""
+
+    def __init__(
+        self, name: str, service: ResetService, *, home: ResetService, processor: Any, worker_module: Any
+    ) -> None:
+        self.name = name
+        self.service = service
+        """The service as this environment's wiring built it (its own request budget)."""
+        self.task: Task | None = None
+        """The invocation running in it (None: idle)."""
+        self.messages: list[QueuedMessage] = []
+        """The batch the running worker invocation received."""
+        self.output = io.StringIO()
+        """The running invocation's stdout."""
+        self._home = home
+        self._processor = processor
+        self._worker_module = worker_module
+        self._metrics: list[dict[str, Any]] = [{} for _ in _METRIC_SETS]
+        self._log_keys = dict(logger.get_current_keys())
+        self._outside: tuple[Any, Any, list[dict[str, Any]], dict[str, Any]] | None = None
+
+    def enter(self) -> None:
+        provider = metrics.provider
+        outside_metrics = [
+            _swap(getattr(provider, name), mine)
+            for name, mine in zip(_METRIC_SETS, self._metrics, strict=True)
+        ]
+        outside_keys = _swap(logger.get_current_keys(), self._log_keys)
+        self._outside = (sys.stdout, self._worker_module.processor, outside_metrics, outside_keys)
+        sys.stdout = self.output
+        self._worker_module.processor = self._processor
+        wiring.install(self.service)
+
+    def leave(self) -> None:
+        assert self._outside is not None, "leave() without enter()"
+        stdout, processor, outside_metrics, outside_keys = self._outside
+        self._outside = None
+        provider = metrics.provider
+        self._metrics = [
+            _swap(getattr(provider, name), theirs)
+            for name, theirs in zip(_METRIC_SETS, outside_metrics, strict=True)
+        ]
+        self._log_keys = _swap(logger.get_current_keys(), outside_keys)
+        sys.stdout = stdout
+        self._worker_module.processor = processor
+        wiring.install(self._home)
+
+
+def _swap(live: dict[str, Any], content: Mapping[str, Any]) -> dict[str, Any]:
+    """Put `content` into `live` in place (whoever holds `live` sees it); returns what was there."""
+    previous = dict(live)
+    live.clear()
+    live.update(content)
+    return previous
+
+
+class _InFlightGreengrass:
+    """The Greengrass port of an overlapping invocation: before each call, the invocation waits out the
+    simulator's latency as a request in flight (`TaskScheduler.in_flight`), so the other invocations run
+    meanwhile, and the simulator's own `advance` for that request adds nothing more. A port call making
+    several requests (an adopted reset's listing, a roll back's search) waits so for its first one; the
+    latency of the others passes as the invocation's own time, with nothing else running."""
+
+    def __init__(self, port: GreengrassPort, tasks: TaskScheduler, latency: Callable[[], float]) -> None:
+        self._port = port
+        self._tasks = tasks
+        self._latency = latency
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attribute = getattr(self._port, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call_in_flight(*args: Any, **kwargs: Any) -> Any:
+            self._tasks.in_flight(self._latency())
+            try:
+                return attribute(*args, **kwargs)
+            finally:
+                self._tasks.settle()
+
+        return call_in_flight
 
 
 def _lambda_sqs_record(message: QueuedMessage, queue_url: str) -> dict[str, Any]:
