@@ -9,7 +9,8 @@ Ratios worth watching across changes:
 - bulk cleanup (benchmarks/bulk.py), all measured in one run on the simulated clock: the completion of N
   deletions at a quota against the quota-bound limit and the in-order bound, calls and 429s per request,
   every group DELETED with no orphaned core, and a plain 10-thread boto3 script (benchmarks/
-  baseline_script.py) on the same simulator and quota;
+  baseline_script.py) on the same simulator and quota; the run at the second, faster quota has its worker
+  invocations overlap as the stack's `workerMaxConcurrency` lets them (`--fast-workers`);
 - the demo's wall time at 300 and at 3,000 groups (how the local runtime scales);
 - each Lambda handler's cold start (its import in a fresh process) against `import boto3`, and the memory
   after it (benchmarks/cold_start.py).
@@ -139,6 +140,8 @@ DEMO_SCALING_TARGET: Final = 12.0
 """The demo at 10x the groups may take at most this many times the wall time."""
 FAST_QUOTA_BEFORE_S: Final[Mapping[tuple[int, float], float]] = {(1000, 50.0): 758.0}
 """Simulated completion measured before the bulk-cleanup work (1,000 groups at 50 req/s): no regression."""
+IN_ORDER_TARGETS: Final[Mapping[tuple[int, float], float]] = {(1000, 10.0): 1.02, (1000, 50.0): 1.05}
+"""The most gg-reset's completion may exceed the in-order bound by, by (groups, quota)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,17 +212,27 @@ def _print_bounds(bounds: Bounds, groups: int) -> None:
 
 
 def run_bulk_table(
-    groups: int, quota: float, *, fast_quota: float, big: int, seed: int, gg_reset: bool, script: bool
+    groups: int,
+    quota: float,
+    *,
+    fast_quota: float,
+    big: int,
+    seed: int,
+    gg_reset: bool,
+    script: bool,
+    workers: int = 1,
+    fast_workers: int = 1,
 ) -> tuple[list[BulkResult], ScriptResult | None]:
-    """Print the bulk-cleanup table (one row per run, as each run ends); return the results."""
+    """Print the bulk-cleanup table (one row per run, as each run ends); return the results. `workers`,
+    `fast_workers`: worker invocations that may overlap in the runs at `quota` and at `fast_quota`."""
     from benchmarks.baseline_script import run_script
     from benchmarks.bulk import LATENCY_S, OFFLINE_SHARE, bounds, fleet, run_bulk, service_options
 
-    runs = [(groups, quota)] if gg_reset else []
+    runs = [(groups, quota, workers)] if gg_reset else []
     if gg_reset and big:
-        runs.append((big, quota))
+        runs.append((big, quota, workers))
     if gg_reset and fast_quota:
-        runs.append((groups, fast_quota))
+        runs.append((groups, fast_quota, fast_workers))
     print(
         f"bulk cleanup: deletions, {1 - OFFLINE_SHARE:.0%} online / {OFFLINE_SHARE:.0%} offline cores, every "
         f"group deployed, {LATENCY_S * 1000:g} ms per Greengrass call, simulated seconds (seed {seed})"
@@ -228,8 +241,12 @@ def run_bulk_table(
         budgeted = "greengrass_rps" in service_options(quota)
         budget = "set to the quota (greengrass_rps)" if budgeted else "not in this LocalService (unset)"
         print(f"  gg-reset: LocalService, its own request budget {budget}")
+        print(
+            "  gg-reset xN: up to N worker invocations at once; x1: one at a time with the whole budget; "
+            "N > 1: overlapping as in AWS, each one and the sweeper paced at budget / (N + 1)"
+        )
     shown: set[tuple[int, float]] = set()
-    for size, q in [*runs, *([(groups, quota)] if script else [])]:
+    for size, q in [*((size, q) for size, q, _ in runs), *([(groups, quota)] if script else [])]:
         if (size, q) not in shown:
             shown.add((size, q))
             _print_bounds(bounds(fleet(size, seed), q), size)
@@ -240,12 +257,12 @@ def run_bulk_table(
     print(TABLE_HEADER)
     results: list[BulkResult] = []
     details: list[str] = []
-    for size, q in runs:
-        r = run_bulk(size, q, seed)
+    for size, q, w in runs:
+        r = run_bulk(size, q, seed, workers=w)
         results.append(r)
-        print(_row("gg-reset", r, r.bounds), flush=True)
+        print(_row(f"gg-reset x{r.workers}", r, r.bounds), flush=True)
         details.append(
-            f"    gg-reset {size}@{q:g}: {_per_request(r.calls, size)} "
+            f"    gg-reset {size}@{q:g} x{r.workers}: {_per_request(r.calls, size)} "
             f"(necessary {r.bounds.necessary_calls / size:.2f})"
         )
     baseline = None
@@ -276,6 +293,17 @@ def bulk_checks(results: Sequence[BulkResult], baseline: ScriptResult | None) ->
             )
         )
     for r in results:
+        in_order_target = IN_ORDER_TARGETS.get((r.groups, r.quota))
+        if in_order_target is not None:
+            checks.append(
+                Check(
+                    f"gg-reset / in-order bound, {r.groups} @ {r.quota:g} req/s x{r.workers}",
+                    f"{r.vs_in_order:.2f}x ({r.completion_s:.0f}s / {r.bounds.in_order_bound_s:.0f}s, "
+                    f"{r.calls_per_request:.2f} calls/req)",
+                    f"<= {in_order_target:g}x",
+                    r.vs_in_order <= in_order_target,
+                )
+            )
         if first is not None and r.quota == first.quota:
             checks.append(
                 Check(
@@ -326,11 +354,21 @@ def bench_bulk(
     gg_reset: bool = True,
     script: bool = True,
     plot: Path | None = None,
+    workers: int = 1,
+    fast_workers: int = 1,
 ) -> list[Check]:
     """The bulk-cleanup table; returns its figures against their targets. `plot`: draw the first run's
-    timeline there (a PNG)."""
+    timeline there (a PNG). `workers`, `fast_workers`: see `run_bulk_table`."""
     results, baseline = run_bulk_table(
-        groups, quota, fast_quota=fast_quota, big=big, seed=seed, gg_reset=gg_reset, script=script
+        groups,
+        quota,
+        fast_quota=fast_quota,
+        big=big,
+        seed=seed,
+        gg_reset=gg_reset,
+        script=script,
+        workers=workers,
+        fast_workers=fast_workers,
     )
     if plot is not None and results and results[0].timeline is not None:
         draw_timeline(results[0], plot)
@@ -419,6 +457,66 @@ def print_checks(checks: Sequence[Check]) -> None:
         print(f"  {c.figure:<{width}}  {c.value:<{value_width}}  {c.target:<18} {verdict}")
 
 
+TEARDOWN_LIMIT_TARGET: Final = 1.05
+"""1,000 teardowns at the quota: within this of their limit (the larger of the calls and in-order bounds)."""
+
+
+def bench_teardown(groups: int, quota: float) -> list[Check]:
+    from benchmarks import teardown
+
+    full, group_only = teardown.measure(groups, quota)
+    print("\n".join(teardown.report(groups, quota, (full, group_only))), flush=True)
+    return [
+        Check(
+            f"teardown=things / its limit, {groups} @ {quota:g} req/s",
+            f"{full.vs_limit:.2f}x ({full.completion_s:.0f}s / {full.limit_s:.0f}s)",
+            f"<= {TEARDOWN_LIMIT_TARGET:g}x",
+            full.vs_limit <= TEARDOWN_LIMIT_TARGET,
+        ),
+        Check(
+            f"teardown=things orphans and deletions in use, {groups}",
+            f"{full.orphans} / {full.deleted_in_use}, {full.calls_per_request:.2f} calls/deletion",
+            "0 / 0",
+            full.correct,
+        ),
+    ]
+
+
+def bench_connectivity(groups: int, quota: float) -> list[Check]:
+    from benchmarks import connectivity
+
+    figures = connectivity.measure(groups, quota)
+    print("\n".join(connectivity.report(groups, quota, figures)), flush=True)
+    bound, source, without = figures.in_order_bound_s, figures.with_source, figures.without
+    oracle = figures.oracle.completion_s
+    return [
+        Check(
+            f"with the fleet index / in-order bound, {groups} @ {quota:g}",
+            f"{source.completion_s / bound:.2f}x ({source.completion_s:.0f}s / {bound:.0f}s)",
+            "<= 0.55x",
+            source.completion_s / bound <= 0.55 and source.correct,
+        ),
+        Check(
+            "with the fleet index / the oracle",
+            f"{source.completion_s / oracle:.2f}x ({source.completion_s:.0f}s / {oracle:.0f}s)",
+            "<= 1.1x",
+            source.completion_s / oracle <= 1.1,
+        ),
+        Check(
+            "with the fleet index, calls per request",
+            f"{source.calls_per_request:.2f}",
+            "<= 4.2",
+            source.calls_per_request <= 4.2,
+        ),
+        Check(
+            "without a source / in-order bound",
+            f"{without.completion_s / bound:.2f}x",
+            "<= 1.02x",
+            without.completion_s / bound <= 1.02 and without.correct,
+        ),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--requests", type=int, default=20_000, help="requests through the pure core")
@@ -429,6 +527,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--quota", type=float, default=10.0, help="API quota (req/s): throttled and bulk runs"
     )
     parser.add_argument("--fast-quota", type=float, default=50.0, help="a second bulk quota (0: skip)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker invocations at once in the bulk runs at --quota"
+    )
+    parser.add_argument(
+        "--fast-workers",
+        type=int,
+        default=None,
+        help="worker invocations at once in the bulk run at --fast-quota (default: the stack's "
+        "workerMaxConcurrency)",
+    )
     parser.add_argument("--bulk-groups", type=int, default=1000, help="deletions in the bulk figure")
     parser.add_argument("--bulk-big", type=int, default=3000, help="a larger bulk run at --quota (0: skip)")
     parser.add_argument("--demo-large", type=int, default=3000, help="the larger demo of the scaling figure")
@@ -446,7 +554,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--cold-start-runs", type=int, default=15, help="fresh processes per handler in the cold-start figure"
     )
     parser.add_argument("--skip-cold-start", action="store_true", help="skip the handlers' cold start")
+    parser.add_argument("--skip-teardown", action="store_true", help="skip the teardown figure")
+    parser.add_argument("--skip-connectivity", action="store_true", help="skip the connectivity figure")
     args = parser.parse_args(argv)
+    if args.fast_workers is None:
+        from gg_reset.local.runtime import WORKER_MAX_CONCURRENCY
+
+        args.fast_workers = WORKER_MAX_CONCURRENCY
     if not args.skip_core:
         bench_core(args.requests)
     if not args.skip_local:
@@ -468,7 +582,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             gg_reset=not args.skip_bulk,
             script=not args.skip_script,
             plot=None if args.no_plot else args.plot,
+            workers=args.workers,
+            fast_workers=args.fast_workers,
         )
+    if not args.skip_teardown:
+        print()
+        checks += bench_teardown(args.bulk_groups, args.quota)
+    if not args.skip_connectivity:
+        print()
+        checks += bench_connectivity(args.bulk_groups, args.quota)
     if not args.skip_demo_scaling:
         print()
         checks += bench_demo_scaling(args.groups, args.demo_large)

@@ -2,8 +2,11 @@
 
 Fleet (`fleet`): 90 % online and 10 % offline cores in a seeded random order, every group deployed, 50 ms
 simulated per Greengrass call (`FaultProfile(requests_per_second=Q, latency_s=0.05)`), and gg-reset's own
-request budget set to the same Q when `LocalService` takes one (`greengrass_rps`). Everything is measured
-on the simulated clock, so the figures do not depend on this machine's speed (only `wall_s` does):
+request budget set to the same Q when `LocalService` takes one (`greengrass_rps`). `workers`: the worker
+invocations that may overlap (`LocalService(worker_concurrency=...)`, the stack's `workerMaxConcurrency`):
+1 runs them one at a time with the whole budget; N > 1 overlaps them as in AWS, each (and the sweeper) at
+an equal share, Q / (N + 1), as the stack computes it. Everything is measured on the simulated clock, so
+the figures do not depend on this machine's speed (only `wall_s` does):
 
 - completion: simulated time from the requests until the service is idle (every request terminal);
 - the quota-bound limit (`Bounds`): max(necessary calls / Q, longest unavoidable wait). The necessary
@@ -101,11 +104,15 @@ def bounds(kinds: Sequence[str], quota: float) -> Bounds:
     )
 
 
-def service_options(quota: float) -> dict[str, Any]:
-    """`LocalService` keywords: the simulated quota, and gg-reset's own budget where the service has one."""
+def service_options(quota: float, workers: int = 1) -> dict[str, Any]:
+    """`LocalService` keywords: the simulated quota, and gg-reset's own budget and worker concurrency where
+    the service has them (more than one worker only then)."""
     options: dict[str, Any] = {"faults": FaultProfile(requests_per_second=quota, latency_s=LATENCY_S)}
-    if "greengrass_rps" in inspect.signature(LocalService).parameters:
+    parameters = inspect.signature(LocalService).parameters
+    if "greengrass_rps" in parameters:
         options["greengrass_rps"] = quota
+    if workers > 1 and "worker_concurrency" in parameters:
+        options["worker_concurrency"] = workers
     return options
 
 
@@ -127,6 +134,8 @@ class BulkResult:
     budgeted: bool
     """Whether gg-reset's own request budget was set (`LocalService(greengrass_rps=...)`)."""
     wall_s: float
+    workers: int = 1
+    """Worker invocations that could overlap (`LocalService(worker_concurrency=...)`)."""
     timeline: Timeline | None = None
     """Calls and finished workflows over simulated time (`make bench` draws it)."""
 
@@ -151,10 +160,11 @@ class BulkResult:
         return self.completion_s / self.bounds.in_order_bound_s
 
 
-def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
-    """Delete `groups` groups of `fleet(groups, seed)` through `LocalService` at `quota` req/s."""
+def run_bulk(groups: int, quota: float, seed: int = 7, *, workers: int = 1) -> BulkResult:
+    """Delete `groups` groups of `fleet(groups, seed)` through `LocalService` at `quota` req/s, with up to
+    `workers` worker invocations at once."""
     kinds = fleet(groups, seed)
-    options = service_options(quota)
+    options = service_options(quota, workers)
     started = time.perf_counter()
     with LocalService(seed=seed, log_level="ERROR", **options) as svc:
         group_ids = [svc.fleet.add_group(core=kind, deployed=True) for kind in kinds]
@@ -191,5 +201,6 @@ def run_bulk(groups: int, quota: float, seed: int = 7) -> BulkResult:
         orphaned_cores=orphans,
         budgeted="greengrass_rps" in options,
         wall_s=time.perf_counter() - started,
+        workers=options.get("worker_concurrency", 1),
         timeline=timeline,
     )

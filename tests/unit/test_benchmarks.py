@@ -37,12 +37,15 @@ def test_gg_resets_own_budget_is_set_only_where_local_service_takes_one(
     import benchmarks.bulk
 
     assert benchmarks.bulk.service_options(10.0)["greengrass_rps"] == 10.0
+    assert "worker_concurrency" not in benchmarks.bulk.service_options(10.0)  # one at a time: the default
+    assert benchmarks.bulk.service_options(50.0, 5)["worker_concurrency"] == 5
 
     class OlderLocalService:
         def __init__(self, *, seed: int = 0, faults: object = None) -> None: ...
 
     monkeypatch.setattr(benchmarks.bulk, "LocalService", OlderLocalService)
     assert set(benchmarks.bulk.service_options(10.0)) == {"faults"}
+    assert set(benchmarks.bulk.service_options(50.0, 5)) == {"faults"}
 
 
 def test_a_tiny_bulk_run_deletes_every_group_within_the_quota() -> None:
