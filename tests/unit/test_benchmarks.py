@@ -76,6 +76,7 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_p
     main(
         [
             *("--skip-core", "--skip-local", "--skip-bulk", "--skip-script"),
+            *("--skip-teardown", "--skip-connectivity"),  # measured at 20 groups by the first run
             *("--groups", "5", "--demo-large", "10", "--cold-start-runs", "1"),
         ]
     )
@@ -84,6 +85,9 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_p
     assert "10-thread script" in out and "gg-reset / limit, 20 @ 10 req/s" in out
     assert "20/20 DELETED, 0 orphans" in out and "20/20 deleted, 0 orphans" in out  # gg-reset, script
     assert "demo wall time, 10 / 5 groups" in out
+    assert "teardown=things, 20 deletions @ 10 req/s" in out and "orphans 0, correct" in out
+    assert "teardown=things orphans and deletions in use, 20" in out
+    assert "with the fleet index: " in out and "with the fleet index / in-order bound, 20 @ 10" in out
     assert "cold start worker / import boto3" in out and "RSS after importing the janitor" in out
     assert f"timeline of gg-reset 20@10: {plot}" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
