@@ -157,9 +157,11 @@ def run_teardown(
     )
 
 
-def measure(groups: int, quota: float) -> tuple[TeardownResult, TeardownResult]:
-    """(teardown=things, teardown=group) on the same fleet."""
-    return run_teardown(groups, quota, Teardown.THINGS), run_teardown(groups, quota, Teardown.GROUP)
+def measure(
+    groups: int, quota: float, level: Teardown = Teardown.THINGS
+) -> tuple[TeardownResult, TeardownResult]:
+    """(teardown=`level`, teardown=group) on the same fleet."""
+    return run_teardown(groups, quota, level), run_teardown(groups, quota, Teardown.GROUP)
 
 
 def report(
@@ -169,7 +171,8 @@ def report(
     full, group_only = measured or measure(groups, quota)
     outcomes = ", ".join(f"{n} {o}" for o, n in sorted(full.torn_down.items()))
     return [
-        f"teardown=things, {groups} deletions @ {quota:g} req/s: {full.completion_s:.0f} s simulated, "
+        f"teardown={full.teardown}, {groups} deletions @ {quota:g} req/s: "
+        f"{full.completion_s:.0f} s simulated, "
         f"{full.calls_per_request:.2f} Greengrass calls per deletion ({NECESSARY_CALLS['online']}/"
         f"{NECESSARY_CALLS['offline']} for the deletion, {READS_PER_GROUP} reads, the definitions), "
         f"{full.vs_limit:.2f}x its limit {full.limit_s:.0f} s (calls bound {full.calls_bound_s:.0f} s, "

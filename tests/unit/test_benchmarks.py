@@ -72,6 +72,7 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_p
 
     plot = tmp_path / "bulk-timeline.png"
     bulk = ["--bulk-groups", "20", "--bulk-big", "0", "--fast-quota", "0", "--plot", str(plot)]
+    bulk += ["--things-groups", "10"]
     main(["--requests", "20", "--skip-local", *bulk, "--skip-demo-scaling", "--skip-cold-start"])
     main(
         [
@@ -85,8 +86,9 @@ def test_make_bench_runs_at_tiny_sizes(capsys: pytest.CaptureFixture[str], tmp_p
     assert "10-thread script" in out and "gg-reset / limit, 20 @ 10 req/s" in out
     assert "20/20 DELETED, 0 orphans" in out and "20/20 deleted, 0 orphans" in out  # gg-reset, script
     assert "demo wall time, 10 / 5 groups" in out
-    assert "teardown=things, 20 deletions @ 10 req/s" in out and "orphans 0, correct" in out
-    assert "teardown=things orphans and deletions in use, 20" in out
+    assert "teardown=definitions, 20 deletions @ 10 req/s" in out and "orphans 0, correct" in out
+    assert "teardown=things, 10 deletions @ 10 req/s" in out
+    assert "teardown=things orphans and deletions in use, 10" in out
     assert "with the fleet index: " in out and "with the fleet index / in-order bound, 20 @ 10" in out
     assert "cold start worker / import boto3" in out and "RSS after importing the janitor" in out
     assert f"timeline of gg-reset 20@10: {plot}" in out
