@@ -721,6 +721,33 @@ def _iso_s(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def simulated_client(service: str, endpoint_url: str, region: str, config: Config | None) -> Any:
+    """A real boto3 client for a simulator to answer: fake credentials, and botocore's own retries off by
+    default (one attempt), so every 429/5xx reaches the caller and no wall time goes to backoff sleeps."""
+    return boto3.client(  # type: ignore[call-overload]  # the service is a parameter, not a literal
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config or Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+
+
+def answer_requests(
+    client: BaseClient, service: str, before_send: Callable[..., Any], *, owner: object
+) -> None:
+    """Let `before_send` answer the client's requests of `service` (once per `owner`).
+
+    The stubs type event handlers as returning None, but a `before-send` handler returning a response is
+    botocore's documented way to short-circuit the HTTP send (moto relies on it too); `before-send.<service>`
+    handlers run before moto's plain `before-send` one, so this answers inside `mock_aws()` too."""
+    handler = cast("Callable[..., None]", before_send)
+    client.meta.events.register(
+        f"before-send.{service}", handler, unique_id=f"gg-reset-{service}-sim-{id(owner)}"
+    )
+
+
 class GreengrassSimulator:
     """Greengrass V1 groups, group versions, definitions, deployments and cores, served to real boto3 clients.
 
@@ -822,14 +849,7 @@ class GreengrassSimulator:
         By default botocore's own retries are off (one attempt), so every 429/5xx reaches the caller
         and no wall-clock time is spent in botocore's backoff sleeps; pass a `Config` to change that.
         """
-        client = boto3.client(
-            "greengrass",
-            endpoint_url=ENDPOINT_URL,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config or Config(retries={"mode": "standard", "total_max_attempts": 1}),
-        )
+        client: GreengrassClient = simulated_client("greengrass", ENDPOINT_URL, self.region, config)
         self.attach(client)
         return client
 
@@ -839,12 +859,7 @@ class GreengrassSimulator:
             raise ValueError(
                 f"can only attach to a greengrass client, not {client.meta.service_model.service_name}"
             )
-        # The stubs type event handlers as returning None, but a `before-send` handler returning a
-        # response is botocore's documented way to short-circuit the HTTP send (moto relies on it too).
-        handler = cast("Callable[..., None]", self._before_send)
-        client.meta.events.register(
-            "before-send.greengrass", handler, unique_id=f"gg-reset-greengrass-sim-{id(self)}"
-        )
+        answer_requests(client, "greengrass", self._before_send, owner=self)
 
     def _before_send(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
         api_request = decode_request(request)

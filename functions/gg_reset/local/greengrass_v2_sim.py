@@ -39,14 +39,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import boto3
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from gg_reset.local.greengrass_http import ApiResponse, encode_response
+from gg_reset.local.greengrass_sim import answer_requests, simulated_client
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -172,14 +172,7 @@ class GreengrassV2Simulator:
     def client(self, *, config: Config | None = None) -> GreengrassV2Client:
         """A real boto3 `greengrassv2` client answered by this simulator (botocore's retries off by default,
         as for the V1 simulator's client: every error reaches the caller at once)."""
-        client = boto3.client(
-            "greengrassv2",
-            endpoint_url=V2_ENDPOINT_URL,
-            region_name=self.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config or Config(retries={"mode": "standard", "total_max_attempts": 1}),
-        )
+        client: GreengrassV2Client = simulated_client("greengrassv2", V2_ENDPOINT_URL, self.region, config)
         self.attach(client)
         return client
 
@@ -192,12 +185,7 @@ class GreengrassV2Simulator:
         service_name = client.meta.service_model.service_name
         if service_name != "greengrassv2":
             raise ValueError(f"can only attach to a greengrassv2 client, not {service_name}")
-        # A `before-send` handler that returns a response short-circuits the HTTP send (botocore's documented
-        # hook; the stubs type handlers as returning None).
-        handler = cast("Callable[..., None]", self._before_send)
-        client.meta.events.register(
-            "before-send.greengrassv2", handler, unique_id=f"gg-reset-greengrassv2-sim-{id(self)}"
-        )
+        answer_requests(client, "greengrassv2", self._before_send, owner=self)
 
     def _before_send(self, request: AWSPreparedRequest, event_name: str, **_: Any) -> AWSResponse:
         # botocore names the operation in the event: `before-send.greengrassv2.<Operation>`.
