@@ -20,13 +20,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gg_reset.domain.actions import Notify
-from gg_reset.domain.enums import DeploymentStatus, DeploymentType
-from gg_reset.domain.model import GroupRecord, Step, Workflow
-from gg_reset.domain.teardown import Resource, ResourceOutcome, Teardown
-from gg_reset.domain.workflow import Decision
+if TYPE_CHECKING:  # annotations only: a janitor or a CLI using the ports should not load the workflow
+    from gg_reset.domain.actions import Notify
+    from gg_reset.domain.enums import DeploymentStatus, DeploymentType
+    from gg_reset.domain.model import GroupRecord, Step, Workflow
+    from gg_reset.domain.teardown import Resource, ResourceOutcome, Teardown
+    from gg_reset.domain.workflow import Decision
 
 
 @dataclass(frozen=True, slots=True)

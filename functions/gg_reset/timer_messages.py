@@ -1,10 +1,9 @@
 """The body of a workflow timer: the delayed work-queue message that wakes a group's workflow at its due
 time (a retry, a reset deadline, a deferred call).
 
-Standard library only: the sweeper arms timers too, and building a pydantic model for it would add about as
-much to the sweeper's cold start as boto3 itself. The worker reads the body back with the contract model
-`gg_reset.contracts.WorkflowTimer`, which takes its key, field names and group-id rule from here, so the
-writer and the reader cannot drift apart.
+Standard library only, and apart from the contracts: the sweeper arms timers too and needs nothing else of
+them. The worker reads the body back with `gg_reset.contracts.WorkflowTimer`, which takes its key, field
+names and group-id rule from here, so the writer and the reader cannot drift apart.
 """
 
 from __future__ import annotations

@@ -30,8 +30,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol, TypeVar
 
-from pydantic import ValidationError
-
 from gg_reset import settings
 from gg_reset.cleanup.selection import (
     GreengrassReader,
@@ -42,7 +40,7 @@ from gg_reset.cleanup.selection import (
     SelectionError,
     select,
 )
-from gg_reset.contracts import ForcePolicy, request_entry
+from gg_reset.contracts import ContractError, ForcePolicy, request_entry
 from gg_reset.domain.errors import ErrorKind, GreengrassError
 from gg_reset.domain.safety import SafetyRules
 from gg_reset.domain.teardown import Resource, Teardown
@@ -614,7 +612,7 @@ class Janitor:
                         request_id=request_id,
                         teardown=config.teardown,
                     )
-                except ValidationError as error:  # a group id the request contract does not accept
+                except ContractError as error:  # a group id the request contract does not accept
                     refused.append(SentRequest(entry.group_id, request_id, error=_first_error(error)))
                     continue
                 ready.append((entry, request_id, put))
@@ -653,9 +651,8 @@ def _reason(run_id: str, entry: PlanEntry) -> str:
     return text if len(text) <= REASON_MAX else text[: REASON_MAX - 3] + "..."
 
 
-def _first_error(error: ValidationError) -> str:
-    details = error.errors()
-    if not details:
+def _first_error(error: ContractError) -> str:
+    if not error.errors:
         return f"invalid request: {error}"
-    where = ".".join(str(part) for part in details[0]["loc"])
-    return f"invalid request ({where}): {details[0]['msg']}"
+    first = error.errors[0]
+    return f"invalid request ({'.'.join(str(part) for part in first.loc)}): {first.msg}"

@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gg_reset.cleanup.janitor import JanitorConfig
 from gg_reset.metric_names import JANITOR_REQUESTS_SENT, JANITOR_RUNS_NEEDING_ATTENTION, JANITOR_TO_ACT
+from gg_reset.shell.janitor_wiring import janitor
 from gg_reset.shell.observability import logger, metrics, tracer
-from gg_reset.shell.wiring import janitor
 
 TIME_RESERVE_MS = 30_000
 """Stop calling Greengrass and sending with this much of the invocation left: recording the run and the

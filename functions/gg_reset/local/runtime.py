@@ -39,10 +39,10 @@ from unittest.mock import patch
 import boto3
 from moto import mock_aws
 
-from gg_reset.adapters.connectivity import FleetIndexConnectivity
 from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
 from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
+from gg_reset.adapters.on_first_use import TeardownOnFirstUse
 from gg_reset.adapters.requests import EventBridgeRequests
 from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
@@ -90,7 +90,7 @@ from gg_reset.settings import (
     JANITOR_DEFAULT_MAX_PERCENT,
     SEARCH_INDEX_RPS,
 )
-from gg_reset.shell import wiring
+from gg_reset.shell import janitor_wiring, wiring
 from gg_reset.shell.budget import RequestBudget, pacing
 from gg_reset.shell.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.shell.service import ResetService
@@ -512,6 +512,18 @@ class LocalService:
             dynamodb, TABLE_NAME, retention=timedelta(seconds=self.policy.retention_s)
         )
         self.ledger = LedgerReader(self.ledger_adapter)
+        # The teardown and the connectivity source as the stack wires them (`TeardownOnFirstUse`):
+        # AWS IoT deletions only with things teardown, the connectivity source only when configured.
+        self.service_teardown = TeardownOnFirstUse(
+            self.simulator.client(),
+            self.clock,
+            iot=lambda: self.iot,
+            things=self.policy.things_teardown,
+            core_devices=(lambda: self.greengrass_v2.client()) if self.policy.things_teardown else None,
+            search_pace=pacing(RequestBudget(SEARCH_INDEX_RPS, self.clock), self.clock)
+            if self.policy.force_when_disconnected_for_s is not None
+            else None,
+        )
         self.service = ResetService(
             ledger=self.ledger_adapter,
             greengrass=Boto3Greengrass(self.simulator.client()),
@@ -521,8 +533,8 @@ class LocalService:
             telemetry=PowertoolsTelemetry(metrics),
             budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
             timers=_LocalTimers(self.work_queue),
-            teardown=self.teardown_adapter(),
-            connectivity=self.connectivity_adapter(),
+            teardown=self.service_teardown,
+            connectivity=self.service_teardown if self.service_teardown.connectivity_source else None,
         )
         wiring.install(self.service)
         self._stack.callback(wiring.install, None)
@@ -531,16 +543,6 @@ class LocalService:
         self._worker = worker.handler
         self._sweeper = sweeper.handler
         return self
-
-    def connectivity_adapter(self) -> FleetIndexConnectivity | None:
-        """The connectivity source, as the stack wires it: only with `force_when_disconnected_for_s`."""
-        if self.policy.force_when_disconnected_for_s is None:
-            return None
-        return FleetIndexConnectivity(
-            self.teardown_adapter(),
-            lambda: self.iot,
-            search_pace=pacing(RequestBudget(SEARCH_INDEX_RPS, self.clock), self.clock),
-        )
 
     def teardown_adapter(self) -> Boto3Teardown:
         """The teardown's adapter on this service: the simulator for Greengrass V1 and V2, moto for AWS IoT
@@ -924,12 +926,12 @@ class LocalService:
             "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/gg-reset-janitor"],
             "detail": {},
         }
-        wiring.install_janitor(janitor)
+        janitor_wiring.install_janitor(janitor)
         try:
             with patch.dict(os.environ, environment):
                 self._invoke(janitor_handler.handler, event, "gg-reset-janitor", JANITOR_TIMEOUT_S)
         finally:
-            wiring.install_janitor(None)
+            janitor_wiring.install_janitor(None)
         assert janitor.last_run is not None  # the handler runs the janitor or raises
         return janitor.last_run
 

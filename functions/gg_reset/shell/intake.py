@@ -1,6 +1,6 @@
 """From a raw EventBridge event (as delivered in an SQS message body) to a domain event.
 
-Validation happens here, once, with the contract models; whatever fails it becomes an
+Validation happens here, once, with the contracts' readers; whatever fails it becomes an
 `InvalidRequestReceived`, so a poison message is recorded `REJECTED` instead of being retried forever.
 """
 
@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from gg_reset.contracts import TIMER_KEY, DeploymentStatusEvent, DetailType, GroupRequestEvent, WorkflowTimer
+from gg_reset.contracts import (
+    TIMER_KEY,
+    ContractError,
+    DeploymentStatusEvent,
+    DetailType,
+    GroupRequestEvent,
+    WorkflowTimer,
+)
 from gg_reset.domain.events import (
     DeploymentStatusReported,
     Event,
@@ -77,18 +82,19 @@ def from_message_body(body: str, *, message_id: str, now: datetime) -> Intake:
             return from_timer(raw[TIMER_KEY])
         return from_eventbridge(raw, fallback_id=message_id, now=now)
     except (RecursionError, ValueError, TypeError) as exc:
-        # The models are strict, so this is a body no model could even look at (nested too deeply, say).
+        # Defensive: bad fields come back as ContractError (handled above); this is a body the readers
+        # could not even look at.
         return _invalid(raw, f"message could not be read ({type(exc).__name__})", fallback_id=message_id)
 
 
 def from_timer(raw: Any) -> Intake:
     """A workflow timer (a delayed message the service sent itself): a tick for the group."""
     try:
-        timer = WorkflowTimer.model_validate(raw)
-    except ValidationError as exc:
+        timer = WorkflowTimer.parse(raw)
+    except ContractError as exc:
         group = raw.get("group-id") if isinstance(raw, dict) else None
         group_id = group if is_group_id(group) else UNPARSEABLE_GROUP
-        return Intake(group_id, None, dropped=bounded(f"malformed timer: {describe(exc)}", MAX_ERROR))
+        return Intake(group_id, None, dropped=bounded(f"malformed timer: {exc.describe()}", MAX_ERROR))
     return Intake(timer.group_id, Tick(), timer_for=timer.due_at)
 
 
@@ -96,12 +102,12 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
     detail_type = raw.get("detail-type")
     if detail_type == DetailType.DEPLOYMENT_STATUS_CHANGE:
         try:
-            status = DeploymentStatusEvent.model_validate(raw)
-        except ValidationError as exc:
+            status = DeploymentStatusEvent.parse(raw)
+        except ContractError as exc:
             return Intake(
                 _group_id_of(raw) or unparseable_group(fallback_id),
                 None,
-                dropped=bounded(f"malformed deployment status event: {describe(exc)}", MAX_ERROR),
+                dropped=bounded(f"malformed deployment status event: {exc.describe()}", MAX_ERROR),
             )
         d = status.detail
         return Intake(
@@ -110,20 +116,20 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
                 deployment_id=d.deployment_id,
                 deployment_type=d.deployment_type,
                 status=d.status,
-                occurred_at=status.time,
+                occurred_at=status.envelope.time,
             ),
-            account=status.account,
-            region=status.region,
+            account=status.envelope.account,
+            region=status.envelope.region,
         )
     if detail_type not in (DetailType.RESET_REQUESTED, DetailType.DELETION_REQUESTED):
         return _invalid(raw, f"unsupported detail-type {detail_type!r}", fallback_id=fallback_id)
     try:
-        parsed = GroupRequestEvent.model_validate(raw)
-    except ValidationError as exc:
-        return _invalid(raw, describe(exc), fallback_id=fallback_id)
+        parsed = GroupRequestEvent.parse(raw)
+    except ContractError as exc:
+        return _invalid(raw, exc.describe(), fallback_id=fallback_id)
     detail = parsed.detail
     request = Request(
-        request_id=detail.request_id or f"event:{parsed.id}",
+        request_id=detail.request_id or f"event:{parsed.envelope.id}",
         kind=RequestKind.DELETION if detail_type == DetailType.DELETION_REQUESTED else RequestKind.RESET,
         group_id=detail.group_id,
         received_at=now,
@@ -134,15 +140,6 @@ def from_eventbridge(raw: dict[str, Any], *, fallback_id: str, now: datetime) ->
         teardown=detail.teardown,
     )
     return Intake(detail.group_id, RequestReceived(request))
-
-
-def describe(exc: ValidationError) -> str:
-    """A validation error in one line a requester can act on: which field, what was wrong."""
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def _group_id_of(raw: dict[str, Any]) -> str | None:

@@ -551,8 +551,8 @@ def test_every_status_change_publishes_an_aws_shaped_deployment_status_change_ev
         assert entry["Resources"] == []
         assert json.loads(entry["Detail"]) == event["detail"]
         assert set(event["detail"]) == {"group-id", "deployment-id", "deployment-type", "status"}
-        parsed = DeploymentStatusEvent.model_validate(event)
-        assert (parsed.account, parsed.region) == (ACCOUNT, REGION)
+        parsed = DeploymentStatusEvent.parse(event)
+        assert (parsed.envelope.account, parsed.envelope.region) == (ACCOUNT, REGION)
         assert parsed.detail.group_id == group_id
         assert parsed.detail.deployment_id == deployment_id
         assert parsed.detail.deployment_type is DeploymentType.NEW
@@ -587,7 +587,7 @@ def test_status_events_reach_an_eventbridge_rule_with_the_deployment_status_patt
         assert (event["source"], event["region"]) == ("aws.greengrass", REGION)
         # moto's default SQS input template drops `account` (AWS keeps it); the pattern still matched it.
         event.setdefault("account", ACCOUNT)
-        DeploymentStatusEvent.model_validate(event)
+        DeploymentStatusEvent.parse(event)
     # PutEvents `Time` is honoured: the event carries the simulated transition time, not the wall clock.
     forced_success = next(e for e in delivered if e["detail"]["deployment-id"] == forced)
     assert forced_success["time"] == sim.deployment(forced).updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -858,9 +858,7 @@ def test_a_redeployment_publishes_its_status_changes_with_deployment_type_redepl
         for status in ("Building", "InProgress", "Failure")
     ]
     for event in sim.events_for(redeployment_id):
-        assert (
-            DeploymentStatusEvent.model_validate(event).detail.deployment_type is DeploymentType.REDEPLOYMENT
-        )
+        assert DeploymentStatusEvent.parse(event).detail.deployment_type is DeploymentType.REDEPLOYMENT
 
 
 def test_a_redeployment_is_listed_newest_first_like_any_deployment(

@@ -31,8 +31,6 @@ RUNTIME_PACKAGES = {
     "aws_lambda_powertools",
     "typing_extensions",
 }
-PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
-"""For the event contracts the worker parses and the requests the janitor sends; the sweeper needs none."""
 SHELL = {
     "gg_reset",
     "gg_reset.adapters",
@@ -46,22 +44,38 @@ SHELL = {
     "gg_reset.timer_messages",
 }
 EXPECTED = {
-    "worker": (RUNTIME_PACKAGES | PYDANTIC, SHELL | {"gg_reset.contracts"}),
+    "worker": (RUNTIME_PACKAGES, SHELL | {"gg_reset.contracts"}),
     "sweeper": (RUNTIME_PACKAGES, SHELL),
     "janitor": (
-        RUNTIME_PACKAGES | PYDANTIC,
+        RUNTIME_PACKAGES,
         SHELL | {"gg_reset.contracts", "gg_reset.cleanup", "gg_reset.text"},
     ),
 }
 NEVER = (
     "aws_xray_sdk",  # the X-Ray SDK: only when tracing is on (it costs more than boto3 itself)
     "aws_lambda_powertools.utilities.parser",  # loads every Powertools event model
+    "pydantic",  # the contracts read events with the standard library: building the models cost half a boto3
     "gg_reset.local",
     "gg_reset.cli",
     "moto",
     "rich",
     "typer",
 )
+
+ON_FIRST_USE = ("gg_reset.adapters.teardown", "gg_reset.adapters.connectivity")
+"""Built on first use (`adapters.on_first_use`): deletions remove the group only by default, and the
+connectivity source is off by default."""
+NOT_FOR = {
+    "worker": ON_FIRST_USE,
+    "sweeper": (*ON_FIRST_USE, "gg_reset.contracts"),
+    # The janitor sends requests; it runs no workflow and keeps no group records.
+    "janitor": (
+        *ON_FIRST_USE,
+        "gg_reset.domain.workflow",
+        "gg_reset.shell.service",
+        "gg_reset.adapters.dynamodb_ledger",
+    ),
+}
 
 _PROBE = """
 import json, sys
@@ -104,7 +118,7 @@ def test_each_handler_imports_only_what_its_path_needs(handler: str) -> None:
     packages, subpackages = EXPECTED[handler]
     assert third_party == packages
     assert ours == subpackages
-    for name in NEVER:
+    for name in NEVER + NOT_FOR[handler]:
         assert not any(m == name or m.startswith(name + ".") for m in loaded), name
 
 
