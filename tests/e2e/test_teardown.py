@@ -387,3 +387,29 @@ def test_a_crash_between_any_two_teardown_calls_replayed_ends_the_same() -> None
         state, left, _, crashed = torn_down_world(at)
         assert crashed == 1, at
         assert (state, left) == (clean_state, clean_left), f"crash after teardown call {at}"
+
+
+def test_a_fleet_too_large_to_index_in_one_invocation_is_still_torn_down() -> None:
+    """The reference index's first refresh lists every group's versions. At half a request per second a
+    worker invocation (120 s, less its reserve) fits about 40 calls, fewer than the 60 groups'
+    `ListGroupVersions` alone: the refresh is deferred part-way, and the next attempt must go on where it
+    stopped. (It used to start over, so the deletion never got past collecting: found by `make bench` at
+    1,000 groups and 10 requests per second.)"""
+    groups = 60
+    with LocalService(seed=3, log_level="ERROR", greengrass_rps=0.5) as svc:
+        sim = svc.simulator
+        shared = sim.add_definition("Function", items=[FUNCTION])
+        ids = [sim.add_group(definitions=[shared] if n % 2 else []) for n in range(groups)]
+        owned_before = {gid: owned(svc, gid) for gid in ids}
+        listed_by_the_test = sim.calls["ListGroupVersions"]
+        for gid in ids:
+            svc.request_deletion(gid, teardown="definitions")
+        svc.run_until_idle(max_simulated_s=4 * 3600)
+        states = {gid: view.state if (view := svc.ledger.get(gid)) else None for gid in ids}
+        assert set(states.values()) == {WorkflowState.DELETED}, states
+        # Every group went, so nothing they owned has a user left: all of it must be gone.
+        left = {d for b in owned_before.values() for d in b.definitions if sim.definition_exists(*d)}
+        assert left == set()
+        # Each group's versions listed about once (again only when its latest version changes): not once
+        # per attempt.
+        assert sim.calls["ListGroupVersions"] - listed_by_the_test <= 1.2 * groups, sim.calls

@@ -123,8 +123,10 @@ class _GroupEntry:
 class ReferenceIndex:
     """Which remaining groups use which definitions, things and certificates (see the module docstring).
 
-    `_version_refs` and `_core_refs` only grow (versions are immutable); `_groups` is replaced by each
-    refresh. One instance per execution environment: a warm worker pays for the fleet's versions once.
+    `_version_refs` and `_core_refs` only grow (versions are immutable); `_groups` gains each group as it is
+    listed (so a refresh cut short by the budget goes on where it stopped), and each completed refresh keeps
+    only the groups that remain. One instance per execution environment: a warm worker pays for the fleet's
+    versions once.
     """
 
     client: GreengrassClient
@@ -277,11 +279,13 @@ class ReferenceIndex:
                     continue
                 latest = group.get("LatestVersion") or None
                 known = self._groups.get(group_id)
-                if known is not None and known.latest_version == latest:
-                    groups[group_id] = known
-                else:
-                    versions = self.version_ids(group_id, pace) if latest else ()
-                    groups[group_id] = _GroupEntry(latest_version=latest, versions=versions)
+                if known is None or known.latest_version != latest:
+                    known = _GroupEntry(latest, self.version_ids(group_id, pace) if latest else ())
+                    # Kept at once, not only when the refresh completes: a refresh of a large fleet may
+                    # not fit in one invocation's share of the budget (its pace defers the call), and the
+                    # next attempt must go on from here instead of listing every group again.
+                    self._groups[group_id] = known
+                groups[group_id] = known
             token = page.get("NextToken") or None
             if token is None:
                 break
