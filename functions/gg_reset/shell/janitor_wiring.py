@@ -19,8 +19,7 @@ from gg_reset.cleanup.janitor import Janitor
 from gg_reset.ports import SystemClock
 from gg_reset.settings import JANITOR_CALLS_PER_REQUEST, Settings
 from gg_reset.shell.budget import RequestBudget
-
-_janitor: Janitor | None = None
+from gg_reset.shell.per_environment import PerEnvironment
 
 
 def build_janitor(settings: Settings, session: boto3.Session | None = None) -> Janitor:
@@ -61,14 +60,13 @@ def build_janitor(settings: Settings, session: boto3.Session | None = None) -> J
     )
 
 
+_janitor: PerEnvironment[Janitor] = PerEnvironment(lambda: build_janitor(Settings.from_env()))
+
+
 def janitor() -> Janitor:
-    global _janitor
-    if _janitor is None:
-        _janitor = build_janitor(Settings.from_env())
-    return _janitor
+    return _janitor.get()
 
 
 def install_janitor(replacement: Janitor | None) -> None:
-    """Use `replacement` in the janitor handler (None: build from the environment on next use)."""
-    global _janitor
-    _janitor = replacement
+    """Use `replacement` in the handlers (None: build from the environment on next use)."""
+    _janitor.install(replacement)

@@ -21,9 +21,8 @@ from gg_reset.ports import Notifier, SystemClock
 from gg_reset.settings import SEARCH_INDEX_RPS, Settings
 from gg_reset.shell.budget import RequestBudget, pacing
 from gg_reset.shell.observability import metrics
+from gg_reset.shell.per_environment import PerEnvironment
 from gg_reset.shell.service import ResetService
-
-_service: ResetService | None = None
 
 
 def build_service(settings: Settings, session: boto3.Session | None = None) -> ResetService:
@@ -63,14 +62,13 @@ def build_service(settings: Settings, session: boto3.Session | None = None) -> R
     )
 
 
+_service: PerEnvironment[ResetService] = PerEnvironment(lambda: build_service(Settings.from_env()))
+
+
 def service() -> ResetService:
-    global _service
-    if _service is None:
-        _service = build_service(Settings.from_env())
-    return _service
+    return _service.get()
 
 
 def install(replacement: ResetService | None) -> None:
     """Use `replacement` in the handlers (None: build from the environment on next use)."""
-    global _service
-    _service = replacement
+    _service.install(replacement)
