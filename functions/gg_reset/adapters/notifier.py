@@ -7,11 +7,12 @@ import json
 import logging
 from typing import TYPE_CHECKING, Final
 
-from gg_reset.domain.actions import Notify
 from gg_reset.ports import RunNotice
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the janitor announces runs, and should not load the workflow's actions
     from mypy_boto3_sns import SNSClient
+
+    from gg_reset.domain.actions import Notify
 
 logger = logging.getLogger(__name__)
 

@@ -72,6 +72,8 @@ NOT_FOR = {
     "janitor": (
         *ON_FIRST_USE,
         "gg_reset.domain.workflow",
+        "gg_reset.domain.actions",
+        "gg_reset.domain.model",
         "gg_reset.shell.service",
         "gg_reset.adapters.dynamodb_ledger",
     ),
