@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
+from benchmarks.counts import CallCounts
 from gg_reset.local.clock import SimulatedClock
 from gg_reset.local.faults import FaultProfile
 from gg_reset.local.greengrass_sim import GreengrassSimulator
@@ -52,7 +53,7 @@ RETRYABLE_CODES: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class ScriptResult:
+class ScriptResult(CallCounts):
     groups: int
     quota: float
     completion_s: float
@@ -70,14 +71,6 @@ class ScriptResult:
     def last_terminal_s(self) -> float:
         """The script's last group is done when its last thread is."""
         return self.completion_s
-
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    @property
-    def calls_per_request(self) -> float:
-        return self.total_calls / self.groups
 
     @property
     def correct(self) -> bool:

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from benchmarks.counts import CallCounts
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.local import LocalService
@@ -117,7 +118,7 @@ def service_options(quota: float, workers: int = 1) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class BulkResult:
+class BulkResult(CallCounts):
     groups: int
     quota: float
     bounds: Bounds
@@ -138,14 +139,6 @@ class BulkResult:
     """Worker invocations that could overlap (`LocalService(worker_concurrency=...)`)."""
     timeline: Timeline | None = None
     """Calls and finished workflows over simulated time (`make bench` draws it)."""
-
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    @property
-    def calls_per_request(self) -> float:
-        return self.total_calls / self.groups
 
     @property
     def correct(self) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from benchmarks.bulk import LATENCY_S, bounds, fleet
+from benchmarks.counts import CallCounts
 from gg_reset.contracts import ForcePolicy
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
@@ -32,7 +33,7 @@ MODES: Final = ("without a source", "with the fleet index", "oracle")
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectivityRun:
+class ConnectivityRun(CallCounts):
     mode: str
     groups: int
     completion_s: float
@@ -42,10 +43,6 @@ class ConnectivityRun:
     deleted: int
     forced: int
     wall_s: float
-
-    @property
-    def calls_per_request(self) -> float:
-        return sum(self.calls.values()) / self.groups
 
     @property
     def correct(self) -> bool:

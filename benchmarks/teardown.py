@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from benchmarks.bulk import LATENCY_S, NECESSARY_CALLS, bounds, fleet
+from benchmarks.counts import CallCounts
 from gg_reset.domain.model import WorkflowState
 from gg_reset.domain.policy import WorkflowPolicy
 from gg_reset.domain.teardown import ResourceOutcome, Teardown
@@ -50,7 +51,7 @@ FUNCTION: Final = {
 
 
 @dataclass(frozen=True, slots=True)
-class TeardownResult:
+class TeardownResult(CallCounts):
     groups: int
     quota: float
     teardown: Teardown
@@ -66,14 +67,6 @@ class TeardownResult:
     necessary_calls: int
     in_order_bound_s: float
     wall_s: float
-
-    @property
-    def total_calls(self) -> int:
-        return sum(self.calls.values())
-
-    @property
-    def calls_per_request(self) -> float:
-        return self.total_calls / self.groups
 
     @property
     def calls_bound_s(self) -> float:
