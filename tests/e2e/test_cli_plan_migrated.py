@@ -30,7 +30,7 @@ def svc(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalService]:
         monkeypatch.setattr(
             "gg_reset.cli.aws.AwsTarget.greengrass", lambda _self: Boto3Greengrass(service.simulator.client())
         )
-        monkeypatch.setattr("gg_reset.cli.aws.AwsTarget.migration", lambda _self: service.teardown_adapter())
+        monkeypatch.setattr("gg_reset.cli.aws.AwsTarget.migration", lambda _self: service.migration_reader())
         yield service
 
 

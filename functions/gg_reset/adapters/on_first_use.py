@@ -32,13 +32,13 @@ class TeardownOnFirstUse:
         greengrass: GreengrassClient,
         clock: Clock,
         *,
-        iot: Callable[[], IoTClient],
+        iot: Callable[[], IoTClient] | None,
         things: bool,
         core_devices: Callable[[], GreengrassV2Client] | None,
         search_pace: Pace | None = None,
     ) -> None:
         """`iot` makes the AWS IoT client (the teardown's deletions when `things`, the connectivity source's
-        `SearchIndex`); `core_devices` the Greengrass V2 client (None: no core-device reads);
+        `SearchIndex`; None: neither); `core_devices` the Greengrass V2 client (None: no core-device reads);
         `search_pace` waits for the connectivity source's own budget (None: no connectivity source)."""
         self._greengrass, self._clock = greengrass, clock
         self._iot, self._things, self._core_devices = iot, things, core_devices
@@ -46,9 +46,17 @@ class TeardownOnFirstUse:
         self._teardown: Boto3Teardown | None = None
         self._connectivity: FleetIndexConnectivity | None = None
 
+    @classmethod
+    def reads_only(
+        cls, greengrass: GreengrassClient, clock: Clock, core_devices: Callable[[], GreengrassV2Client]
+    ) -> TeardownOnFirstUse:
+        """What the `migrated` selection and a teardown preview read, for the janitor and `gg-reset plan`:
+        group versions and Greengrass V2 core devices, never AWS IoT, never a deletion."""
+        return cls(greengrass, clock, iot=None, things=False, core_devices=core_devices)
+
     @property
     def connectivity_source(self) -> bool:
-        return self._search_pace is not None
+        return self._search_pace is not None and self._iot is not None
 
     @property
     def adapter(self) -> Boto3Teardown:
@@ -78,7 +86,7 @@ class TeardownOnFirstUse:
 
     def core_connectivity(self, group_id: str, latest_version: str | None, *, pace: Pace) -> CoreConnectivity:
         if self._connectivity is None:
-            if self._search_pace is None:
+            if self._search_pace is None or self._iot is None:
                 raise RuntimeError("built without a connectivity source")
             from gg_reset.adapters.connectivity import FleetIndexConnectivity
 

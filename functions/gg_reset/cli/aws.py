@@ -26,7 +26,7 @@ from gg_reset.settings import DEFAULT_BUS_NAME
 
 if TYPE_CHECKING:
     from gg_reset.adapters.dynamodb_ledger import DynamoDBLedger
-    from gg_reset.adapters.teardown import Boto3Teardown
+    from gg_reset.adapters.on_first_use import TeardownOnFirstUse
     from gg_reset.ports import GreengrassPort
 
 DEFAULT_STACK_NAME: Final = "GgReset"
@@ -124,16 +124,15 @@ class AwsTarget:
         # The CLI only reads: the retention (for writes' TTLs) is never used.
         return DynamoDBLedger(self.client("dynamodb"), self.table_name(), retention=timedelta(days=1))
 
-    def migration(self) -> Boto3Teardown:
-        """The group versions' and Greengrass V2's reads (`migrated`, the teardown preview)."""
+    def migration(self) -> TeardownOnFirstUse:
+        """The group versions' and Greengrass V2's reads (`migrated`, the teardown preview), as the janitor
+        makes them."""
         from gg_reset.adapters.greengrass import make_greengrass_client
-        from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
+        from gg_reset.adapters.on_first_use import TeardownOnFirstUse
         from gg_reset.ports import SystemClock
 
-        return Boto3Teardown(
-            make_greengrass_client(self.session),
-            clock=SystemClock(),
-            core_devices=lambda: Boto3CoreDevices(self.client("greengrassv2")),
+        return TeardownOnFirstUse.reads_only(
+            make_greengrass_client(self.session), SystemClock(), lambda: self.client("greengrassv2")
         )
 
     def greengrass(self) -> GreengrassPort:

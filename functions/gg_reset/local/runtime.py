@@ -44,7 +44,6 @@ from gg_reset.adapters.greengrass import Boto3Greengrass
 from gg_reset.adapters.janitor_ledger import DynamoDBJanitorLedger
 from gg_reset.adapters.on_first_use import TeardownOnFirstUse
 from gg_reset.adapters.requests import EventBridgeRequests
-from gg_reset.adapters.teardown import Boto3CoreDevices, Boto3Teardown
 from gg_reset.adapters.telemetry import PowertoolsTelemetry
 from gg_reset.cleanup.janitor import Janitor, JanitorAction, JanitorRun
 from gg_reset.cleanup.selection import Selection
@@ -544,16 +543,10 @@ class LocalService:
         self._sweeper = sweeper.handler
         return self
 
-    def teardown_adapter(self) -> Boto3Teardown:
-        """The teardown's adapter on this service: the simulator for Greengrass V1 and V2, moto for AWS IoT
-        (as the stack wires it: IoT only when things teardown is enabled)."""
-        things = self.policy.things_teardown
-        return Boto3Teardown(
-            self.simulator.client(),
-            clock=self.clock,
-            iot=(lambda: self.iot) if things else None,
-            core_devices=lambda: Boto3CoreDevices(self.greengrass_v2.client()),
-        )
+    def migration_reader(self) -> TeardownOnFirstUse:
+        """What the `migrated` selection and a teardown preview read, as the stack's janitor and `gg-reset
+        plan` make it: the simulator for Greengrass V1 and V2, no AWS IoT."""
+        return TeardownOnFirstUse.reads_only(self.simulator.client(), self.clock, self.greengrass_v2.client)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -905,7 +898,7 @@ class LocalService:
             bus_name=self.bus_name,
             read_budget=RequestBudget(self.greengrass_rps, self.clock) if self.greengrass_rps else None,
             send_rps=self.greengrass_rps / JANITOR_CALLS_PER_REQUEST if self.greengrass_rps else None,
-            migration=self.teardown_adapter(),
+            migration=self.migration_reader(),
         )
         environment = {
             ENV_JANITOR_ACTION: JanitorAction(action).value,

@@ -50,13 +50,7 @@ def build_janitor(settings: Settings, session: boto3.Session | None = None) -> J
         send_rps=settings.greengrass_rps / JANITOR_CALLS_PER_REQUEST,
         # Reads only (the core thing, Greengrass V2's core devices, a dry run's teardown preview), by a
         # `migrated` selection or a dry run's preview only: built then.
-        migration=TeardownOnFirstUse(
-            greengrass,
-            clock,
-            iot=lambda: session.client("iot"),
-            things=False,
-            core_devices=lambda: session.client("greengrassv2"),
-        ),
+        migration=TeardownOnFirstUse.reads_only(greengrass, clock, lambda: session.client("greengrassv2")),
     )
 
 
