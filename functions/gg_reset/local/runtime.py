@@ -87,10 +87,9 @@ from gg_reset.settings import (
     JANITOR_CALLS_PER_REQUEST,
     JANITOR_DEFAULT_MAX_GROUPS,
     JANITOR_DEFAULT_MAX_PERCENT,
-    SEARCH_INDEX_RPS,
 )
 from gg_reset.shell import janitor_wiring, wiring
-from gg_reset.shell.budget import RequestBudget, pacing
+from gg_reset.shell.budget import RequestBudget
 from gg_reset.shell.observability import PACKAGE_LOGGER, logger, metrics
 from gg_reset.shell.service import ResetService
 
@@ -511,17 +510,13 @@ class LocalService:
             dynamodb, TABLE_NAME, retention=timedelta(seconds=self.policy.retention_s)
         )
         self.ledger = LedgerReader(self.ledger_adapter)
-        # The teardown and the connectivity source as the stack wires them (`TeardownOnFirstUse`):
-        # AWS IoT deletions only with things teardown, the connectivity source only when configured.
-        self.service_teardown = TeardownOnFirstUse(
+        # The teardown and the connectivity source as the stack wires them.
+        self.service_teardown = wiring.service_teardown(
             self.simulator.client(),
             self.clock,
+            self.policy,
             iot=lambda: self.iot,
-            things=self.policy.things_teardown,
-            core_devices=(lambda: self.greengrass_v2.client()) if self.policy.things_teardown else None,
-            search_pace=pacing(RequestBudget(SEARCH_INDEX_RPS, self.clock), self.clock)
-            if self.policy.force_when_disconnected_for_s is not None
-            else None,
+            core_devices=self.greengrass_v2.client,
         )
         self.service = ResetService(
             ledger=self.ledger_adapter,
