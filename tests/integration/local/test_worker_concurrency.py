@@ -210,16 +210,21 @@ def test_overlapping_invocations_inspect_and_reset_a_fleet_sooner_than_one_at_a_
     assert many.completion_s < one.completion_s
 
 
-def test_an_overlapping_run_repeats_exactly_for_a_seed() -> None:
-    faults = FaultProfile(
-        requests_per_second=20,
+def every_fault(*, quota: float, event_delay_s: float) -> FaultProfile:
+    """Every fault at once: server errors, lost responses, duplicated, dropped and late status events."""
+    return FaultProfile(
+        requests_per_second=quota,
         latency_s=LATENCY_S,
         server_error_rate=0.05,
         lost_response_rate=0.03,
         duplicate_event_rate=0.2,
         drop_event_rate=0.1,
-        event_delay_s=10,
+        event_delay_s=event_delay_s,
     )
+
+
+def test_an_overlapping_run_repeats_exactly_for_a_seed() -> None:
+    faults = every_fault(quota=20, event_delay_s=10)
     kinds = ["online", "offline", "failing", "flaky", "online", "online"] * 5
     first = bulk(WORKER_MAX_CONCURRENCY, kinds, quota=20, faults=faults, seed=11, resets_every=4)
     second = bulk(WORKER_MAX_CONCURRENCY, kinds, quota=20, faults=faults, seed=11, resets_every=4)
@@ -253,15 +258,7 @@ def test_all_invocations_together_keep_to_the_budget_at_the_simulator() -> None:
 
 
 def test_an_overlapping_run_under_every_fault_still_ends_every_workflow_correctly() -> None:
-    faults = FaultProfile(
-        requests_per_second=10,
-        latency_s=LATENCY_S,
-        server_error_rate=0.05,
-        lost_response_rate=0.03,
-        duplicate_event_rate=0.2,
-        drop_event_rate=0.1,
-        event_delay_s=20,
-    )
+    faults = every_fault(quota=10, event_delay_s=20)
     kinds = ["online", "offline", "online", "failing", "online", "flaky"] * 6
     one = bulk(1, kinds, quota=10, faults=faults, seed=5, resets_every=5)
     many = bulk(WORKER_MAX_CONCURRENCY, kinds, quota=10, faults=faults, seed=5, resets_every=5)
